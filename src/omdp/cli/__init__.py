@@ -1,0 +1,1 @@
+"""The ``omdp`` command line."""

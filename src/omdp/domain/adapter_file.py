@@ -1,0 +1,103 @@
+"""The adapter configuration file (CL-10, AD-4) that the cloud creates and an adapter reads.
+
+The specification fixes three top-level keys: ``MeterIndividualId``,
+``OperationalPropertyMapping: [{from, to}]`` and ``CloudAuth: {username?, password?, token?}``.
+We add, with the same PascalCase style, ``StaticValues`` (facts the meter does not know, AD-3),
+``Broker`` (the upstream connection) and ``Meter`` (how to reach the meter). Extra keys are
+refused, so that a typo is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from omdp.domain.identifiers import Identifier
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PropertyMapping(_FileModel):
+    """Maps one value of the meter (``from``) onto one operational property (``to``)."""
+
+    source: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        alias="from",
+        description=(
+            "What to read: an OBIS code (1-0:1.8.0), an M-Bus record selector "
+            "(mbus:quantity=energy,function=instantaneous,storage=0,tariff=0), or a JSON path "
+            "($.power)."
+        ),
+    )
+    target: Identifier = Field(alias="to", description="Operational property id.")
+    unit: Annotated[str, Field(max_length=32)] | None = Field(
+        default=None, description="Unit to convert into; default: the property's first unit."
+    )
+    scale: float = Field(default=1.0, description="Extra factor applied before conversion.")
+
+
+class StaticValue(_FileModel):
+    """A fact from configuration, sent with every reading (AD-3), e.g. the household size."""
+
+    to: Identifier
+    numerical_value: float | None = Field(default=None, alias="numericalValue")
+    text_value: Annotated[str, Field(max_length=4096)] | None = Field(
+        default=None, alias="textValue"
+    )
+    unit: Annotated[str, Field(max_length=32)] | None = None
+
+
+class CloudAuth(_FileModel):
+    """How the adapter authenticates upstream (CL-10); secrets never printed."""
+
+    username: Annotated[str, Field(max_length=256)] | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+
+
+class BrokerConnection(_FileModel):
+    """The MQTT broker the adapter publishes to."""
+
+    host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    tls: bool = False
+    ca_file: str | None = Field(default=None, alias="caFile")
+    client_id: Annotated[str, Field(max_length=128)] | None = Field(default=None, alias="clientId")
+    keepalive: int = Field(default=60, ge=5, le=3600)
+
+
+class MeterConnection(_FileModel):
+    """How the adapter reaches its meter."""
+
+    kind: Literal["mbus", "dsmr", "sml", "json-mqtt"]
+    tcp: Annotated[str, Field(max_length=300)] | None = Field(
+        default=None, description="host:port of a TCP gateway or bridge."
+    )
+    serial: Annotated[str, Field(max_length=300)] | None = Field(
+        default=None, description="Serial device, e.g. /dev/ttyUSB0."
+    )
+    baudrate: int | None = Field(default=None, ge=300, le=921600)
+    address: Annotated[str, Field(max_length=32)] | None = Field(
+        default=None, description="M-Bus primary (0-250) or secondary (8 digits) address."
+    )
+    interval: float = Field(default=60.0, gt=0, le=86400, description="Seconds between reads.")
+    profile: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="A shipped mapping profile, e.g. mbus-electricity-3phase."
+    )
+
+
+class AdapterConfigFile(_FileModel):
+    """The whole adapter configuration file (CL-10)."""
+
+    meter_individual_id: Identifier = Field(alias="MeterIndividualId")
+    operational_property_mapping: list[PropertyMapping] = Field(
+        alias="OperationalPropertyMapping", default_factory=list, max_length=1024
+    )
+    cloud_auth: CloudAuth = Field(alias="CloudAuth", default_factory=CloudAuth)
+    static_values: list[StaticValue] = Field(
+        alias="StaticValues", default_factory=list, max_length=256
+    )
+    broker: BrokerConnection | None = Field(alias="Broker", default=None)
+    meter: MeterConnection | None = Field(alias="Meter", default=None)
