@@ -18,6 +18,21 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "run",
         "Decode the M-Bus corpus against pyMeterBus.",
     ),
+    "edge": (
+        "omdp.bench.edge_bench",
+        "run",
+        "Edge forwarding rate and backlog drain against the raw broker rate.",
+    ),
+    "ingest": (
+        "omdp.bench.ingest_bench",
+        "run",
+        "End-to-end cloud ingest on SQLite and PostgreSQL against the raw broker rate.",
+    ),
+    "query": (
+        "omdp.bench.query_bench",
+        "run",
+        "Query latency at 10 million property values.",
+    ),
 }
 
 
