@@ -1,0 +1,1 @@
+"""Protocol simulators of meters, for tests and demonstrations."""
