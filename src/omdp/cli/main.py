@@ -25,6 +25,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "mbus": ("omdp.cli.mbus_cmd", "mbus", "Decode M-Bus frames and read M-Bus meters."),
     "dsmr": ("omdp.cli.dsmr_cmd", "dsmr", "Decode DSMR P1 telegrams."),
     "sml": ("omdp.cli.sml_cmd", "sml", "Decode SML telegrams."),
+    "adapter": ("omdp.cli.adapter_cmd", "adapter", "Run a SmartMeterAdapter: meter to MQTT."),
+    "simulate": ("omdp.cli.simulate_cmd", "simulate", "Run simulated meters (M-Bus, DSMR, SML)."),
     "edge": ("omdp.cli.edge_cmd", "edge", "Run the concentrator / IoT edge."),
     "cloud": ("omdp.cli.cloud_cmd", "cloud", "Run the cloud: ingest, storage, API."),
 }
