@@ -86,6 +86,60 @@ class MeterConnection(_FileModel):
     profile: Annotated[str, Field(max_length=64)] | None = Field(
         default=None, description="A shipped mapping profile, e.g. mbus-electricity-3phase."
     )
+    serial_format: Literal["8N1", "7E1", "8E1"] | None = Field(
+        default=None,
+        alias="serialFormat",
+        description=(
+            "Serial byte format; default per kind: 8N1 (DSMR 4/5, SML), 8E1 (M-Bus). "
+            "DSMR 2.2/3 meters use 7E1 at 9600 baud."
+        ),
+    )
+    spec: Annotated[str, Field(max_length=32)] | None = Field(
+        default=None, description="DSMR telegram specification (v2.2, v4, v5, belgian...); auto."
+    )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=600,
+        description="Seconds to wait for an answer (M-Bus) or to connect (TCP, broker).",
+    )
+    retries: int | None = Field(
+        default=None, ge=0, le=10, description="M-Bus: repetitions of an unanswered request."
+    )
+    timezone: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="IANA zone of the meter's own clock (M-Bus, JSON without offset); UTC.",
+    )
+    topic: Annotated[str, Field(min_length=1, max_length=512)] | None = Field(
+        default=None, description="json-mqtt: the topic (filter) the device publishes JSON on."
+    )
+    broker_host: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
+        default=None,
+        alias="brokerHost",
+        description="json-mqtt: the broker the device publishes to; default: the Broker's.",
+    )
+    broker_port: int | None = Field(default=None, ge=1, le=65535, alias="brokerPort")
+    time_path: Annotated[str, Field(min_length=2, max_length=256)] | None = Field(
+        default=None,
+        alias="timePath",
+        description="json-mqtt: JSON path of the device's own timestamp, e.g. $.time.",
+    )
+
+
+class AdapterOptions(_FileModel):
+    """How the adapter itself runs (our extension)."""
+
+    outbox_path: str = Field(
+        default="adapter-outbox.sqlite3",
+        alias="outboxPath",
+        description="Durable outbox file; relative paths are relative to the config file.",
+    )
+    outbox_max_messages: int = Field(default=100_000, ge=10, alias="outboxMaxMessages")
+    timezone: Annotated[str, Field(max_length=64)] = Field(
+        default="UTC", description="IANA timezone of readingTime offsets, e.g. Europe/Berlin."
+    )
+    household_id: Identifier | None = Field(default=None, alias="householdId")
+    max_clock_skew_s: float = Field(default=3600.0, gt=0, alias="maxClockSkewSeconds")
 
 
 class AdapterConfigFile(_FileModel):
@@ -101,3 +155,4 @@ class AdapterConfigFile(_FileModel):
     )
     broker: BrokerConnection | None = Field(alias="Broker", default=None)
     meter: MeterConnection | None = Field(alias="Meter", default=None)
+    adapter: AdapterOptions = Field(alias="Adapter", default_factory=AdapterOptions)

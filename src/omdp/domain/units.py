@@ -106,5 +106,8 @@ def convert(value: float, source: str, target: str) -> float | None:
         return value
     if {src, dst} == {"degreeCelsius", "K"}:
         return value + 273.15 if dst == "K" else value - 273.15
-    factor = conversion_factor(src, dst)
-    return None if factor is None else value * factor
+    a, b = _LINEAR.get(src), _LINEAR.get(dst)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    # multiply, then divide: 1234567 Wh / 1000 is exactly 1234.567 kWh, * 0.001 is not
+    return value * a[1] / b[1]
