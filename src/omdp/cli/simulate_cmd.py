@@ -1,0 +1,192 @@
+"""``omdp simulate``: simulated meters (DSMR P1, SML, wired M-Bus) over TCP or a pseudo-terminal.
+
+Each command prints where it listens as one line on stdout (``listening tcp 127.0.0.1:40001``
+or ``listening pty /dev/pts/5``) and runs until Ctrl-C or SIGTERM, then stops cleanly. Adapters
+and tests point their ``tcp`` or ``serial`` setting there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from omdp.simulators.profiles import HouseholdProfile
+
+MBUS_METERS = ("electricity", "water", "heat")
+
+
+def _profile(seed: int, pv: bool) -> HouseholdProfile:
+    now = time.time()
+    return HouseholdProfile(seed=seed, origin=now - now % 10, pv_peak_w=3500.0 if pv else 0.0)
+
+
+def _listen_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--pty", "use_pty", is_flag=True, help="Serve on a pseudo-terminal instead of TCP."
+    )(func)
+    func = click.option(
+        "--tcp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+        help="TCP port to listen on (0: a free one).",
+    )(func)  # fmt: skip
+    return click.option("--host", default="127.0.0.1", show_default=True)(func)
+
+
+def _push_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--pv", is_flag=True, help="Add a PV system (export around noon).")(func)
+    func = click.option("--seed", type=int, default=0, show_default=True, help="Load noise.")(func)
+    func = click.option(
+        "--interval", type=click.FloatRange(0.01, 3600), default=10.0, show_default=True,
+        help="Seconds between telegrams.",
+    )(func)  # fmt: skip
+    return _listen_options(func)
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve_stream(
+    frame_at: Callable[[float], bytes], *, interval: float, host: str, port: int, use_pty: bool
+) -> None:
+    from omdp.simulators.dsmr_meter import MeterStreamServer
+
+    async with MeterStreamServer(frame_at, interval=interval, host=host, port=port) as server:
+        where = f"pty {server.open_pty()}" if use_pty else f"tcp {host}:{server.port}"
+        click.echo(f"listening {where}")
+        await _until_stopped()
+
+
+@click.group("simulate")
+def simulate() -> None:
+    """Simulated meters for tests and demonstrations."""
+
+
+@simulate.command("dsmr")
+@_push_options
+def dsmr(*, host: str, tcp_port: int, use_pty: bool, interval: float, seed: int, pv: bool) -> None:
+    """A DSMR 5 household meter (with a gas sub-meter) sending P1 telegrams."""
+    from omdp.simulators.dsmr_meter import DsmrMeter
+
+    meter = DsmrMeter(profile=_profile(seed, pv))
+    coro = _serve_stream(
+        meter.telegram_at, interval=interval, host=host, port=tcp_port, use_pty=use_pty
+    )
+    asyncio.run(coro)
+
+
+@simulate.command("sml")
+@_push_options
+def sml(*, host: str, tcp_port: int, use_pty: bool, interval: float, seed: int, pv: bool) -> None:
+    """An SML eHZ household meter sending SML files."""
+    from omdp.simulators.sml_meter import SmlMeter
+
+    meter = SmlMeter(profile=_profile(seed, pv))
+    asyncio.run(
+        _serve_stream(meter.file_at, interval=interval, host=host, port=tcp_port, use_pty=use_pty)
+    )
+
+
+def mbus_meters(names: Sequence[str], profile: HouseholdProfile) -> list[Any]:
+    """Simulated M-Bus meters: electricity (address 1), water (2), heat (3), from ``profile``.
+
+    Args:
+        names: a subset of :data:`MBUS_METERS`.
+        profile: drives the electricity meter; water and heat follow the same clock.
+
+    Returns:
+        ``MeterSpec`` items for :class:`~omdp.simulators.mbus_slave.MBusSlaveSimulator`.
+    """
+    from omdp.decoders.mbus import DateTimeValue
+    from omdp.decoders.mbus.encode import make_record, vib_for
+    from omdp.simulators.mbus_slave import MeterSpec
+
+    def clock() -> Any:
+        local = datetime.now(UTC).astimezone(profile.tz)
+        stamp = DateTimeValue(
+            "F", local.year, local.month, local.day, local.hour, local.minute,
+            summer_time=bool(local.dst()),
+        )  # fmt: skip
+        return make_record(vib_for("Time point (date & time)", "-"), stamp, coding="int32")
+
+    def electricity() -> list[list[Any]]:
+        now = time.time()
+        energy, power = profile.energy(now), profile.power(now)
+        return [
+            [
+                clock(),
+                make_record(vib_for("Energy", "Wh"), round(energy.import_wh)),
+                make_record(vib_for("Energy", "Wh"), round(energy.export_wh), storage=0, tariff=1),
+            ],
+            [make_record(vib_for("Power", "W"), round(power.import_w - power.export_w))],
+        ]
+
+    def water() -> list[list[Any]]:
+        litres = 120_000 + round((time.time() - profile.origin) * 0.004)
+        return [[clock(), make_record(vib_for("Volume", "m^3", 0.001), litres)]]
+
+    def heat() -> list[list[Any]]:
+        kwh = 5_000 + round((time.time() - profile.origin) / 900)
+        return [
+            [
+                clock(),
+                make_record(vib_for("Energy", "Wh", 1000.0), kwh, coding="bcd8"),
+                make_record(vib_for("Flow temperature", "°C", 0.1), 552, coding="int16"),
+                make_record(vib_for("Return temperature", "°C", 0.1), 371, coding="int16"),
+            ]
+        ]
+
+    table = {
+        "electricity": MeterSpec(1, "10000001", "EMH", 1, 0x02, electricity),
+        "water": MeterSpec(2, "20000002", "ZRI", 1, 0x07, water),
+        "heat": MeterSpec(3, "30000003", "KAM", 1, 0x04, heat),
+    }
+    return [table[n] for n in names]
+
+
+async def _serve_mbus(meters: list[Any], *, host: str, port: int, use_pty: bool) -> None:
+    from omdp.simulators.mbus_slave import MBusSlaveSimulator, PtySlave
+
+    bus = MBusSlaveSimulator(meters)
+    if use_pty:
+        async with PtySlave(bus) as pty:
+            click.echo(f"listening pty {pty.path}")
+            await _until_stopped()
+        return
+    async with bus.serve_tcp(host, port) as bound:
+        click.echo(f"listening tcp {host}:{bound}")
+        await _until_stopped()
+
+
+@simulate.command("mbus")
+@_listen_options
+@click.option(
+    "--meters", default=",".join(MBUS_METERS), show_default=True,
+    help="Comma-separated meters on the bus: electricity (address 1), water (2), heat (3).",
+)  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Load noise.")
+def mbus(*, host: str, tcp_port: int, use_pty: bool, meters: str, seed: int) -> None:
+    """A wired M-Bus with simulated meters, answering REQ_UD2 and secondary selection."""
+    names = [n.strip().lower() for n in meters.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(MBUS_METERS))
+    if unknown or not names:
+        msg = f"unknown meter(s) {', '.join(unknown) or '(none)'}; use {', '.join(MBUS_METERS)}"
+        raise click.BadParameter(msg, param_hint="--meters")
+    specs = mbus_meters(names, _profile(seed, pv=False))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_mbus(specs, host=host, port=tcp_port, use_pty=use_pty))
