@@ -5,6 +5,11 @@
   ``concentrator/{concentratorId}/smartMeterMessage/{smartMeterId}/{specificTopic}``.
 - The concentrator subscribes to ``smartMeterMessage/#``, the cloud to ``concentrator/#``
   (the specification writes ``*``; MQTT's multi-level wildcard is ``#``).
+- A concentrator publishes its local alerts (APP-4, CO-4) on
+  ``concentrator/{concentratorId}/alerts/{ruleId}/{smartMeterId}``: a JSON object with
+  ``ruleId``, ``meterId``, ``state`` (``raised`` or ``cleared``), ``value``, ``threshold``,
+  ``since``, ``at`` and ``message``. These topics are under ``concentrator/#`` too: a cloud
+  subscriber tells them from readings with :func:`is_alert_topic`.
 
 Ids are single topic levels: never empty, never containing ``/``, ``+`` or ``#`` (nor NUL),
 so that a subscriber can rely on the level structure without knowing any id (CM-2).
@@ -19,6 +24,8 @@ from omdp.errors import TopicError
 
 ADAPTER_ROOT: Final = "smartMeterMessage"
 CONCENTRATOR_ROOT: Final = "concentrator"
+ALERTS: Final = "alerts"
+"""The level under a concentrator's root on which it publishes alerts."""
 READINGS: Final = "readings"
 """The specific topic on which adapters publish MeterReadings."""
 
@@ -120,3 +127,44 @@ def forward_topic(concentrator_id: str, adapter_side_topic: str) -> str:
     """The cloud-side topic on which a concentrator republishes an adapter's message (CO-3)."""
     parsed = parse_adapter_topic(adapter_side_topic)
     return concentrator_topic(concentrator_id, parsed.smart_meter_id, parsed.specific_topic)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTopic:
+    """A parsed alert topic: which concentrator, which rule, which meter."""
+
+    concentrator_id: str
+    rule_id: str
+    smart_meter_id: str
+
+
+def alert_topic(concentrator_id: str, rule_id: str, smart_meter_id: str) -> str:
+    """``concentrator/{concentratorId}/alerts/{ruleId}/{smartMeterId}`` (APP-4, CO-4)."""
+    rule = check_level(rule_id, "ruleId")
+    meter = check_level(smart_meter_id, "smartMeterId")
+    return f"{concentrator_prefix(concentrator_id)}{ALERTS}/{rule}/{meter}"
+
+
+def alert_filter(concentrator_id: str | None = None) -> str:
+    """Filter for the alerts of one concentrator, or of all (``concentrator/+/alerts/#``)."""
+    conc = "+" if concentrator_id is None else check_level(concentrator_id, "concentratorId")
+    return f"{CONCENTRATOR_ROOT}/{conc}/{ALERTS}/#"
+
+
+def is_alert_topic(topic: str) -> bool:
+    """Tell whether ``topic`` is a concentrator's alert topic (not a forwarded reading)."""
+    levels = topic.split("/")
+    return len(levels) == 5 and levels[0] == CONCENTRATOR_ROOT and levels[2] == ALERTS
+
+
+def parse_alert_topic(topic: str) -> AlertTopic:
+    """Parse ``concentrator/{concentratorId}/alerts/{ruleId}/{smartMeterId}``."""
+    if not is_alert_topic(topic):
+        msg = f"topic {topic!r} is not concentrator/{{concentratorId}}/alerts/{{ruleId}}/{{meter}}"
+        raise TopicError(msg)
+    _, conc, _, rule, meter = topic.split("/")
+    return AlertTopic(
+        concentrator_id=check_level(conc, "concentratorId"),
+        rule_id=check_level(rule, "ruleId"),
+        smart_meter_id=check_level(meter, "smartMeterId"),
+    )

@@ -1,0 +1,215 @@
+"""Benchmark: the edge's forwarding rate against the raw broker rate, and its backlog drain.
+
+All in one run, on throwaway Mosquitto brokers (a local and a cloud one):
+
+1. raw: a paho publisher -> Mosquitto -> a paho subscriber, QoS 1, the same payloads;
+2. forward: the same publisher -> local Mosquitto -> ``omdp edge run`` (its own process, as
+   deployed) -> cloud Mosquitto -> the same subscriber; every message fsync'd in the outbox
+   before it is acknowledged, deleted after the cloud's PUBACK;
+3. drain: the cloud broker is stopped, a backlog accumulates in the edge's outbox, the cloud
+   broker comes back, and the backlog drains while a live flow keeps arriving.
+
+The edge must forward at least half the raw rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from omdp.config import MqttSettings
+from omdp.edge.samples import sample_reading
+from omdp.mqtt import MqttClient
+from omdp.testing.services import Mosquitto, free_port, wait_for_port
+
+METERS = 50
+EDGE_COMMAND = (sys.executable, "-m", "omdp", "--log-level", "WARNING", "edge", "run")
+LIVE_RATE = 200.0
+"""Messages per second of the live flow during the drain (e.g. 200 meters, one a second)."""
+
+
+def _payloads(count: int, offset: int = 0) -> list[tuple[str, bytes]]:
+    return [
+        (f"smartMeterMessage/m{i % METERS}/readings", sample_reading(f"m{i % METERS}", i))
+        for i in range(offset, offset + count)
+    ]
+
+
+async def _publish(
+    client: MqttClient,
+    messages: list[tuple[str, bytes]],
+    *,
+    rate: float = 0,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Publish (at ``rate`` per second if set, until ``stop``); return how many were sent."""
+    slot = client.inflight_slot
+    started = time.perf_counter()
+    pending = []
+    for index, (topic, payload) in enumerate(messages):
+        if stop is not None and stop.is_set():
+            break
+        if rate:
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await slot.acquire()
+        future = client.publish_nowait(topic, payload)
+        future.add_done_callback(lambda _f: slot.release())
+        pending.append(future)
+    await asyncio.wait_for(asyncio.gather(*pending), 120)
+    return len(pending)
+
+
+async def _receive(client: MqttClient, count: int, timeout: float = 300) -> tuple[float, float]:
+    """Receive ``count`` messages; return the times of the first and the last."""
+    first = last = 0.0
+    async with asyncio.timeout(timeout):
+        for index in range(count):
+            message = await client.messages.get()
+            client.ack(message)
+            last = time.perf_counter()
+            if index == 0:
+                first = last
+    return first, last
+
+
+async def _raw(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> float:
+    settings = MqttSettings(port=broker.port)
+    queue = len(messages) + 1000
+    async with (
+        MqttClient(settings, client_id="raw-sub", queue_size=queue, clean_start=True) as sub,
+        MqttClient(settings, client_id="raw-pub", clean_start=True) as pub,
+    ):
+        await sub.subscribe("bench/#")
+        await asyncio.sleep(0.3)
+        raw = [(f"bench/{topic}", payload) for topic, payload in messages]
+        started = time.perf_counter()
+        receiving = asyncio.ensure_future(_receive(sub, len(raw)))
+        await _publish(pub, raw)
+        _, last = await receiving
+    return len(raw) / (last - started)
+
+
+def _start_edge(
+    workdir: Path, local: Mosquitto, cloud: Mosquitto, port: int
+) -> subprocess.Popen[bytes]:
+    config = workdir / "edge.yaml"
+    config.write_text(
+        f"concentrator_id: bench\n"
+        f"local: {{port: {local.port}}}\n"
+        f"cloud: {{port: {cloud.port}}}\n"
+        f"outbox_path: {workdir / 'outbox.sqlite3'}\n"
+        f"http_port: {port}\n"
+    )
+    log = (workdir / "edge.log").open("ab")
+    try:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [*EDGE_COMMAND, "--config", str(config)],
+            stdout=log,
+            stderr=log,
+        )
+    finally:
+        log.close()
+    wait_for_port(port, timeout=30)
+    return process
+
+
+async def _status(port: int) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=5) as http:
+        status: dict[str, Any] = (await http.get(f"http://127.0.0.1:{port}/v1/status")).json()
+    return status
+
+
+async def _main(workdir: Path, count: int, backlog: int) -> None:
+    local = Mosquitto(workdir / "local").start()
+    cloud = Mosquitto(workdir / "cloud").start()
+    edge: subprocess.Popen[bytes] | None = None
+    try:
+        messages = _payloads(count)
+        size = sum(len(p) for _, p in messages) / len(messages)
+        print(f"payloads: {count} MeterReadings of {size:.0f} bytes, {METERS} meters, QoS 1")
+        raw_rate = await _raw(local, messages)
+        print(f"raw broker (paho -> Mosquitto -> paho):  {raw_rate:9,.0f} msg/s")
+
+        port = free_port()
+        edge = _start_edge(workdir, local, cloud, port)
+        cloud_settings = MqttSettings(port=cloud.port)
+        queue = count + backlog + 100_000
+        async with (
+            MqttClient(cloud_settings, client_id="bench-cloud", queue_size=queue) as sub,
+            MqttClient(MqttSettings(port=local.port), client_id="bench-adapter") as pub,
+        ):
+            await sub.subscribe("concentrator/#")
+            await asyncio.sleep(0.5)
+            started = time.perf_counter()
+            receiving = asyncio.ensure_future(_receive(sub, count))
+            await _publish(pub, messages)
+            _, last = await receiving
+            edge_rate = count / (last - started)
+            print(
+                f"edge forwarding (local -> outbox -> cloud): {edge_rate:9,.0f} msg/s "
+                f"= {edge_rate / raw_rate:.2f} x raw (must be >= 0.50)"
+            )
+
+            await asyncio.to_thread(cloud.stop)
+            stored = _payloads(backlog, offset=count)
+            started = time.perf_counter()
+            await _publish(pub, stored)
+            while (await _status(port))["outbox"]["depth"] < backlog:
+                await asyncio.sleep(0.05)
+            intake = backlog / (time.perf_counter() - started)
+            print(f"outage intake into the outbox:            {intake:9,.0f} msg/s")
+
+            stop_live = asyncio.Event()
+            live = _payloads(int(LIVE_RATE * 120), offset=count + backlog)
+            restarted = time.perf_counter()
+            await asyncio.to_thread(cloud.start)
+            publishing = asyncio.ensure_future(_publish(pub, live, rate=LIVE_RATE, stop=stop_live))
+            connected = 0.0
+            while True:
+                status = await _status(port)
+                if not connected and status["cloud"]["connected"]:
+                    connected = time.perf_counter()
+                if connected and status["outbox"]["depth"] <= LIVE_RATE:  # the live flow only
+                    break
+                await asyncio.sleep(0.05)
+            drained = time.perf_counter()
+            stop_live.set()
+            sent_live = await publishing
+            await _receive(sub, count=backlog + sent_live)
+            drain = drained - connected
+            print(
+                f"backlog drain of {backlog:,} with a live flow of {LIVE_RATE:.0f} msg/s: "
+                f"{drain:.1f} s = {backlog / drain:,.0f} msg/s "
+                f"= {backlog / drain / LIVE_RATE:.0f} x the arrival rate "
+                f"(+{connected - restarted:.1f} s to reconnect)"
+            )
+    finally:
+        if edge is not None:
+            edge.send_signal(signal.SIGTERM)
+            try:
+                edge.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                edge.kill()
+                edge.wait()
+        local.kill()
+        cloud.kill()
+
+
+def run(*, quick: bool) -> None:
+    """Print the raw and the forwarding rate, their ratio, and the drain rate of a backlog."""
+    count = 20_000 if quick else 100_000
+    backlog = 20_000 if quick else 100_000
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="omdp-edge-bench-") as tmp:
+        asyncio.run(_main(Path(tmp), count, backlog))

@@ -1,0 +1,109 @@
+"""The edge's HTTP API for the app (APP-1, APP-4) and for operations.
+
+- ``GET /v1/live``: every meter's latest reading, import/export power (kW) and today's energy;
+  ``GET /v1/live/{meterId}``: one meter;
+- ``GET /v1/alerts``: active alerts and the most recent changes;
+- ``GET /v1/stream``: Server-Sent Events, ``event: reading`` and ``event: alert``, JSON data;
+- ``GET /v1/status``: counters and state as JSON; ``GET /metrics``: the same for Prometheus;
+- ``GET /healthz`` (the process answers), ``GET /readyz`` (running, local broker connected).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from omdp.edge.metrics import render
+from omdp.edge.service import EdgeService
+
+
+def create_app(service: EdgeService) -> FastAPI:
+    """The FastAPI application serving ``service``."""
+    app = FastAPI(title="omdp edge", version="1", docs_url="/docs", redoc_url=None)
+    live = APIRouter(prefix="/v1", tags=["live"])
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        local_ok = service.local is None or service.local.connected
+        ready = service.running and local_ok
+        body = {"ready": ready, "running": service.running, "localConnected": local_ok}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(render(service.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @live.get("/status")
+    async def status() -> dict[str, Any]:
+        return service.status()
+
+    @live.get("/live")
+    async def live_all() -> dict[str, Any]:
+        now = service.clock()
+        items = [service.live.summary(m, now) for m in service.live.meters.values()]
+        return {"items": items, "total": len(items)}
+
+    @live.get("/live/{meter_id}")
+    async def live_one(meter_id: str) -> dict[str, Any]:
+        meter = service.live.meters.get(meter_id)
+        if meter is None:
+            raise HTTPException(status_code=404, detail=f"no reading of meter {meter_id} yet")
+        return service.live.summary(meter, service.clock())
+
+    @live.get("/alerts")
+    async def alerts() -> dict[str, Any]:
+        active = [a.to_dict() for a in service.rules.active.values()]
+        recent = [a.to_dict() for a in reversed(service.rules.recent)]
+        return {"active": active, "recent": recent}
+
+    @live.get("/stream")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(
+            service.stream.frames(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    app.include_router(live)
+    return app
+
+
+class HttpServer(uvicorn.Server):
+    """uvicorn, leaving signal handling to the entry point (which stops the edge in order)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Install no signal handlers."""
+        yield
+
+    @property
+    def port(self) -> int:
+        """The port bound (useful with port 0)."""
+        for server in self.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return 0
+
+
+def http_server(app: FastAPI, host: str, port: int) -> HttpServer:
+    """A uvicorn server for ``app``; run it with ``await server.serve()``."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=3,
+    )
+    return HttpServer(config)

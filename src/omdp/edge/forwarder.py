@@ -1,0 +1,155 @@
+"""The forwarder: outbox -> sink, many messages in flight, delete after the sink's ack.
+
+The pump reads the outbox in id order and hands every entry to the sink, which keeps up to its
+window in flight (MQTT: paho resends unacknowledged publishes, in order, after a reconnect). An
+acknowledged entry's id is collected; the reaper deletes the collected ids in one transaction
+every ``delete_interval`` seconds or every ``delete_batch`` acks. A crash therefore repeats at
+most the entries in flight plus those acked but not yet deleted; the cloud's ingest is
+idempotent on ``meterReadingIdentifier``.
+
+If a send fails (the sink closed, a publish refused), the pump lets the window settle, then
+starts again from the oldest entry still in the outbox, after a capped, jittered backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+from dataclasses import dataclass
+
+from omdp.edge.outbox import Outbox
+from omdp.edge.sink import Sink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ForwarderStats:
+    """Counters of the forwarder."""
+
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+    deleted: int = 0
+
+
+class Forwarder:
+    """Moves outbox entries to a sink; run it with :meth:`run` in a task group."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sink: Sink,
+        *,
+        batch: int = 2000,
+        delete_batch: int = 2000,
+        delete_interval: float = 0.05,
+    ) -> None:
+        self.outbox = outbox
+        self.sink = sink
+        self.batch = batch
+        self.delete_batch = delete_batch
+        self.delete_interval = delete_interval
+        self.stats = ForwarderStats()
+        self._new = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._acked: list[int] = []
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._failed = False
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Tell the pump that the outbox has new entries."""
+        self._new.set()
+
+    @property
+    def inflight(self) -> int:
+        """Entries handed to the sink and not acknowledged yet."""
+        return self._inflight
+
+    def _done(self, entry_id: int, future: asyncio.Future[None]) -> None:
+        self._inflight -= 1
+        if self._inflight == 0:
+            self._idle.set()
+        if future.cancelled() or future.exception() is not None:
+            self.stats.failed += 1
+            if not self._failed:
+                reason = "cancelled" if future.cancelled() else future.exception()
+                log.warning("forwarding failed, will resend from the outbox: %s", reason)
+            self._failed = True
+            return
+        self.stats.acked += 1
+        self._acked.append(entry_id)
+        if len(self._acked) >= self.delete_batch:
+            self._flush.set()
+
+    async def run(self) -> None:
+        """Pump and reap until :meth:`stop`; then settle the window and delete what was acked."""
+        async with asyncio.TaskGroup() as tg:
+            reaper = tg.create_task(self._reap_forever())
+            try:
+                await self._pump()
+            finally:
+                reaper.cancel()
+        await self.reap()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop pumping and wait up to ``timeout`` s for the entries in flight."""
+        self._stopping = True
+        self._new.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def _pump(self) -> None:
+        cursor = 0
+        failures = 0
+        while not self._stopping:
+            if self._failed:
+                failures += 1
+                cursor = await self._recover(failures)
+                continue
+            self._new.clear()
+            entries = await self.outbox.read_after(cursor, self.batch)
+            if not entries:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new.wait(), 1.0)
+                continue
+            for entry in entries:
+                if self._failed or self._stopping:
+                    break
+                future = await self.sink.send(entry)
+                self._inflight += 1
+                self._idle.clear()
+                self.stats.sent += 1
+                future.add_done_callback(functools.partial(self._done, entry.id))
+                cursor = entry.id
+            else:
+                failures = 0
+
+    async def _recover(self, failures: int) -> int:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), 30)
+        await self.reap()
+        delay = min(2.0 ** min(failures, 5), 30.0) * random.uniform(0.5, 1.0)  # noqa: S311
+        await asyncio.sleep(delay)
+        self._failed = False
+        return 0
+
+    async def _reap_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush.wait(), self.delete_interval)
+            await self.reap()
+
+    async def reap(self) -> None:
+        """Delete the acknowledged entries from the outbox now."""
+        self._flush.clear()
+        if not self._acked:
+            return
+        ids, self._acked = self._acked, []
+        self.stats.deleted += await self.outbox.delete(ids)

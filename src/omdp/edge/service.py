@@ -1,0 +1,313 @@
+"""The edge service: intake -> durable outbox -> sink, plus live values and local alerts.
+
+Data path (every message, whatever its source):
+
+1. the local subscriber (:mod:`omdp.edge.ingress`) or :meth:`EdgeService.submit` hands a chunk
+   of ``(topic, payload)`` pairs to the writer's bounded queue;
+2. the writer merges waiting chunks into one batch (up to ``outbox_batch``), commits it in one
+   fsync'd transaction, and only then acknowledges each message to its source;
+3. the forwarder (:mod:`omdp.edge.forwarder`) sends the outbox in id order to the sink and
+   deletes what the sink acknowledged;
+4. after the commit, the live task parses readings for the app and the rules; parsing never
+   changes what is forwarded (a malformed payload is forwarded unchanged and counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from omdp.config import EdgeSettings
+from omdp.domain.validation import parse_reading
+from omdp.edge.forwarder import Forwarder
+from omdp.edge.ingress import Done, LocalSubscriber
+from omdp.edge.live import LiveState, numeric_values
+from omdp.edge.metrics import EdgeCounters, prometheus_registry
+from omdp.edge.outbox import Outbox
+from omdp.edge.rules import Alert, RuleEngine
+from omdp.edge.sink import Sink
+from omdp.edge.stream import Broadcaster
+from omdp.errors import TopicError, ValidationFailure
+from omdp.topics import READINGS, alert_topic, parse_adapter_topic
+
+log = logging.getLogger(__name__)
+
+Items = list[tuple[str, bytes]]
+RESUME_RATIO = 0.95
+"""After back-pressure, intake resumes when the outbox is below this share of its capacity."""
+
+
+@dataclass(slots=True)
+class _Chunk:
+    items: Items
+    done: Done | None = None
+
+
+class EdgeService:
+    """One concentrator. Build its adapters, then ``await service.run()``; stop with ``stop()``."""
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        *,
+        outbox: Outbox,
+        sink: Sink,
+        local: LocalSubscriber | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.sink = sink
+        self.local = local
+        self.clock = clock
+        self.started = clock()
+        self.counters = EdgeCounters()
+        self.live = LiveState(settings.timezone)
+        self.rules = RuleEngine(settings.rules, recent=settings.recent_alerts, start=self.started)
+        self.stream = Broadcaster()
+        self.forwarder = Forwarder(
+            outbox, sink, batch=settings.outbox_batch, delete_batch=settings.outbox_batch
+        )
+        self.registry = prometheus_registry(self.status)
+        self.room = asyncio.Event()
+        self.room.set()
+        self._queue: asyncio.Queue[_Chunk] = asyncio.Queue(maxsize=64)
+        self._live: asyncio.Queue[Items] = asyncio.Queue(maxsize=256)
+        self._stop = asyncio.Event()
+        self._warned = False
+        self._meters: dict[str, str | None] = {}
+        self._pending_alert_tasks: set[asyncio.Task[None]] = set()
+        self.running = False
+
+    # -- intake --------------------------------------------------------------------------------
+
+    async def accept(self, items: Items, done: Done | None = None) -> None:
+        """Queue a chunk for the outbox; ``done`` is called after its commit (or failure)."""
+        await self._queue.put(_Chunk(items, done))
+
+    async def submit(self, topic: str, payload: bytes) -> None:
+        """Hand one adapter message in-process (adapter and edge on one device).
+
+        Goes through the same outbox path with the same guarantees as a message from the local
+        broker: returns once the message is durable; waits while the outbox is full.
+
+        Raises:
+            TopicError: ``topic`` is not ``smartMeterMessage/{smartMeterId}/{specificTopic}``.
+        """
+        parse_adapter_topic(topic)
+        await self.room.wait()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def done(error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        await self.accept([(topic, payload)], done)
+        await future
+
+    async def _write_forever(self) -> None:
+        limit = self.settings.outbox_batch
+        while True:
+            chunks = [await self._queue.get()]
+            count = len(chunks[0].items)
+            while count < limit and not self._queue.empty():
+                chunk = self._queue.get_nowait()
+                chunks.append(chunk)
+                count += len(chunk.items)
+            items = [item for chunk in chunks for item in chunk.items]
+            try:
+                await self.outbox.append(items)
+            except Exception as exc:
+                for chunk in chunks:
+                    if chunk.done is not None:
+                        chunk.done(exc)
+                raise
+            self.counters.messages_in += len(items)
+            self.forwarder.wake()
+            for chunk in chunks:
+                if chunk.done is not None:
+                    chunk.done(None)
+            self._check_room()
+            try:
+                self._live.put_nowait(items)
+            except asyncio.QueueFull:
+                self.counters.live_dropped += len(items)
+
+    def _check_room(self) -> None:
+        depth, cap = self.outbox.depth(), self.settings.outbox_max_messages
+        if depth >= cap and self.room.is_set():
+            self.room.clear()
+            self.counters.backpressure += 1
+            log.warning(
+                "outbox full (%d of %d): intake paused, the local broker keeps new readings",
+                depth,
+                cap,
+            )
+        elif depth < cap * RESUME_RATIO and not self.room.is_set():
+            self.room.set()
+        warn = depth >= cap * self.settings.outbox_warn_ratio
+        if warn and not self._warned:
+            log.warning("outbox %.0f%% full (%d of %d messages)", 100 * depth / cap, depth, cap)
+        elif not warn and self._warned:
+            log.info("outbox back below %.0f%%", 100 * self.settings.outbox_warn_ratio)
+        self._warned = warn
+
+    # -- live data and alerts ------------------------------------------------------------------
+
+    def _meter_of(self, topic: str) -> str | None:
+        meter = self._meters.get(topic, "")
+        if meter == "":
+            try:
+                parsed = parse_adapter_topic(topic)
+                meter = parsed.smart_meter_id if parsed.specific_topic == READINGS else None
+            except TopicError:
+                meter = None
+            if len(self._meters) > 65_536:
+                self._meters.clear()
+            self._meters[topic] = meter
+        return meter
+
+    def observe(self, topic: str, payload: bytes) -> None:
+        """Update live values and rules from one stored message (never affects forwarding)."""
+        meter = self._meter_of(topic)
+        if meter is None:
+            return
+        try:
+            reading = parse_reading(payload, source=topic)
+        except ValidationFailure as exc:
+            self.counters.malformed += 1
+            if self.counters.malformed <= 10 or self.counters.malformed % 1000 == 0:
+                log.warning(
+                    "malformed reading forwarded unchanged (%d so far): %s",
+                    self.counters.malformed,
+                    str(exc).splitlines()[0],
+                    extra={"meter_id": meter, "topic": topic},
+                )
+            return
+        now = self.clock()
+        live = self.live.update(meter, topic, reading, now)
+        values = {prop: value for prop, (value, _unit) in numeric_values(reading).items()}
+        self._alerts(self.rules.observe(meter, values, now))
+        if self.stream.subscribers:
+            self.stream.publish("reading", self.live.summary(live, now))
+
+    def _alerts(self, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        items: Items = []
+        for alert in alerts:
+            doc = alert.to_dict()
+            if alert.state == "raised":
+                self.counters.alerts_raised += 1
+                log.warning("alert raised: %s", alert.message, extra={"meter_id": alert.meter_id})
+            else:
+                self.counters.alerts_cleared += 1
+                log.info("alert cleared: %s", alert.message, extra={"meter_id": alert.meter_id})
+            self.stream.publish("alert", doc)
+            topic = alert_topic(self.settings.concentrator_id, alert.rule_id, alert.meter_id)
+            items.append((topic, orjson.dumps(doc)))
+        try:  # alerts go to the cloud through the outbox too
+            self._queue.put_nowait(_Chunk(items))
+        except asyncio.QueueFull:
+            task = asyncio.get_running_loop().create_task(self.accept(items))
+            self._pending_alert_tasks.add(task)
+            task.add_done_callback(self._pending_alert_tasks.discard)
+
+    async def _observe_forever(self) -> None:
+        while True:
+            items = await self._live.get()
+            for topic, payload in items:
+                self.observe(topic, payload)
+
+    async def _tick_forever(self, period: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(period)
+            self._alerts(self.rules.tick(self.clock()))
+            self._check_room()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`: intake, outbox writer, forwarder, live data, rules."""
+        self.running = True
+        try:
+            async with asyncio.TaskGroup() as tg:
+                helpers = [
+                    tg.create_task(self._write_forever()),
+                    tg.create_task(self._observe_forever()),
+                    tg.create_task(self._tick_forever()),
+                ]
+                forwarder = tg.create_task(self.forwarder.run())
+                intake = tg.create_task(self.local.run()) if self.local is not None else None
+                await self._stop.wait()
+                if intake is not None:  # unacked messages stay with the local broker
+                    intake.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await intake
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._drain_queue(), 10)
+                await self.forwarder.stop(timeout=5)
+                await forwarder
+                for task in helpers:
+                    task.cancel()
+        finally:
+            self.running = False
+            self.stream.close()
+
+    async def _drain_queue(self) -> None:
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish: stop intake, settle the window, return."""
+        self._stop.set()
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Counters and state, as served on ``/v1/status`` (and ``/metrics``)."""
+        now = self.clock()
+        oldest = self.outbox.oldest_received()
+        local = self.local
+        return {
+            "concentratorId": self.settings.concentrator_id,
+            "uptimeS": round(now - self.started, 3),
+            "local": {
+                "connected": local.connected if local is not None else False,
+                "reconnects": local.reconnects if local is not None else 0,
+            },
+            "cloud": {"connected": self.sink.connected, "reconnects": self.sink.reconnects},
+            "outbox": {
+                "depth": self.outbox.depth(),
+                "max": self.settings.outbox_max_messages,
+                "oldestAgeS": round(now - oldest, 3) if oldest is not None else 0.0,
+                "full": not self.room.is_set(),
+                "backpressureEvents": self.counters.backpressure,
+            },
+            "messages": {
+                "in": self.counters.messages_in,
+                "out": self.forwarder.stats.acked,
+                "inflight": self.forwarder.inflight,
+                "malformed": self.counters.malformed,
+                "rejectedTopics": local.rejected if local is not None else 0,
+                "liveDropped": self.counters.live_dropped,
+            },
+            "alerts": {
+                "active": len(self.rules.active),
+                "raised": self.counters.alerts_raised,
+                "cleared": self.counters.alerts_cleared,
+            },
+            "stream": {"subscribers": self.stream.subscribers, "dropped": self.stream.dropped},
+            "meters": len(self.live.meters),
+        }

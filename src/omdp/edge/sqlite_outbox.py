@@ -1,0 +1,203 @@
+"""The outbox on SQLite: WAL journal, ``synchronous=FULL``, one writer thread, batched commits.
+
+Why these choices:
+
+- ``synchronous=FULL`` in WAL mode fsyncs the log at every commit, so a batch acknowledged
+  upstream survives a power cut, not only a crash of the process.
+- One transaction per batch (thousands of messages) amortises that fsync: the cost per message
+  stays in microseconds.
+- Every statement runs on one dedicated thread (a single-worker executor), so that the asyncio
+  loop never blocks on the disk and the connection is never shared between threads.
+- ``AUTOINCREMENT`` ids never go back, even after the newest rows were deleted: id order is
+  arrival order across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from omdp.edge.outbox import Entry
+from omdp.errors import StorageError
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    received REAL NOT NULL
+)
+"""
+
+
+def id_ranges(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Collapse ids into inclusive runs: ``[1, 2, 3, 7]`` -> ``[(1, 3), (7, 7)]``."""
+    runs: list[tuple[int, int]] = []
+    for value in sorted(set(ids)):
+        if runs and runs[-1][1] == value - 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return runs
+
+
+class SqliteOutbox:
+    """An :class:`~omdp.edge.outbox.Outbox` in one SQLite file; open with :meth:`open`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._conn: sqlite3.Connection | None = None
+        self._depth = 0
+        self._oldest: float | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteOutbox:
+        """Open (creating if needed) the outbox at ``path``.
+
+        Raises:
+            StorageError: the file cannot be opened or is not an outbox.
+        """
+        outbox = cls(path)
+        try:
+            await outbox._run(outbox._open)
+        except BaseException:
+            outbox._executor.shutdown(wait=True)
+            raise
+        return outbox
+
+    async def _run(self, func: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, func, *args)
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            msg = f"cannot open the outbox {self.path}: {exc}"
+            raise StorageError(msg) from exc
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(_SCHEMA)
+            row = conn.execute("SELECT count(*), min(id) FROM outbox").fetchone()
+        except sqlite3.Error as exc:
+            conn.close()
+            msg = f"the outbox {self.path} is unusable: {exc}"
+            raise StorageError(msg) from exc
+        self._conn = conn
+        self._depth = int(row[0])
+        self._oldest = self._oldest_of(conn)
+
+    @staticmethod
+    def _oldest_of(conn: sqlite3.Connection) -> float | None:
+        row = conn.execute("SELECT received FROM outbox ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            msg = f"the outbox {self.path} is closed"
+            raise StorageError(msg)
+        return self._conn
+
+    # -- work on the outbox thread -------------------------------------------------------------
+
+    def _append(self, items: Sequence[tuple[str, bytes]]) -> int:
+        conn = self._connection()
+        now = time.time()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO outbox (topic, payload, received) VALUES (?, ?, ?)",
+                [(topic, payload, now) for topic, payload in items],
+            )
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            msg = f"cannot store {len(items)} message(s) in the outbox {self.path}: {exc}"
+            raise StorageError(msg) from exc
+        self._depth += len(items)
+        if self._oldest is None:
+            self._oldest = now
+        return int(last)
+
+    def _read_after(self, after_id: int, limit: int) -> list[Entry]:
+        conn = self._connection()
+        try:
+            rows = conn.execute(
+                "SELECT id, topic, payload, received FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            msg = f"cannot read the outbox {self.path}: {exc}"
+            raise StorageError(msg) from exc
+        return [Entry(int(i), str(t), bytes(p), float(r)) for i, t, p, r in rows]
+
+    def _delete(self, ids: Sequence[int]) -> int:
+        conn = self._connection()
+        before = conn.total_changes
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("DELETE FROM outbox WHERE id BETWEEN ? AND ?", id_ranges(ids))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            msg = f"cannot delete {len(ids)} message(s) from the outbox {self.path}: {exc}"
+            raise StorageError(msg) from exc
+        removed = conn.total_changes - before
+        self._depth -= removed
+        self._oldest = self._oldest_of(conn) if self._depth else None
+        return removed
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- the port ------------------------------------------------------------------------------
+
+    async def append(self, items: Sequence[tuple[str, bytes]]) -> int:
+        """Store ``(topic, payload)`` pairs in one fsync'd transaction; return the last id.
+
+        Raises:
+            StorageError: nothing of the batch was stored.
+        """
+        if not items:
+            return 0
+        return await self._run(self._append, items)
+
+    async def read_after(self, after_id: int, limit: int) -> list[Entry]:
+        """Up to ``limit`` entries with an id above ``after_id``, in id order."""
+        return await self._run(self._read_after, after_id, limit)
+
+    async def delete(self, ids: Sequence[int]) -> int:
+        """Remove these entries (by runs of consecutive ids) in one transaction."""
+        if not ids:
+            return 0
+        return await self._run(self._delete, ids)
+
+    def depth(self) -> int:
+        """How many messages the outbox holds now."""
+        return self._depth
+
+    def oldest_received(self) -> float | None:
+        """Unix time of the oldest message held, or None when empty."""
+        return self._oldest
+
+    async def close(self) -> None:
+        """Close the connection and stop the outbox thread."""
+        try:
+            await self._run(self._close)
+        finally:
+            self._executor.shutdown(wait=True)

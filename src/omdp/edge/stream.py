@@ -1,0 +1,82 @@
+"""Fan-out of live events (readings, alerts) to Server-Sent-Events clients (APP-1, APP-4).
+
+Each client has its own bounded queue. A client too slow to keep up loses events (counted), never
+the edge's forwarding: the stream is a view, the outbox is the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import orjson
+
+Event = tuple[str, bytes] | None
+"""An SSE event name and its JSON data; None ends the stream."""
+
+
+def sse_frame(event: str, data: bytes) -> bytes:
+    """One event in ``text/event-stream`` framing."""
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+
+
+class Broadcaster:
+    """Delivers every event to every subscriber's bounded queue."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._queues: set[asyncio.Queue[Event]] = set()
+        self.dropped = 0
+        self.closed = False
+
+    @property
+    def subscribers(self) -> int:
+        """How many clients listen now."""
+        return len(self._queues)
+
+    def publish(self, event: str, doc: dict[str, Any]) -> None:
+        """Send ``doc`` as JSON to every subscriber (dropped for those whose queue is full)."""
+        if not self._queues:
+            return
+        item = (event, orjson.dumps(doc))
+        for queue in self._queues:
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self.dropped += 1
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[Event]]:
+        """A queue receiving every event from now on, removed on exit."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=self.queue_size)
+        if self.closed:
+            queue.put_nowait(None)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    def close(self) -> None:
+        """End every stream (the service stops)."""
+        self.closed = True
+        for queue in self._queues:
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+
+    async def frames(self, *, keepalive: float = 15.0) -> AsyncIterator[bytes]:
+        """SSE frames for one client, with a comment line as keepalive."""
+        with self.subscribe() as queue:
+            yield b": connected\n\n"
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), keepalive)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+                if item is None:
+                    return
+                yield sse_frame(*item)
