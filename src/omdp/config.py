@@ -9,10 +9,19 @@ nested groups are reached with ``__``: ``OMDP_CLOUD_DB__URL=postgresql://...`` o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +30,7 @@ from pydantic_settings import (
 )
 
 from omdp.domain.identifiers import Identifier
+from omdp.domain.reading import MeterClass
 from omdp.domain.validation import problems_of
 from omdp.errors import ConfigError
 
@@ -48,6 +58,63 @@ class DatabaseSettings(BaseModel):
         description="sqlite:///PATH or postgresql://user@host:port/db",
     )
     pool_size: int = Field(default=5, ge=1, le=100)
+
+
+class _RuleBase(BaseModel):
+    """Fields every edge alert rule has (APP-4, CO-4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Identifier = Field(description="Rule id; a level of the alert topic.")
+    meter_id: Identifier | None = Field(default=None, description="Only this meter; all if unset.")
+    message: str | None = Field(default=None, max_length=256, description="Text of the alert.")
+
+
+class ThresholdRule(_RuleBase):
+    """A property above ``above`` or below ``below`` for at least ``duration_s`` seconds."""
+
+    kind: Literal["threshold"] = "threshold"
+    property_id: Identifier
+    above: float | None = None
+    below: float | None = None
+    duration_s: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> ThresholdRule:
+        if self.above is None and self.below is None:
+            msg = "a threshold rule needs above or below"
+            raise ValueError(msg)
+        return self
+
+
+class SilenceRule(_RuleBase):
+    """A meter silent for longer than ``intervals`` reading intervals of ``interval_s`` seconds."""
+
+    kind: Literal["silence"] = "silence"
+    interval_s: float = Field(default=60.0, gt=0)
+    intervals: int = Field(default=3, ge=1)
+
+
+class BackwardsRule(_RuleBase):
+    """A cumulative register (``OBIS_x.8.y``) whose value goes down; all of them if unset."""
+
+    kind: Literal["register_backwards"] = "register_backwards"
+    property_id: Identifier | None = None
+
+
+class RangeRule(_RuleBase):
+    """A value outside its physical range ``[minimum, maximum]``."""
+
+    kind: Literal["physical_range"] = "physical_range"
+    property_id: Identifier
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+EdgeRule = Annotated[
+    ThresholdRule | SilenceRule | BackwardsRule | RangeRule, Field(discriminator="kind")
+]
+"""One configured alert rule of the edge, told apart by ``kind``."""
 
 
 class ComponentSettings(BaseSettings):
@@ -83,6 +150,104 @@ class EdgeSettings(ComponentSettings):
     outbox_max_messages: int = Field(default=1_000_000, ge=1)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8081, ge=0, le=65535)
+    timezone: str = Field(default="UTC", description="The household's IANA timezone (APP-1).")
+    rules: list[EdgeRule] = Field(default_factory=list, description="Local alert rules (APP-4).")
+    outbox_batch: int = Field(default=2000, ge=1, le=50_000, description="Messages per commit.")
+    forward_window: int = Field(
+        default=1000, ge=1, le=20_000, description="Publishes in flight to the cloud."
+    )
+    local_queue_size: int = Field(
+        default=50_000, ge=100, le=500_000, description="Received messages held in memory."
+    )
+    outbox_warn_ratio: float = Field(default=0.8, gt=0, le=1, description="Warn when this full.")
+    recent_alerts: int = Field(default=200, ge=1, le=10_000, description="Alerts kept for the API.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown timezone {value!r} (use an IANA name such as Europe/Brussels)"
+            raise ValueError(msg) from None
+        return value
+
+
+class IngestSettings(BaseModel):
+    """How the cloud ingest consumes ``concentrator/#`` and batches its writes (CL-2)."""
+
+    client_id: str = Field(default="omdp-cloud-ingest", min_length=1, max_length=128)
+    shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="MQTT 5 shared-subscription group: $share/{group}/concentrator/#.",
+    )
+    batch_size: int = Field(default=1000, ge=1, le=50_000)
+    flush_interval_s: float = Field(default=0.2, gt=0, le=60)
+    max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+
+class RetentionSettings(BaseModel):
+    """How long readings are kept (CL-13); None keeps them for ever."""
+
+    default_days: int | None = Field(default=None, ge=1)
+    meter_class_days: dict[MeterClass, int] = Field(default_factory=dict)
+    household_days: dict[Identifier, int] = Field(default_factory=dict)
+    interval_s: float = Field(default=3600, gt=0, description="How often ingest enforces it.")
+
+
+ApiScope = Literal["readings:read", "readings:delete", "registry:write", "operate"]
+"""A right a REST API caller may hold (CL-6, CL-11)."""
+
+
+class ApiTokenGrant(BaseModel):
+    """Who a static bearer token stands for; the key of the mapping is its SHA-256 (hex)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=256, description="Caller name, for audits.")
+    scopes: list[ApiScope] = Field(default_factory=list)
+    household_id: Identifier | None = Field(
+        default=None, description="Set for a household owner: the data they are entitled to."
+    )
+
+
+class AdapterBrokerSettings(BaseModel):
+    """The broker written into created adapter configuration files (CL-10)."""
+
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=253)
+    port: int = Field(default=1883, ge=1, le=65535)
+    tls: bool = False
+
+
+class ApiSettings(BaseModel):
+    """The cloud's REST API (CL-3..CL-13)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: dict[str, ApiTokenGrant] = Field(
+        default_factory=dict,
+        description="Static bearer tokens: SHA-256 hex of the token -> the caller it stands for.",
+    )
+    bulk_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of bulk links; random per process when unset."
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of meter pseudonyms; random per process (unstable) when unset.",
+    )
+    bulk_link_ttl_s: int = Field(default=3600, ge=10, le=7 * 86400)
+    json_max_rows: int = Field(
+        default=10_000, ge=1, description="Above this many rows an unpaged query answers bulk."
+    )
+    min_result_rows: int = Field(default=20, ge=1, description="CL-8: smaller results refused.")
+    parquet_row_group: int = Field(default=100_000, ge=1000, le=10_000_000)
+    credentials_file: Path = Field(
+        default=Path("data/device-credentials.json"),
+        description="Password hashes of devices created by /v1/adapterConfigurations.",
+    )
+    adapter_broker: AdapterBrokerSettings = AdapterBrokerSettings()
 
 
 class CloudSettings(ComponentSettings):
@@ -96,6 +261,9 @@ class CloudSettings(ComponentSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     path_prefix: str = ""
     catalog_files: list[Path] = Field(default_factory=list)
+    ingest: IngestSettings = IngestSettings()
+    retention: RetentionSettings = RetentionSettings()
+    api: ApiSettings = ApiSettings()
 
 
 S = TypeVar("S", bound=ComponentSettings)

@@ -1,0 +1,1 @@
+"""The cloud (CL): ingest of ``concentrator/#``, storage, rollups, retention and erasure."""

@@ -1,0 +1,247 @@
+"""Cloud ingest (CL-1, CL-2): ``concentrator/#`` in, every valid reading stored exactly once.
+
+- Subscribes with QoS 1 and a persistent session (optionally an MQTT 5 shared subscription
+  ``$share/{group}/concentrator/#`` so that several ingest processes share the load).
+- Each message is classified: a valid reading whose meter agrees with the topic becomes a
+  :class:`StoredReading`; anything else (oversized, malformed topic, not UTF-8 or JSON, invalid,
+  meter mismatch) becomes a :class:`QuarantineEntry` with its reasons. Bad input never stops
+  the service.
+- Messages are written in batches (``batch_size`` or ``flush_interval_s``, whichever first) and
+  acknowledged to the broker only after their batch is committed: a crash loses nothing, and
+  the broker's redelivery is harmless because the store skips reading ids it already holds.
+- One batch is written while the next is collected (a bounded queue of two between them).
+  A failed write is retried with capped backoff; its messages stay unacknowledged meanwhile.
+
+The client's receive queue holds more than the 65,535 unacknowledged messages MQTT 5 lets the
+broker send, so that no message is dropped unacknowledged while a batch is being written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from omdp.cloud.metrics import IngestMetrics
+from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
+from omdp.cloud.storage.port import ReadingStore
+from omdp.config import CloudSettings, RetentionSettings
+from omdp.domain.validation import parse_reading
+from omdp.errors import StorageError, TopicError, ValidationFailure
+from omdp.mqtt import Message, MqttClient
+from omdp.topics import CLOUD_FILTER, parse_concentrator_topic
+
+log = logging.getLogger(__name__)
+
+RECEIVE_QUEUE = 70_000
+"""Above MQTT 5's maximum of 65,535 unacknowledged QoS 1 messages towards one client."""
+
+
+def classify(
+    topic: str, payload: bytes, *, max_bytes: int, now: datetime | None = None
+) -> StoredReading | QuarantineEntry:
+    """Turn one message into a reading to store, or a quarantine entry saying why not."""
+    received = now or datetime.now(UTC)
+
+    def bad(*problems: tuple[str, str]) -> QuarantineEntry:
+        return QuarantineEntry(topic, payload, received, tuple(problems))
+
+    if len(payload) > max_bytes:
+        return bad(("$", f"message of {len(payload)} bytes exceeds the limit of {max_bytes}"))
+    try:
+        parsed = parse_concentrator_topic(topic)
+    except TopicError as exc:
+        return bad(("topic", str(exc)))
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return bad(("$", f"not UTF-8: {exc.reason} at byte {exc.start}"))
+    try:
+        reading = parse_reading(payload, source=topic)
+    except ValidationFailure as exc:
+        return bad(*exc.problems)
+    meter = parsed.smart_meter_id
+    if reading.meter_id is not None and reading.meter_id != meter:
+        return bad(
+            (
+                "$.meterIndividual.meterIndividualId",
+                f"names meter {reading.meter_id!r} but the topic names {meter!r}",
+            )
+        )
+    return StoredReading.from_reading(
+        reading, meter_id=meter, concentrator_id=parsed.concentrator_id
+    )
+
+
+def retention_policy(settings: RetentionSettings) -> RetentionPolicy | None:
+    """The policy the settings describe, or None when they keep everything for ever."""
+    if (
+        settings.default_days is None
+        and not settings.meter_class_days
+        and not settings.household_days
+    ):
+        return None
+    return RetentionPolicy(
+        default_days=settings.default_days,
+        meter_class_days={k.value: v for k, v in settings.meter_class_days.items()},
+        household_days=dict(settings.household_days),
+    )
+
+
+@dataclass(slots=True)
+class _Batch:
+    messages: list[Message]
+    readings: list[StoredReading]
+    quarantine: list[QuarantineEntry]
+    first_at: float
+
+
+class IngestService:
+    """Consumes ``concentrator/#`` into a :class:`ReadingStore` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        store: ReadingStore,
+        settings: CloudSettings,
+        *,
+        metrics: IngestMetrics | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics or IngestMetrics()
+        self.ready = asyncio.Event()
+
+    @property
+    def topic_filter(self) -> str:
+        """``concentrator/#``, or its shared form when a group is configured."""
+        group = self.settings.ingest.shared_group
+        return f"$share/{group}/{CLOUD_FILTER}" if group else CLOUD_FILTER
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; then flush what was received and return."""
+        cfg = self.settings.ingest
+        client = MqttClient(
+            self.settings.mqtt,
+            client_id=cfg.client_id,
+            clean_start=False,
+            manual_ack=True,
+            queue_size=RECEIVE_QUEUE,
+        )
+        batches: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=2)
+        async with client:
+            await client.subscribe(self.topic_filter, qos=1)
+            self.ready.set()
+            log.info("ingest subscribed to %s", self.topic_filter)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._write(client, batches))
+                tasks.create_task(self._retention(stop))
+                await self._collect(client, batches, stop)
+                await batches.put(None)
+
+    async def _collect(
+        self, client: MqttClient, batches: asyncio.Queue[_Batch | None], stop: asyncio.Event
+    ) -> None:
+        cfg = self.settings.ingest
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                first = await asyncio.wait_for(client.messages.get(), 0.25)
+            except TimeoutError:
+                continue
+            batch = _Batch([], [], [], loop.time())
+            self._add(batch, first)
+            deadline = batch.first_at + cfg.flush_interval_s
+            while len(batch.messages) < cfg.batch_size:
+                try:
+                    message = client.messages.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0 or stop.is_set():
+                        break
+                    try:
+                        message = await asyncio.wait_for(client.messages.get(), remaining)
+                    except TimeoutError:
+                        break
+                self._add(batch, message)
+            await batches.put(batch)
+
+    def _add(self, batch: _Batch, message: Message) -> None:
+        self.metrics.received += 1
+        batch.messages.append(message)
+        item = classify(
+            message.topic, message.payload, max_bytes=self.settings.ingest.max_message_bytes
+        )
+        if isinstance(item, StoredReading):
+            batch.readings.append(item)
+        else:
+            log.warning(
+                "quarantined a message on %s: %s",
+                message.topic,
+                "; ".join(f"{p}: {r}" for p, r in item.problems),
+                extra={"topic": message.topic},
+            )
+            batch.quarantine.append(item)
+
+    async def _write(self, client: MqttClient, batches: asyncio.Queue[_Batch | None]) -> None:
+        loop = asyncio.get_running_loop()
+        while (batch := await batches.get()) is not None:
+            delay = 0.5
+            while True:
+                try:
+                    result = await asyncio.to_thread(
+                        self.store.write_batch, batch.readings, batch.quarantine
+                    )
+                    break
+                except StorageError:
+                    self.metrics.errors += 1
+                    log.exception("batch of %d messages not stored; retrying", len(batch.messages))
+                    await asyncio.sleep(delay * (1 + random.random() / 2))  # noqa: S311
+                    delay = min(delay * 2, 30.0)
+            for message in batch.messages:
+                client.ack(message)
+            m = self.metrics
+            m.stored += result.stored
+            m.duplicates += result.duplicates
+            m.quarantined += result.quarantined
+            m.batches += 1
+            m.lag_s = loop.time() - batch.first_at
+
+    async def _retention(self, stop: asyncio.Event) -> None:
+        policy = retention_policy(self.settings.retention)
+        if policy is None:
+            return
+        while not stop.is_set():
+            try:
+                report = await asyncio.to_thread(
+                    self.store.apply_retention, policy, now=datetime.now(UTC)
+                )
+                log.info("retention deleted %d readings", report.readings_deleted)
+            except StorageError:
+                log.exception("retention run failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.retention.interval_s)
+
+
+def replay(
+    store: ReadingStore, entries: Sequence[QuarantineEntry], *, max_bytes: int
+) -> tuple[int, int]:
+    """Validate quarantined messages again; store those now valid and drop them from quarantine.
+
+    Returns:
+        (replayed, still invalid).
+    """
+    good: list[StoredReading] = []
+    done: list[int] = []
+    for entry in entries:
+        item = classify(entry.topic, entry.payload, max_bytes=max_bytes)
+        if isinstance(item, StoredReading) and entry.entry_id is not None:
+            good.append(item)
+            done.append(entry.entry_id)
+    if good:
+        store.write_batch(good)
+        store.delete_quarantine(done)
+    return len(done), len(entries) - len(done)

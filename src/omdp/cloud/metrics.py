@@ -1,0 +1,59 @@
+"""Ingest counters and their Prometheus exposition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+_HELP = {
+    "received": "Messages received from the broker.",
+    "stored": "Readings stored (new).",
+    "duplicates": "Readings skipped because their id was already stored.",
+    "quarantined": "Messages put in quarantine.",
+    "batches": "Batches committed.",
+    "errors": "Batch writes that failed and were retried.",
+}
+
+
+@dataclass(slots=True)
+class IngestMetrics:
+    """Counters of one ingest process; ``lag_s`` is receipt-to-commit of the last batch."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    errors: int = 0
+    lag_s: float = 0.0
+
+    def registry(self) -> CollectorRegistry:
+        """A Prometheus registry that reads these counters when scraped."""
+        registry = CollectorRegistry(auto_describe=True)
+        registry.register(_Collector(self))
+        return registry
+
+    def exposition(self) -> bytes:
+        """The counters in the Prometheus text format."""
+        return generate_latest(self.registry())
+
+
+class _Collector(Collector):
+    def __init__(self, metrics: IngestMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        for f in fields(self.metrics):
+            if f.name == "lag_s":
+                continue
+            name = f"omdp_ingest_{f.name}"
+            yield CounterMetricFamily(name, _HELP[f.name], value=getattr(self.metrics, f.name))
+        yield GaugeMetricFamily(
+            "omdp_ingest_lag_seconds",
+            "Seconds from receipt to commit of the last batch.",
+            value=self.metrics.lag_s,
+        )

@@ -1,0 +1,301 @@
+"""Schema migrations, aggregates over rollups, retention and erasure (CL-13), for both stores."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from omdp.catalog import Catalog, PropertyKind, default_catalog
+from omdp.cloud.model import (
+    ALL_FUNCTIONS,
+    AggregateFunction,
+    AggregateRow,
+    ErasureRecord,
+    Interval,
+    RetentionPolicy,
+    RetentionReport,
+)
+from omdp.cloud.storage.port import RegistryError
+from omdp.cloud.storage.rollups import (
+    WIDTHS,
+    bucketer,
+    combine_rows,
+    fetch_fine,
+    fine_width,
+    rebuild_sql,
+    roll,
+)
+from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
+
+_ERASED_TABLES = ("reading_values", "readings", "rollups", "seen_meters")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class LifecycleMixin:
+    """Needs ``_tx``, ``dialect``, ``catalog``, ``migrations`` and ``_recompute_dirty``."""
+
+    dialect: Dialect
+    catalog: Catalog | None
+    migrations: Sequence[tuple[int, str, str]]
+
+    if TYPE_CHECKING:
+
+        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
+
+        def _recompute_dirty(self, tx: Tx) -> None: ...
+
+        def seed_catalog(self, catalog: Catalog) -> None: ...
+
+    def _lock_schema(self, tx: Tx) -> None:
+        """Serialise concurrent migrators (PostgreSQL: an advisory lock)."""
+
+    def _drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
+        """Drop value partitions that end at or before ``before``; none by default."""
+        return []
+
+    # -- migrations ---------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply pending schema migrations, seed the catalogue; return the schema version."""
+        with self._tx() as tx:
+            self._lock_schema(tx)
+            tx.run(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
+                " description TEXT NOT NULL, applied TEXT NOT NULL)"
+            )
+            row = tx.one("SELECT max(version) FROM schema_version")
+            current = int(row[0]) if row and row[0] is not None else 0
+            for version, description, script in self.migrations:
+                if version <= current:
+                    continue
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        tx.run(statement)
+                tx.count(
+                    "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)",
+                    [version, description, datetime.now(UTC).isoformat()],
+                )
+                current = version
+        self.seed_catalog(self.catalog or default_catalog())
+        return current
+
+    # -- aggregates ---------------------------------------------------------------------------
+
+    def aggregates(
+        self,
+        *,
+        property_id: str,
+        interval: Interval,
+        start: datetime,
+        end: datetime,
+        meter_ids: Sequence[str] | None = None,
+        household_id: str | None = None,
+        functions: Collection[AggregateFunction] = ALL_FUNCTIONS,
+        timezone: str | None = None,
+        combine: bool = False,
+    ) -> list[AggregateRow]:
+        """Buckets of one property in ``[start, end)`` for meters or a household's meters.
+
+        Raises:
+            RegistryError: unknown household or timezone, or neither meters nor household.
+        """
+        funcs = frozenset(functions)
+        with self._tx() as tx:
+            zone_name, meters = self._subjects(tx, meter_ids, household_id)
+            try:
+                zone = ZoneInfo(timezone or zone_name or "UTC")
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                msg = f"unknown IANA timezone {timezone or zone_name!r}"
+                raise RegistryError(msg) from exc
+            row = tx.one(
+                "SELECT kind FROM property_definitions WHERE property_id = ?", [property_id]
+            )
+            cumulative = row is not None and row[0] == PropertyKind.CUMULATIVE.value
+            width = fine_width(interval, zone, start, end)
+            key = bucketer(interval, width, zone)
+            rows: list[AggregateRow] = []
+            for meter in meters:
+                previous, fine = fetch_fine(
+                    tx, meter_id=meter, property_id=property_id, width=width, start=start, end=end
+                )
+                rows.extend(
+                    roll(
+                        meter,
+                        rows=fine,
+                        previous=previous,
+                        key=key,
+                        functions=funcs,
+                        cumulative=cumulative,
+                    )
+                )
+        return combine_rows(rows) if combine else rows
+
+    def _subjects(
+        self, tx: Tx, meter_ids: Sequence[str] | None, household_id: str | None
+    ) -> tuple[str | None, list[str]]:
+        if household_id is not None:
+            row = tx.one("SELECT timezone FROM households WHERE household_id = ?", [household_id])
+            if row is None:
+                msg = f"household {household_id} is not known"
+                raise RegistryError(msg)
+            meters = tx.run(
+                "SELECT meter_id FROM meters WHERE household_id = ? ORDER BY meter_id",
+                [household_id],
+            )
+            wanted = set(meter_ids) if meter_ids is not None else None
+            return row[0], [m for (m,) in meters if wanted is None or m in wanted]
+        if not meter_ids:
+            msg = "aggregates need meter ids or a household"
+            raise RegistryError(msg)
+        zone = tx.one(
+            "SELECT h.timezone FROM meters m JOIN households h ON h.household_id = m.household_id"
+            " WHERE m.meter_id = ?",
+            [meter_ids[0]],
+        )
+        return (zone[0] if zone else None), list(meter_ids)
+
+    def rebuild_rollups(self) -> None:
+        """Recompute every rollup from the stored values (after a bulk import)."""
+        with self._tx() as tx:
+            tx.count("DELETE FROM rollups")
+            for width in WIDTHS:
+                tx.run(rebuild_sql(self.dialect, width))
+
+    # -- retention ----------------------------------------------------------------------------
+
+    def _retention_groups(
+        self, tx: Tx, policy: RetentionPolicy
+    ) -> list[tuple[int, str, list[Any]]]:
+        special: dict[str, int] = {}
+        for meter, household, meter_class in tx.run(
+            "SELECT m.meter_id, m.household_id, e.meter_class FROM meters m"
+            " JOIN physical_elements e ON e.element_id = m.element_id"
+        ):
+            if household in policy.household_days:
+                special[meter] = policy.household_days[household]
+            elif meter_class in policy.meter_class_days:
+                special[meter] = policy.meter_class_days[meter_class]
+        by_days: dict[int, list[str]] = {}
+        for meter, days in special.items():
+            by_days.setdefault(days, []).append(meter)
+        groups: list[tuple[int, str, list[Any]]] = [
+            (days, f"meter_id IN {in_list(meters)}", list(meters))
+            for days, meters in sorted(by_days.items())
+        ]
+        if policy.default_days is not None:
+            others = sorted(special)
+            where = f"meter_id NOT IN {in_list(others)}" if others else "1 = 1"
+            groups.append((policy.default_days, where, others))
+        return groups
+
+    def _delete_before(self, tx: Tx, where: str, params: list[Any], cutoff: datetime) -> int:
+        d = self.dialect
+        for width in WIDTHS:
+            whole = d.ts(cutoff - timedelta(seconds=width))
+            tx.count(
+                f"DELETE FROM rollups WHERE {where} AND width = ? AND bucket <= ?",  # noqa: S608
+                [*params, width, whole],
+            )
+            tx.count(
+                f"UPDATE rollups SET dirty = 1 WHERE {where} AND width = ? AND bucket > ?"  # noqa: S608
+                " AND bucket < ?",
+                [*params, width, whole, d.ts(cutoff)],
+            )
+        tx.count(f"DELETE FROM reading_values WHERE {where} AND t < ?", [*params, d.ts(cutoff)])  # noqa: S608
+        deleted = tx.count(f"DELETE FROM readings WHERE {where} AND t < ?", [*params, d.ts(cutoff)])  # noqa: S608
+        self._recompute_dirty(tx)
+        return deleted
+
+    def apply_retention(self, policy: RetentionPolicy, *, now: datetime) -> RetentionReport:
+        """Delete readings older than the policy allows (CL-13).
+
+        The most specific rule wins: household, then meter class, then the default (which also
+        covers meters the registry does not know). Whole partitions older than every rule are
+        dropped where the backend has them; the rest is deleted in bulk.
+        """
+        deleted = 0
+        dropped: list[str] = []
+        with self._tx() as tx:
+            groups = self._retention_groups(tx, policy)
+            if policy.default_days is not None and groups:
+                longest = max(days for days, _, _ in groups)
+                dropped = self._drop_partitions(tx, now - timedelta(days=longest))
+            for days, where, params in groups:
+                deleted += self._delete_before(tx, where, params, now - timedelta(days=days))
+        return RetentionReport(readings_deleted=deleted, partitions_dropped=tuple(dropped))
+
+    # -- erasure ------------------------------------------------------------------------------
+
+    def _erase_meters(self, tx: Tx, meters: list[str]) -> dict[str, int]:
+        rows: dict[str, int] = {}
+        where = f"meter_id IN {in_list(meters)}"
+        for table in _ERASED_TABLES:
+            rows[table] = tx.count(f"DELETE FROM {table} WHERE {where}", meters)  # noqa: S608
+        rows["quarantine"] = sum(
+            tx.count(
+                "DELETE FROM quarantine WHERE topic LIKE ? ESCAPE '\\'",
+                [f"%/smartMeterMessage/{_like_escape(m)}/%"],
+            )
+            for m in meters
+        )
+        rows["meters"] = tx.count(f"DELETE FROM meters WHERE {where}", meters)  # noqa: S608
+        return rows
+
+    def _audit(
+        self, tx: Tx, actor: str, kind: str, subject: str, rows: dict[str, int]
+    ) -> ErasureRecord:
+        at = datetime.now(UTC)
+        tx.count(
+            "INSERT INTO erasure_audit (at, actor, subject_kind, subject_id, row_counts)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [self.dialect.ts(at), actor, kind, subject, orjson.dumps(rows).decode()],
+        )
+        return ErasureRecord(actor=actor, subject_kind=kind, subject_id=subject, at=at, rows=rows)
+
+    def erase_household(self, household_id: str, *, actor: str) -> ErasureRecord:
+        """Erase a household, its meters and everything stored about them; audit it (CL-13)."""
+        with self._tx() as tx:
+            meters = [
+                m
+                for (m,) in tx.run(
+                    "SELECT meter_id FROM meters WHERE household_id = ?", [household_id]
+                )
+            ]
+            rows = self._erase_meters(tx, meters) if meters else {}
+            rows["households"] = tx.count(
+                "DELETE FROM households WHERE household_id = ?", [household_id]
+            )
+            return self._audit(tx, actor, "household", household_id, rows)
+
+    def erase_meter(self, meter_id: str, *, actor: str) -> ErasureRecord:
+        """Erase one meter and everything stored about it; audit it (CL-13)."""
+        with self._tx() as tx:
+            rows = self._erase_meters(tx, [meter_id])
+            return self._audit(tx, actor, "meter", meter_id, rows)
+
+    def erasure_log(self) -> list[ErasureRecord]:
+        """The audit records of every erasure, oldest first."""
+        with self._tx() as tx:
+            rows = tx.run(
+                "SELECT aid, at, actor, subject_kind, subject_id, row_counts FROM erasure_audit"
+                " ORDER BY aid"
+            )
+        return [
+            ErasureRecord(
+                actor=r[2],
+                subject_kind=r[3],
+                subject_id=r[4],
+                at=self.dialect.dt(r[1]),
+                rows=orjson.loads(r[5]),
+                record_id=int(r[0]),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,207 @@
+"""The storage port of the cloud: one Protocol, two adapters (SQLite, PostgreSQL).
+
+Services (ingest, the REST API, retention) depend on :class:`ReadingStore` only. Every method is
+synchronous and blocking; async callers run it through ``asyncio.to_thread``. Adapters raise
+:class:`~omdp.errors.StorageError` (or its :class:`RegistryError` subclass) and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from omdp.catalog import PropertyKind
+from omdp.cloud.model import (
+    ALL_FUNCTIONS,
+    AggregateFunction,
+    AggregateRow,
+    ErasureRecord,
+    Interval,
+    QuarantineEntry,
+    ReadingFilter,
+    RetentionPolicy,
+    RetentionReport,
+    StoredReading,
+    UnknownMeter,
+    WriteResult,
+)
+from omdp.domain.household import Household
+from omdp.domain.reading import MeterIndividual, OperationalPropertyDefinition, PhysicalMeterElement
+from omdp.errors import StorageError
+
+
+class RegistryError(StorageError):
+    """A registry change breaks the data model's relations (DM-4..DM-6)."""
+
+
+class ReadingStore(Protocol):
+    """Readings, rollups, registry, quarantine, retention and erasure, behind one interface."""
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply pending schema migrations, seed the catalogue; return the schema version."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def write_batch(
+        self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
+    ) -> WriteResult:
+        """Store readings (skipping ids already stored) and quarantine entries in one commit.
+
+        Rollups of the touched buckets are brought up to date in the same transaction.
+        """
+        ...
+
+    # -- readings -----------------------------------------------------------------------------
+
+    def query_readings(
+        self, flt: ReadingFilter, *, limit: int | None = None, offset: int = 0
+    ) -> Iterator[StoredReading]:
+        """Readings selected by ``flt`` in (reading_time, meter_id, reading_id) order, streamed."""
+        ...
+
+    def count_readings(self, flt: ReadingFilter) -> int:
+        """How many readings ``flt`` selects."""
+        ...
+
+    def get_reading(self, reading_id: str) -> StoredReading | None:
+        """One reading by its meterReadingIdentifier."""
+        ...
+
+    def delete_reading(self, reading_id: str) -> bool:
+        """Delete one reading (CL-11) and update its rollups; False when it was not there."""
+        ...
+
+    # -- rollups ------------------------------------------------------------------------------
+
+    def aggregates(
+        self,
+        *,
+        property_id: str,
+        interval: Interval,
+        start: datetime,
+        end: datetime,
+        meter_ids: Sequence[str] | None = None,
+        household_id: str | None = None,
+        functions: Collection[AggregateFunction] = ALL_FUNCTIONS,
+        timezone: str | None = None,
+        combine: bool = False,
+    ) -> list[AggregateRow]:
+        """Buckets of one property in ``[start, end)`` for meters or a household's meters.
+
+        Days and months are local to ``timezone`` (default: the household's, else UTC).
+        ``combine`` merges the meters into one row per bucket (``meter_id`` None).
+        """
+        ...
+
+    def rebuild_rollups(self) -> None:
+        """Recompute every rollup from the stored values (after a bulk import)."""
+        ...
+
+    # -- registry (DM-4..DM-6) ----------------------------------------------------------------
+
+    def put_household(self, household: Household) -> None:
+        """Create or replace a household."""
+        ...
+
+    def get_household(self, household_id: str) -> Household | None:
+        """One household."""
+        ...
+
+    def list_households(self) -> list[Household]:
+        """Every household, by id."""
+        ...
+
+    def put_property(
+        self,
+        definition: OperationalPropertyDefinition,
+        *,
+        kind: PropertyKind = PropertyKind.INSTANTANEOUS,
+    ) -> None:
+        """Create or replace an operational property definition (DM-4)."""
+        ...
+
+    def get_property(self, property_id: str) -> OperationalPropertyDefinition | None:
+        """One operational property definition."""
+        ...
+
+    def property_kind(self, property_id: str) -> PropertyKind | None:
+        """How a property's values behave over time (cumulative, instantaneous, ...)."""
+        ...
+
+    def list_properties(self) -> list[OperationalPropertyDefinition]:
+        """Every operational property definition, by id."""
+        ...
+
+    def put_element(self, element: PhysicalMeterElement) -> None:
+        """Create or replace a physical meter element and the properties it provides (DM-5)."""
+        ...
+
+    def get_element(self, element_id: str) -> PhysicalMeterElement | None:
+        """One physical meter element, with its properties."""
+        ...
+
+    def list_elements(self) -> list[PhysicalMeterElement]:
+        """Every physical meter element, by id."""
+        ...
+
+    def put_meter(self, meter: MeterIndividual) -> None:
+        """Create or replace a meter individual (DM-6); its element and household must exist
+        or be given (an embedded element is stored too).
+        """
+        ...
+
+    def get_meter(self, meter_id: str) -> MeterIndividual | None:
+        """One meter individual, with its element embedded."""
+        ...
+
+    def list_meters(self, *, household_id: str | None = None) -> list[MeterIndividual]:
+        """Meter individuals, all or of one household, by id."""
+        ...
+
+    def unknown_meters(self) -> list[UnknownMeter]:
+        """Meters that have stored readings but are not in the registry."""
+        ...
+
+    # -- quarantine ---------------------------------------------------------------------------
+
+    def list_quarantine(self, *, limit: int = 100, offset: int = 0) -> list[QuarantineEntry]:
+        """Quarantined messages, oldest first."""
+        ...
+
+    def count_quarantine(self) -> int:
+        """How many messages are in quarantine."""
+        ...
+
+    def get_quarantine(self, entry_id: int) -> QuarantineEntry | None:
+        """One quarantined message."""
+        ...
+
+    def delete_quarantine(self, entry_ids: Sequence[int] | None = None) -> int:
+        """Delete the given entries (all when None); return how many were deleted."""
+        ...
+
+    # -- retention and erasure (CL-13) --------------------------------------------------------
+
+    def apply_retention(self, policy: RetentionPolicy, *, now: datetime) -> RetentionReport:
+        """Delete readings older than the policy allows (whole partitions where possible)."""
+        ...
+
+    def erase_household(self, household_id: str, *, actor: str) -> ErasureRecord:
+        """Erase a household, its meters and everything stored about them; audit it."""
+        ...
+
+    def erase_meter(self, meter_id: str, *, actor: str) -> ErasureRecord:
+        """Erase one meter and everything stored about it; audit it."""
+        ...
+
+    def erasure_log(self) -> list[ErasureRecord]:
+        """The audit records of every erasure, oldest first."""
+        ...

@@ -1,0 +1,311 @@
+"""The registry part of the stores (DM-4..DM-6): households, properties, elements, meters.
+
+An element lists the operational properties it provides (DM-5); a meter individual names its
+element and its household (DM-6). Readings of meters the registry does not know are kept and
+listed by :meth:`RegistryMixin.unknown_meters`, never dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from omdp.catalog import Catalog, PropertyKind
+from omdp.cloud.model import UnknownMeter
+from omdp.cloud.storage.port import RegistryError
+from omdp.cloud.storage.sqlbase import Dialect, Tx
+from omdp.domain.household import Household
+from omdp.domain.reading import (
+    MeterClass,
+    MeterIndividual,
+    OperationalPropertyDefinition,
+    PhysicalMeterElement,
+)
+
+_PROP_UPSERT = (
+    "INSERT INTO property_definitions (property_id, description, allowed_units, kind, catalogue)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (property_id) DO UPDATE SET"
+    " description = excluded.description, allowed_units = excluded.allowed_units,"
+    " kind = excluded.kind, catalogue = excluded.catalogue"
+)
+_PROP_KEEP = (
+    "INSERT INTO property_definitions (property_id, description, allowed_units, kind, catalogue)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (property_id) DO NOTHING"
+)
+
+
+def _prop_row(
+    d: OperationalPropertyDefinition, kind: PropertyKind, catalogue: str | None
+) -> tuple[Any, ...]:
+    units = None if d.allowed_units is None else orjson.dumps(d.allowed_units).decode()
+    return (d.property_id, d.property_description, units, kind.value, catalogue)
+
+
+def _definition(row: tuple[Any, ...]) -> OperationalPropertyDefinition:
+    pid, description, units = row[:3]
+    return OperationalPropertyDefinition(
+        property_id=pid,
+        property_description=description,
+        allowed_units=None if units is None else orjson.loads(units),
+    )
+
+
+class RegistryMixin:
+    """Registry methods over the shared SQL; needs ``_tx`` and ``dialect`` of the store."""
+
+    dialect: Dialect
+
+    if TYPE_CHECKING:
+
+        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
+
+    def seed_catalog(self, catalog: Catalog) -> None:
+        """Insert the catalogue's properties that the registry does not hold yet."""
+        rows = [_prop_row(e.definition(), e.kind, e.catalogue) for e in catalog]
+        with self._tx() as tx:
+            tx.many(_PROP_KEEP, rows)
+
+    # -- households -----------------------------------------------------------------------------
+
+    def put_household(self, household: Household) -> None:
+        """Create or replace a household."""
+        h = household
+        with self._tx() as tx:
+            tx.count(
+                "INSERT INTO households (household_id, name, description, timezone, size)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (household_id) DO UPDATE SET"
+                " name = excluded.name, description = excluded.description,"
+                " timezone = excluded.timezone, size = excluded.size",
+                [
+                    h.household_id,
+                    h.household_name,
+                    h.household_description,
+                    h.timezone,
+                    h.household_size,
+                ],
+            )
+
+    _H = "SELECT household_id, name, description, timezone, size FROM households"
+
+    @staticmethod
+    def _household(row: tuple[Any, ...]) -> Household:
+        hid, name, description, tz, size = row
+        return Household(
+            household_id=hid,
+            household_name=name,
+            household_description=description,
+            timezone=tz,
+            household_size=size,
+        )
+
+    def get_household(self, household_id: str) -> Household | None:
+        """One household."""
+        with self._tx() as tx:
+            row = tx.one(f"{self._H} WHERE household_id = ?", [household_id])
+        return None if row is None else self._household(row)
+
+    def list_households(self) -> list[Household]:
+        """Every household, by id."""
+        with self._tx() as tx:
+            return [self._household(r) for r in tx.run(f"{self._H} ORDER BY household_id")]
+
+    # -- properties -------------------------------------------------------------------------------
+
+    def put_property(
+        self,
+        definition: OperationalPropertyDefinition,
+        *,
+        kind: PropertyKind = PropertyKind.INSTANTANEOUS,
+    ) -> None:
+        """Create or replace an operational property definition (DM-4)."""
+        with self._tx() as tx:
+            tx.count(_PROP_UPSERT, _prop_row(definition, kind, "deployment"))
+
+    def get_property(self, property_id: str) -> OperationalPropertyDefinition | None:
+        """One operational property definition."""
+        with self._tx() as tx:
+            row = tx.one(
+                "SELECT property_id, description, allowed_units FROM property_definitions"
+                " WHERE property_id = ?",
+                [property_id],
+            )
+        return None if row is None else _definition(row)
+
+    def property_kind(self, property_id: str) -> PropertyKind | None:
+        """How a property's values behave over time (cumulative, instantaneous, ...)."""
+        with self._tx() as tx:
+            row = tx.one(
+                "SELECT kind FROM property_definitions WHERE property_id = ?", [property_id]
+            )
+        return None if row is None else PropertyKind(row[0])
+
+    def list_properties(self) -> list[OperationalPropertyDefinition]:
+        """Every operational property definition, by id."""
+        with self._tx() as tx:
+            rows = tx.run(
+                "SELECT property_id, description, allowed_units FROM property_definitions"
+                " ORDER BY property_id"
+            )
+        return [_definition(r) for r in rows]
+
+    # -- physical meter elements ----------------------------------------------------------------
+
+    def _put_element(self, tx: Tx, e: PhysicalMeterElement) -> None:
+        props = e.physical_meter_operational_properties
+        tx.many(_PROP_KEEP, [_prop_row(p, PropertyKind.INSTANTANEOUS, "element") for p in props])
+        tx.count(
+            "INSERT INTO physical_elements (element_id, name, description, version, is_virtual,"
+            " meter_class) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (element_id) DO UPDATE SET"
+            " name = excluded.name, description = excluded.description,"
+            " version = excluded.version, is_virtual = excluded.is_virtual,"
+            " meter_class = excluded.meter_class",
+            [
+                e.physical_element_id,
+                e.physical_element_name,
+                e.physical_element_description,
+                e.physical_element_version_id,
+                int(e.physical_element_is_virtual),
+                e.physical_meter_class.value,
+            ],
+        )
+        tx.count("DELETE FROM element_properties WHERE element_id = ?", [e.physical_element_id])
+        tx.many(
+            "INSERT INTO element_properties (element_id, property_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(e.physical_element_id, p.property_id) for p in props],
+        )
+
+    def put_element(self, element: PhysicalMeterElement) -> None:
+        """Create or replace a physical meter element and the properties it provides (DM-5)."""
+        with self._tx() as tx:
+            self._put_element(tx, element)
+
+    def _elements(self, tx: Tx, ids: Iterable[str] | None) -> dict[str, PhysicalMeterElement]:
+        sql = "SELECT element_id, name, description, version, is_virtual, meter_class"
+        sql += " FROM physical_elements"
+        params: list[str] = []
+        if ids is not None:
+            params = sorted(set(ids))
+            sql += " WHERE element_id IN (" + ",".join("?" * len(params)) + ")"
+            if not params:
+                return {}
+        heads = tx.run(sql + " ORDER BY element_id", params)
+        props: dict[str, list[OperationalPropertyDefinition]] = {}
+        for row in tx.run(
+            "SELECT ep.element_id, p.property_id, p.description, p.allowed_units"
+            " FROM element_properties ep JOIN property_definitions p"
+            " ON p.property_id = ep.property_id ORDER BY ep.element_id, p.property_id"
+        ):
+            props.setdefault(row[0], []).append(_definition(row[1:]))
+        return {
+            h[0]: PhysicalMeterElement(
+                physical_element_id=h[0],
+                physical_element_name=h[1],
+                physical_element_description=h[2],
+                physical_element_version_id=h[3],
+                physical_element_is_virtual=bool(h[4]),
+                physical_meter_class=MeterClass(h[5]),
+                physical_meter_operational_properties=props.get(h[0], []),
+            )
+            for h in heads
+        }
+
+    def get_element(self, element_id: str) -> PhysicalMeterElement | None:
+        """One physical meter element, with its properties."""
+        with self._tx() as tx:
+            return self._elements(tx, [element_id]).get(element_id)
+
+    def list_elements(self) -> list[PhysicalMeterElement]:
+        """Every physical meter element, by id."""
+        with self._tx() as tx:
+            return list(self._elements(tx, None).values())
+
+    # -- meter individuals ----------------------------------------------------------------------
+
+    def put_meter(self, meter: MeterIndividual) -> None:
+        """Create or replace a meter individual (DM-6).
+
+        Raises:
+            RegistryError: the meter names no element, or an element or household that the
+                registry does not hold.
+        """
+        m = meter
+        element = m.physical_meter_type
+        if element is None:
+            msg = f"meter {m.meter_individual_id} MUST name its PhysicalMeterElement (DM-6)"
+            raise RegistryError(msg)
+        with self._tx() as tx:
+            listed = bool(element.physical_meter_operational_properties)
+            if listed or not tx.one(
+                "SELECT 1 FROM physical_elements WHERE element_id = ?",
+                [element.physical_element_id],
+            ):
+                self._put_element(tx, element)
+            if m.household_id is not None and not tx.one(
+                "SELECT 1 FROM households WHERE household_id = ?", [m.household_id]
+            ):
+                msg = f"meter {m.meter_individual_id}: household {m.household_id} is not known"
+                raise RegistryError(msg)
+            tx.count(
+                "INSERT INTO meters (meter_id, name, description, household_id, element_id)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (meter_id) DO UPDATE SET"
+                " name = excluded.name, description = excluded.description,"
+                " household_id = excluded.household_id, element_id = excluded.element_id",
+                [
+                    m.meter_individual_id,
+                    m.meter_individual_name,
+                    m.meter_individual_description,
+                    m.household_id,
+                    element.physical_element_id,
+                ],
+            )
+
+    def _meters(self, where: str, params: list[Any]) -> list[MeterIndividual]:
+        with self._tx() as tx:
+            rows = tx.run(
+                "SELECT meter_id, name, description, household_id, element_id FROM meters"  # noqa: S608
+                f" WHERE {where} ORDER BY meter_id",
+                params,
+            )
+            elements = self._elements(tx, [r[4] for r in rows])
+        return [
+            MeterIndividual(
+                meter_individual_id=r[0],
+                meter_individual_name=r[1],
+                meter_individual_description=r[2],
+                household_id=r[3],
+                physical_meter_type=elements.get(r[4]),
+            )
+            for r in rows
+        ]
+
+    def get_meter(self, meter_id: str) -> MeterIndividual | None:
+        """One meter individual, with its element embedded."""
+        found = self._meters("meter_id = ?", [meter_id])
+        return found[0] if found else None
+
+    def list_meters(self, *, household_id: str | None = None) -> list[MeterIndividual]:
+        """Meter individuals, all or of one household, by id."""
+        if household_id is None:
+            return self._meters("1 = 1", [])
+        return self._meters("household_id = ?", [household_id])
+
+    def unknown_meters(self) -> list[UnknownMeter]:
+        """Meters that have stored readings but are not in the registry."""
+        d = self.dialect
+        out = []
+        with self._tx() as tx:
+            ids = tx.run(
+                "SELECT s.meter_id FROM seen_meters s LEFT JOIN meters m"
+                " ON m.meter_id = s.meter_id WHERE m.meter_id IS NULL ORDER BY s.meter_id"
+            )
+            for (meter_id,) in ids:
+                row = tx.one(
+                    "SELECT count(*), min(t), max(t) FROM readings WHERE meter_id = ?", [meter_id]
+                )
+                if row and row[0]:
+                    out.append(UnknownMeter(meter_id, d.dt(row[1]), d.dt(row[2]), int(row[0])))
+        return out

@@ -1,0 +1,93 @@
+"""Versioned schema of the PostgreSQL store: ordered steps, applied once each at start.
+
+``reading_values`` is partitioned by month on the reading time (native declarative partitions,
+created on demand by the store), so that retention drops whole months. ``readings`` (one row
+per reading, 13 times fewer rows) is not partitioned: its primary key on the reading id must
+be unique across all time, which a partitioned table cannot enforce without the time column.
+TimescaleDB is not used: Debian does not ship it (MEASURED.md).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
+    (
+        1,
+        "readings, values, rollups, registry, quarantine, audit",
+        """
+CREATE TABLE readings (
+    rid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    reading_id TEXT NOT NULL UNIQUE,
+    meter_id TEXT NOT NULL,
+    t TIMESTAMPTZ NOT NULL,
+    seq BIGINT,
+    fault TEXT,
+    concentrator TEXT,
+    received TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX readings_order ON readings (t, meter_id, reading_id);
+CREATE INDEX readings_meter ON readings (meter_id, t);
+CREATE TABLE reading_values (
+    rid BIGINT NOT NULL,
+    pos INTEGER NOT NULL,
+    meter_id TEXT NOT NULL,
+    property_id TEXT NOT NULL,
+    t TIMESTAMPTZ NOT NULL,
+    num DOUBLE PRECISION,
+    txt TEXT,
+    unit TEXT,
+    vdate TIMESTAMPTZ
+) PARTITION BY RANGE (t);
+CREATE INDEX values_rid ON reading_values (rid);
+CREATE INDEX values_series ON reading_values (meter_id, property_id, t);
+CREATE TABLE rollups (
+    meter_id TEXT NOT NULL,
+    property_id TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    bucket TIMESTAMPTZ NOT NULL,
+    n BIGINT NOT NULL,
+    vmin DOUBLE PRECISION, vmax DOUBLE PRECISION, vsum DOUBLE PRECISION,
+    first_t TIMESTAMPTZ, first_v DOUBLE PRECISION, last_t TIMESTAMPTZ, last_v DOUBLE PRECISION,
+    internal DOUBLE PRECISION NOT NULL DEFAULT 0,
+    dirty INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (meter_id, property_id, width, bucket)
+);
+CREATE INDEX rollups_dirty ON rollups (width) WHERE dirty = 1;
+CREATE TABLE seen_meters (meter_id TEXT PRIMARY KEY, first_seen TIMESTAMPTZ NOT NULL);
+CREATE TABLE households (
+    household_id TEXT PRIMARY KEY, name TEXT, description TEXT,
+    timezone TEXT NOT NULL, size INTEGER
+);
+CREATE TABLE property_definitions (
+    property_id TEXT PRIMARY KEY, description TEXT, allowed_units TEXT,
+    kind TEXT NOT NULL, catalogue TEXT
+);
+CREATE TABLE physical_elements (
+    element_id TEXT PRIMARY KEY, name TEXT, description TEXT, version TEXT,
+    is_virtual INTEGER NOT NULL, meter_class TEXT NOT NULL
+);
+CREATE TABLE element_properties (
+    element_id TEXT NOT NULL REFERENCES physical_elements ON DELETE CASCADE,
+    property_id TEXT NOT NULL REFERENCES property_definitions,
+    PRIMARY KEY (element_id, property_id)
+);
+CREATE TABLE meters (
+    meter_id TEXT PRIMARY KEY, name TEXT, description TEXT,
+    household_id TEXT REFERENCES households,
+    element_id TEXT NOT NULL REFERENCES physical_elements
+);
+CREATE INDEX meters_household ON meters (household_id);
+CREATE TABLE quarantine (
+    qid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, received TIMESTAMPTZ NOT NULL,
+    topic TEXT NOT NULL, payload BYTEA NOT NULL, problems TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE
+);
+CREATE TABLE erasure_audit (
+    aid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at TIMESTAMPTZ NOT NULL,
+    actor TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+    row_counts TEXT NOT NULL
+);
+""",
+    ),
+)

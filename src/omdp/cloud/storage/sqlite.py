@@ -1,0 +1,189 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+``synchronous=FULL``: ingest acknowledges a message to the broker once its batch is committed,
+so a commit must survive a power cut, not only a process crash. With WAL, NORMAL would skip the
+fsync at commit and could lose the last batches on power loss after they were acknowledged;
+FULL costs one fsync per batch (of up to thousands of readings), which the ingest benchmark
+does not notice.
+
+**Layout** (chosen by measurement, ``omdp bench query`` and the figures in the issue note):
+a ``readings`` row per reading (the idempotency key, paging order) and a narrow
+``reading_values`` row per property value, clustered by reading (``WITHOUT ROWID``, primary
+key (rid, pos): appends at the end of the tree) with one index (meter, property, time) for
+series queries. Rollups are kept at ingest (see :mod:`omdp.cloud.storage.rollups`).
+
+Times are integers, microseconds since the epoch, UTC. One connection serves the store behind
+a lock (calls arrive from ``asyncio.to_thread`` workers); other processes may read and write
+the same file concurrently (WAL; writers wait up to ``busy_timeout``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from omdp.catalog import Catalog
+from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
+from omdp.cloud.storage.lifecycle import LifecycleMixin
+from omdp.cloud.storage.registry import RegistryMixin
+from omdp.cloud.storage.rollups import WIDTHS, merge_sql
+from omdp.cloud.storage.schema_sqlite import MIGRATIONS
+from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
+from omdp.errors import StorageError
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+BUSY_TIMEOUT_MS: Final = 10_000
+
+
+class SqliteDialect(Dialect):
+    """Times as integer microseconds; scalar min()/max()."""
+
+    def ts(self, value: datetime) -> Any:
+        return (value - EPOCH) // _US
+
+    def dt(self, value: Any) -> datetime:
+        return EPOCH + timedelta(microseconds=int(value))
+
+    def bucket(self, column: str, width_s: int) -> str:
+        us = width_s * 1_000_000
+        return f"({column} - {column} % {us})"
+
+    def plus(self, column: str, width_s: int) -> str:
+        return f"({column} + {width_s * 1_000_000})"
+
+
+def _us(value: datetime | None) -> int | None:
+    return None if value is None else (value - EPOCH) // _US
+
+
+class SqliteStore(RegistryMixin, LifecycleMixin, SqlStore):
+    """A :class:`~omdp.cloud.storage.port.ReadingStore` in one SQLite file."""
+
+    dialect = SqliteDialect("sqlite", least="min", greatest="max")
+    migrations = MIGRATIONS
+
+    def __init__(self, path: str | Path, *, catalog: Catalog | None = None) -> None:
+        self.path = Path(path)
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=10
+            )
+            for pragma in (
+                "journal_mode = WAL",
+                "synchronous = FULL",
+                f"busy_timeout = {BUSY_TIMEOUT_MS}",
+                "foreign_keys = ON",
+                "cache_size = -65536",
+                "temp_store = MEMORY",
+            ):
+                self._conn.execute(f"PRAGMA {pragma}")
+        except (sqlite3.Error, OSError) as exc:
+            msg = f"cannot open SQLite store {path}: {exc}"
+            raise StorageError(msg) from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield Tx(cursor, self.dialect)
+                cursor.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                msg = f"SQLite store {self.path}: {exc}"
+                raise StorageError(msg) from exc
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise
+            finally:
+                cursor.close()
+
+    def write_batch(
+        self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
+    ) -> WriteResult:
+        """Store new readings and quarantine entries in one commit; duplicates are skipped.
+
+        Each reading gets the next row id; ``INSERT ... ON CONFLICT DO NOTHING`` skips ids
+        already stored, and the row ids that stuck tell which readings are new.
+        """
+        d = self.dialect
+        received = _us(datetime.now(UTC))
+        with self._tx() as tx:
+            row = tx.one("SELECT coalesce(max(rid), 0) FROM readings")
+            base = int(row[0]) if row else 0
+            tx.many(
+                "INSERT INTO readings (rid, reading_id, meter_id, t, seq, fault, concentrator,"
+                " received) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        base + 1 + i,
+                        r.reading_id,
+                        r.meter_id,
+                        _us(r.reading_time),
+                        r.sequence_number,
+                        r.fault_code,
+                        r.concentrator_id,
+                        received,
+                    )
+                    for i, r in enumerate(readings)
+                ],
+            )
+            new = {rid for (rid,) in tx.run("SELECT rid FROM readings WHERE rid > ?", [base])}
+            values = [
+                (
+                    base + 1 + i,
+                    pos,
+                    r.meter_id,
+                    v.property_id,
+                    t,
+                    v.numerical_value,
+                    v.text_value,
+                    v.unit,
+                    _us(v.date),
+                )
+                for i, r in enumerate(readings)
+                if base + 1 + i in new
+                for t in (_us(r.reading_time),)
+                for pos, v in enumerate(r.values)
+            ]
+            tx.many(
+                "INSERT INTO reading_values (rid, pos, meter_id, property_id, t, num, txt, unit,"
+                " vdate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            if values:
+                source = (
+                    "SELECT meter_id, property_id, t, num, rid, pos FROM reading_values"  # noqa: S608
+                    f" WHERE rid > {base} AND num IS NOT NULL"
+                )
+                for width in WIDTHS:
+                    tx.run(merge_sql(d, width, source))
+                self._recompute_dirty(tx)
+            if new:
+                tx.run(
+                    "INSERT INTO seen_meters (meter_id, first_seen) SELECT meter_id, min(t)"
+                    " FROM readings WHERE rid > ? GROUP BY meter_id ON CONFLICT DO NOTHING",
+                    [base],
+                )
+            tx.many(self._Q_INSERT, self._quarantine_rows(quarantine, d))
+        return WriteResult(
+            stored=len(new), duplicates=len(readings) - len(new), quarantined=len(quarantine)
+        )

@@ -1,0 +1,190 @@
+"""Cloud ingest against a real Mosquitto, as a subprocess that is killed mid-stream.
+
+CL-1: every valid reading is stored exactly once. CL-2: ingress is a QoS 1 subscription to
+``concentrator/#``; malformed messages go to the quarantine with their reasons; a SIGKILL of
+the ingest process and a restart change no count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+from tests.support.mosquitto import Mosquitto
+
+from omdp.bench.validation_bench import sample_reading
+from omdp.cloud.model import ReadingFilter
+from omdp.cloud.storage import ReadingStore, open_store
+from omdp.config import MqttSettings
+from omdp.mqtt import MqttClient
+
+pytestmark = pytest.mark.integration
+
+TOTAL = 10_000
+DUPLICATES = 500  # 5 %
+MALFORMED = 200  # 2 %
+UNIQUE = TOTAL - DUPLICATES - MALFORMED
+
+
+def _messages() -> list[tuple[str, bytes]]:
+    """10,000 messages: unique readings, 5 % re-sends of them, 2 % malformed of four kinds."""
+    template = orjson.loads(sample_reading())
+    unique = []
+    for i in range(UNIQUE):
+        doc = dict(template)
+        meter = f"meter-{i % 50}"
+        doc["meterReadingIdentifier"] = f"r-{i:06d}"
+        doc["meterIndividual"] = {**template["meterIndividual"], "meterIndividualId": meter}
+        doc["readingTime"] = f"2024-06-01T{(i // 600) % 24:02d}:{(i // 10) % 60:02d}:00+02:00"
+        unique.append((f"concentrator/edge-{i % 3}/smartMeterMessage/{meter}/readings", doc))
+    out = [(t, orjson.dumps(d)) for t, d in unique]
+    out += [out[i * 17 % UNIQUE] for i in range(DUPLICATES)]
+    bad: list[tuple[str, bytes]] = []
+    for i in range(MALFORMED):
+        topic, doc = unique[i]
+        kind = i % 4
+        if kind == 0:
+            bad.append((topic, b"{not json %d" % i))
+        elif kind == 1:
+            bad.append((topic, orjson.dumps({**doc, "readingTime": f"2024-06-01T00:{i % 60:02d}"})))
+        elif kind == 2:
+            bad.append((f"concentrator/edge-0/elsewhere/{i}", orjson.dumps(doc)))
+        else:
+            other = f"concentrator/edge-0/smartMeterMessage/intruder-{i}/readings"
+            bad.append((other, orjson.dumps(doc)))
+    # spread the bad ones through the stream
+    for n, item in enumerate(bad):
+        out.insert(n * 47 % len(out), item)
+    return out
+
+
+def _config(tmp_path: Path, port: int, url: str) -> Path:
+    path = tmp_path / "cloud.yaml"
+    settings = {
+        "mqtt": {"port": port},
+        "db": {"url": url},
+        "ingest": {"client_id": "ingest-test", "batch_size": 500, "flush_interval_s": 0.1},
+    }
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+class Ingest:
+    """``omdp cloud ingest`` as a child process."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "omdp", "cloud", "ingest", "--config", str(self.config)],
+                stdout=out,
+                stderr=out,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        deadline = time.monotonic() + 20
+        while b"subscribed" not in self.log.read_bytes()[offset:]:
+            assert self.process.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "ingest did not subscribe within 20 s"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=20)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[ReadingStore]:
+    s = open_store(db_url)
+    yield s
+    s.close()
+
+
+async def _publish(port: int, messages: list[tuple[str, bytes]], on_progress: object) -> None:
+    async with MqttClient(MqttSettings(port=port), client_id="test-publisher") as pub:
+        for n in range(0, len(messages), 500):
+            chunk = messages[n : n + 500]
+            await asyncio.gather(*(pub.publish(t, p) for t, p in chunk))
+            if callable(on_progress):
+                await asyncio.to_thread(on_progress, n + len(chunk))
+
+
+def _wait_for(store: ReadingStore, readings: int, quarantined: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = (store.count_readings(ReadingFilter()), store.count_quarantine())
+        if got == (readings, quarantined):
+            return
+        assert time.monotonic() < deadline, (
+            f"stored/quarantined {got}, want {readings, quarantined}"
+        )
+        time.sleep(0.2)
+
+
+def test_every_reading_once_across_a_sigkill(
+    tmp_path: Path, mosquitto: Mosquitto, db_url: str, store: ReadingStore
+) -> None:
+    """CL-1, CL-2: 10,000 messages (5 % duplicates, 2 % malformed), ingest SIGKILLed at 40 %
+    and restarted: every valid reading stored exactly once, every malformed one quarantined
+    with its reason, and the counts do not move afterwards.
+    """
+    messages = _messages()
+    ingest = Ingest(_config(tmp_path, mosquitto.port, db_url), tmp_path / "ingest.log")
+    ingest.start()
+    killed = False
+
+    def progress(published: int) -> None:
+        nonlocal killed
+        if not killed and published >= TOTAL * 0.4:
+            ingest.kill()
+            killed = True
+            ingest.start()
+
+    try:
+        asyncio.run(_publish(mosquitto.port, messages, progress))
+        _wait_for(store, UNIQUE, MALFORMED, timeout=45)
+        time.sleep(1.0)
+        assert store.count_readings(ReadingFilter()) == UNIQUE
+        assert store.count_quarantine() == MALFORMED
+    finally:
+        assert ingest.stop() == 0
+    assert killed
+    entries = store.list_quarantine(limit=1000)
+    reasons = " ".join(r for e in entries for _, r in e.problems)
+    assert "not valid JSON" in reasons
+    assert "timezone offset" in reasons
+    assert "is not concentrator/" in reasons
+    assert "but the topic names 'intruder-" in reasons
+    assert all(e.payload and e.topic for e in entries)
+    one = store.get_reading("r-000042")
+    assert one is not None
+    assert len(one.values) == 13
+    assert one.meter_id == "meter-42"
+    assert one.concentrator_id == "edge-0"
