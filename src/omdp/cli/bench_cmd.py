@@ -28,6 +28,11 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "run",
         "End-to-end cloud ingest on SQLite and PostgreSQL against the raw broker rate.",
     ),
+    "api": (
+        "omdp.bench.api_bench",
+        "run",
+        "HTTP query latency and bulk-download rate with the server's peak memory.",
+    ),
     "query": (
         "omdp.bench.query_bench",
         "run",

@@ -7,10 +7,11 @@ caller chooses JSON or a bulk link; JSON is the default.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from omdp.domain.identifiers import Identifier
 from omdp.domain.reading import SpecModel, Timestamp, Unit
@@ -51,14 +52,27 @@ class ReadingsQuery(SpecModel):
     result_form: ResultForm = Field(
         default=ResultForm.JSON, description="json (default) or bulk: a link to a download."
     )
+    meter_ids: list[Identifier] | None = Field(
+        default=None,
+        max_length=1000,
+        description=(
+            "Extension: only these meters (pseudonyms for callers who see pseudonyms). "
+            "All meters the caller may see when absent."
+        ),
+    )
+    household_id: Identifier | None = Field(
+        default=None, description="Extension: only the meters of this household."
+    )
 
-    @model_validator(mode="after")
-    def _span(self) -> ReadingsQuery:
-        start, end = self.reading_time_start, self.reading_time_end
+    @field_validator("reading_time_end", mode="after")
+    @classmethod
+    def _span(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        # A field validator (not a model one) so that the error names readingTimeEnd.
+        start = info.data.get("reading_time_start")
         if start is not None and end is not None and end < start:
             msg = "readingTimeEnd must not lie before readingTimeStart"
             raise ValueError(msg)
-        return self
+        return end
 
 
 class ResultPropertyValue(SpecModel):

@@ -1,0 +1,171 @@
+"""``omdp bench api``: the REST API through HTTP on loopback, over a SQLite store.
+
+Data: meters x quarter-hours x 10 properties (10 million property values: 250 x 4,000 x 10;
+quick: 200,000). Figures: the latency of a one-meter, one-month query (median and p95 over 50
+requests, uvicorn in a subprocess, httpx client) and the rows/s of a bulk NDJSON download of
+1 million readings (quick: 50,000) with the server's peak memory (VmHWM) before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import yaml
+
+from omdp.cloud.api.auth import hash_token
+from omdp.cloud.storage import open_store
+from omdp.testing.services import free_port, wait_for_port
+
+PROPS = (
+    ("OBIS_1.8.0", "kWh"),
+    ("OBIS_2.8.0", "kWh"),
+    ("OBIS_1.7.0", "kW"),
+    ("OBIS_2.7.0", "kW"),
+    ("OBIS_32.7.0", "V"),
+    ("OBIS_52.7.0", "V"),
+    ("OBIS_72.7.0", "V"),
+    ("OBIS_31.7.0", "A"),
+    ("OBIS_51.7.0", "A"),
+    ("OBIS_71.7.0", "A"),
+)
+START = datetime(2024, 1, 1, tzinfo=UTC)
+LAUNCH = "import sys; from omdp.cli.cloud_api_cmd import api; api(sys.argv[1:])"
+TOKEN = "bench-operator"  # noqa: S105 - a throwaway local token
+
+
+def _fill(url: str, meters: int, steps: int) -> float:
+    """Migrate through the store, then insert rows with plain SQL (rollups are not built:
+    the benchmark does not read them, and the store's write path is measured elsewhere)."""
+    open_store(url).close()
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = OFF")
+    started = time.perf_counter()
+    epoch_us = int(START.timestamp()) * 1_000_000
+    rid = 0
+    for step in range(steps):
+        t = epoch_us + step * 900 * 1_000_000
+        heads: list[tuple[object, ...]] = []
+        values: list[tuple[object, ...]] = []
+        for m in range(meters):
+            rid += 1
+            meter = f"meter-{m:04d}"
+            heads.append((rid, f"r{m}-{step}", meter, t, t))
+            values.extend(
+                (rid, pos, meter, pid, t, step * 0.25 + m + pos, unit)
+                for pos, (pid, unit) in enumerate(PROPS)
+            )
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO readings (rid, reading_id, meter_id, t, received) VALUES (?, ?, ?, ?, ?)",
+            heads,
+        )
+        conn.executemany(
+            "INSERT INTO reading_values (rid, pos, meter_id, property_id, t, num, unit)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+        conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def _vm(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _serve(work: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
+    config = {
+        "db": {"url": url},
+        "api": {
+            "tokens": {hash_token(TOKEN): {"subject": "bench", "scopes": ["operate"]}},
+            "bulk_secret": "bench-secret",
+            "pseudonym_key": "bench-key",
+            "credentials_file": str(work / "credentials.json"),
+        },
+    }
+    (work / "cloud.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", LAUNCH, "--config", str(work / "cloud.yaml"), "--port", str(port)],
+        env={**os.environ, "OMDP_LOG_LEVEL": "WARNING"},
+    )
+    wait_for_port(port, timeout=30)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def run(*, quick: bool) -> None:
+    """Fill a store, start the API, measure a month query and a bulk download, print figures."""
+    meters, steps = (50, 400) if quick else (250, 4000)
+    bulk_rows = 50_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory(prefix="omdp-api-bench-") as tmp:
+        work = Path(tmp)
+        url = f"sqlite:///{work / 'cloud.sqlite3'}"
+        took = _fill(url, meters, steps)
+        values = meters * steps * len(PROPS)
+        print(f"api: {values:,} property values written in {took:.1f} s")
+        proc, base = _serve(work, url)
+        try:
+            _measure(base, proc.pid, steps, bulk_rows)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _measure(base: str, pid: int, steps: int, bulk_rows: int) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    end = START + timedelta(minutes=15 * min(steps, 2976))
+    body = {
+        "readingTimeStart": START.isoformat(),
+        "readingTimeEnd": end.isoformat(),
+        "meterIds": ["meter-0007"],
+        "pageSize": 10_000,
+    }
+    with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+        times = []
+        rows = 0
+        for _ in range(52):
+            t0 = time.perf_counter()
+            r = client.post("/v1/meterReadings", json=body)
+            times.append(time.perf_counter() - t0)
+            r.raise_for_status()
+            rows = len(r.json()["content"])
+        times = sorted(times[2:])  # the first two warm the caches
+        p95 = times[int(len(times) * 0.95) - 1]
+        print(
+            f"api: one meter, one month ({rows} readings x {len(PROPS)} values): "
+            f"median {statistics.median(times) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+        )
+        before = _vm(pid, "VmHWM")
+        link = client.post("/v1/meterReadings", json={"resultForm": "bulk", "maxRows": bulk_rows})
+        link.raise_for_status()
+        t0 = time.perf_counter()
+        lines = 0
+        size = 0
+        with client.stream("GET", link.json()["linkToBulk"]) as stream:
+            for chunk in stream.iter_bytes():
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+        took = time.perf_counter() - t0
+        print(
+            f"api: bulk NDJSON {lines:,} readings ({lines * len(PROPS):,} values, "
+            f"{size / 1e6:.0f} MB) in {took:.1f} s: {lines / took:,.0f} readings/s; "
+            f"server peak RSS {before} MB before, {_vm(pid, 'VmHWM')} MB after"
+        )

@@ -1,0 +1,131 @@
+"""``omdp cloud api`` and ``omdp cloud run``: the REST API alone, or ingest and API in one process.
+
+Standalone click commands; the ``cloud`` group attaches them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from omdp.config import CloudSettings, load_settings
+from omdp.errors import OmdpError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from omdp.cloud.storage.port import ReadingStore
+
+log = logging.getLogger(__name__)
+
+_CONFIG = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML settings file (OMDP_CLOUD_* environment variables override it).",
+)
+_HOST = click.option("--host", default=None, help="Address to listen on [settings: http_host].")
+_PORT = click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port [settings: http_port]."
+)
+
+
+def _settings(config_file: Path | None) -> CloudSettings:
+    try:
+        return load_settings(CloudSettings, config_file)
+    except OmdpError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _store(settings: CloudSettings) -> Iterator[ReadingStore]:
+    from omdp.catalog import Catalog
+    from omdp.cloud.storage import open_store
+
+    try:
+        catalog = Catalog.load(settings.catalog_files)
+        store = open_store(settings.db.url, pool_size=settings.db.pool_size, catalog=catalog)
+    except OmdpError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _server(
+    settings: CloudSettings, store: ReadingStore, host: str | None, port: int | None
+) -> uvicorn.Server:
+    import uvicorn
+
+    from omdp.cloud.api import create_app
+
+    config = uvicorn.Config(
+        create_app(settings, store),
+        host=host or settings.http_host,
+        port=settings.http_port if port is None else port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    return uvicorn.Server(config)
+
+
+@click.command()
+@_CONFIG
+@_HOST
+@_PORT
+def api(config_file: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the REST API (CL-3..CL-13) until SIGTERM or SIGINT."""
+    settings = _settings(config_file)
+    with _store(settings) as store:
+        _server(settings, store, host, port).run()
+
+
+@click.command()
+@_CONFIG
+@_HOST
+@_PORT
+def run(config_file: Path | None, host: str | None, port: int | None) -> None:
+    """Run ingest and the REST API in one process (small sites), until SIGTERM or SIGINT."""
+    from omdp.cloud.ingest import IngestService
+
+    settings = _settings(config_file)
+
+    async def main(store: ReadingStore) -> None:
+        server = _server(settings, store, host, port)
+        stop = asyncio.Event()
+        service = IngestService(store, settings)
+
+        async def serve() -> None:
+            try:
+                await server.serve()
+            finally:
+                stop.set()  # the server stopped (signal or error): stop ingest too
+
+        async def ingest() -> None:
+            try:
+                await service.run(stop)
+            finally:
+                server.should_exit = True
+
+        # uvicorn installs its own SIGINT/SIGTERM handlers, which end serve() and so ingest.
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(serve())
+            tasks.create_task(ingest())
+
+    with _store(settings) as store:
+        try:
+            asyncio.run(main(store))
+        except* OmdpError as group:
+            raise click.ClickException("; ".join(str(e) for e in group.exceptions)) from None
+
+
+__all__ = ["api", "run"]

@@ -1,0 +1,100 @@
+"""What the routes get injected: the context of the app, the store and the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, ParamSpec, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from omdp.cloud.api.auth import Authenticator, Principal, Scope
+from omdp.cloud.api.bulk import LinkSigner
+from omdp.cloud.api.credentials import CredentialStore
+from omdp.cloud.api.errors import Forbidden, Unauthenticated
+from omdp.cloud.api.privacy import Pseudonymiser
+from omdp.cloud.storage.port import ReadingStore
+from omdp.config import CloudSettings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """Everything a request may need, built once by :func:`~omdp.cloud.api.app.create_app`."""
+
+    settings: CloudSettings
+    store: ReadingStore
+    authenticator: Authenticator
+    signer: LinkSigner
+    pseudonymise: Pseudonymiser
+    credentials: CredentialStore
+
+
+def _context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[ApiContext, Depends(_context)]
+
+
+def _store(ctx: CtxDep) -> ReadingStore:
+    return ctx.store
+
+
+StoreDep = Annotated[ReadingStore, Depends(_store)]
+
+_bearer = HTTPBearer(auto_error=False, description="A bearer token (CL-6).")
+
+
+async def _principal(
+    ctx: CtxDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        msg = "no bearer token: send Authorization: Bearer <token>"
+        raise Unauthenticated(msg, loc="header.Authorization")
+    principal = await ctx.authenticator.authenticate(credentials.credentials)
+    if principal is None:
+        msg = "unknown or expired token"
+        raise Unauthenticated(msg, loc="header.Authorization")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def require(*scopes: Scope) -> Callable[[Principal], Principal]:
+    """A dependency giving the caller if it holds one of ``scopes`` (403 otherwise)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not any(principal.has(s) for s in scopes):
+            names = " or ".join(s.value for s in scopes)
+            msg = f"this needs the scope {names}"
+            raise Forbidden(msg, loc="header.Authorization", kind="auth.missing_scope")
+        return principal
+
+    return check
+
+
+ReaderDep = Annotated[Principal, Depends(require(Scope.READ))]
+DeleterDep = Annotated[Principal, Depends(require(Scope.DELETE))]
+RegistrarDep = Annotated[Principal, Depends(require(Scope.REGISTRY_WRITE))]
+AnyCallerDep = Annotated[
+    Principal, Depends(require(Scope.READ, Scope.REGISTRY_WRITE, Scope.DELETE))
+]
+
+
+def blocking(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Run a blocking store call in a worker thread (the store port is synchronous)."""
+
+    @functools.wraps(func)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+    return run

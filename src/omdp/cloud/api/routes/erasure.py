@@ -1,0 +1,96 @@
+"""Erasure on request (CL-13): a household or a meter and everything stored about it.
+
+Allowed to operators, and to a household owner holding ``readings:delete`` for their own
+household and its meters. The answer is the audit record, which keeps no data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from omdp.cloud.api.auth import Principal, Scope
+from omdp.cloud.api.deps import AnyCallerDep, CtxDep
+from omdp.cloud.api.errors import Forbidden, NotFound, error_responses
+from omdp.cloud.api.routes.common import id_path
+from omdp.cloud.api.schemas import ErasureOut
+from omdp.cloud.model import ErasureRecord
+
+router = APIRouter(prefix="/v1", tags=["erasure"])
+
+ERRORS = error_responses(401, 403, 404, 422)
+
+
+def _out(record: ErasureRecord) -> ErasureOut:
+    return ErasureOut(
+        record_id=record.record_id,
+        actor=record.actor,
+        subject_kind=record.subject_kind,
+        subject_id=record.subject_id,
+        at=record.at,
+        rows=dict(record.rows),
+        total_rows=record.total_rows,
+    )
+
+
+def _may_erase(principal: Principal, household_id: str | None) -> None:
+    owner = principal.household_id is not None and principal.household_id == household_id
+    if principal.operator or (owner and principal.has(Scope.DELETE)):
+        return
+    msg = "erasure needs the scope operate, or readings:delete as the household's owner"
+    raise Forbidden(msg, kind="auth.missing_scope")
+
+
+@router.delete(
+    "/households/{householdId}",
+    response_model=ErasureOut,
+    summary="Erase a household and all its data (CL-13)",
+    responses=ERRORS,
+)
+async def erase_household(
+    principal: AnyCallerDep,
+    ctx: CtxDep,
+    household_id: Annotated[str, id_path("householdId", "household")],
+) -> ErasureOut:
+    """Erase the household, its meters, their readings and rollups; return the audit record."""
+    _may_erase(principal, household_id)
+
+    def run() -> ErasureRecord:
+        if ctx.store.get_household(household_id) is None:
+            msg = f"no household {household_id!r}"
+            raise NotFound(msg, loc="path.householdId")
+        meters = ctx.store.list_meters(household_id=household_id)
+        record = ctx.store.erase_household(household_id, actor=principal.subject)
+        for meter in meters:
+            ctx.credentials.remove(meter.meter_individual_id)
+        return record
+
+    return _out(await asyncio.to_thread(run))
+
+
+@router.delete(
+    "/meterIndividuals/{meterIndividualId}",
+    response_model=ErasureOut,
+    summary="Erase a meter and all its data (CL-13)",
+    responses=ERRORS,
+)
+async def erase_meter(
+    principal: AnyCallerDep,
+    ctx: CtxDep,
+    meter_id: Annotated[str, id_path("meterIndividualId", "meter individual")],
+) -> ErasureOut:
+    """Erase the meter, its readings and rollups; return the audit record."""
+
+    def run() -> ErasureRecord:
+        meter = ctx.store.get_meter(meter_id)
+        if meter is None:
+            msg = f"no meter individual {meter_id!r}"
+            raise NotFound(msg, loc="path.meterIndividualId")
+        _may_erase(principal, meter.household_id)
+        record = ctx.store.erase_meter(meter_id, actor=principal.subject)
+        ctx.credentials.remove(meter_id)
+        return record
+
+    return _out(await asyncio.to_thread(run))

@@ -1,0 +1,244 @@
+"""``/v1/households`` and ``/v1/meterIndividuals``: the personal part of the registry (DM-6).
+
+Operators and holders of ``registry:write`` see and change every entry; a household owner sees
+their own household and meters; other callers see none of them (CL-9, CL-13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from omdp.cloud.api.auth import Principal, Scope
+from omdp.cloud.api.checks import reject_nul
+from omdp.cloud.api.deps import AnyCallerDep, ApiContext, CtxDep, RegistrarDep
+from omdp.cloud.api.errors import Conflict, Forbidden, Invalid, NotFound, error_responses
+from omdp.cloud.api.routes.common import Limit, Offset, id_path, same_id, window
+from omdp.cloud.api.schemas import ItemList
+from omdp.domain.household import Household
+from omdp.domain.identifiers import IDENTIFIER_PATTERN
+from omdp.domain.reading import MeterIndividual
+
+router = APIRouter(prefix="/v1", tags=["registry"])
+
+HouseholdId = Annotated[str, id_path("householdId", "household")]
+MeterId = Annotated[str, id_path("meterIndividualId", "meter individual")]
+ERRORS = error_responses(401, 403, 404, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+def _sees_all(principal: Principal) -> bool:
+    return principal.has(Scope.REGISTRY_WRITE)
+
+
+def _visible_household(principal: Principal, household_id: str | None) -> bool:
+    return _sees_all(principal) or (
+        principal.household_id is not None and principal.household_id == household_id
+    )
+
+
+def _guard_listing(principal: Principal) -> None:
+    if not _sees_all(principal) and principal.household_id is None:
+        msg = "households and meters are shown only to their owner and to operators (CL-9)"
+        raise Forbidden(msg, kind="privacy.registry")
+
+
+@router.get(
+    "/households",
+    response_model=ItemList[Household],
+    response_model_exclude_none=True,
+    summary="List households",
+    responses=ERRORS,
+)
+async def list_households(
+    principal: AnyCallerDep, ctx: CtxDep, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, object]:
+    """Households by id: all for operators, the own one for an owner."""
+    _guard_listing(principal)
+    found = await asyncio.to_thread(ctx.store.list_households)
+    mine = [h for h in found if _visible_household(principal, h.household_id)]
+    return window(mine, limit, offset)
+
+
+async def _household(ctx: ApiContext, principal: Principal, household_id: str) -> Household:
+    found = None
+    if _visible_household(principal, household_id):
+        found = await asyncio.to_thread(ctx.store.get_household, household_id)
+    if found is None:
+        msg = f"no household {household_id!r}"
+        raise NotFound(msg, loc="path.householdId")
+    return found
+
+
+@router.get(
+    "/households/{householdId}",
+    response_model=Household,
+    response_model_exclude_none=True,
+    summary="Read a household",
+    responses=ERRORS,
+)
+async def get_household(
+    principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId
+) -> Household:
+    """One household (404 also for one the caller may not see)."""
+    return await _household(ctx, principal, household_id)
+
+
+@router.post(
+    "/households",
+    response_model=Household,
+    response_model_exclude_none=True,
+    status_code=201,
+    summary="Create a household",
+    responses=WRITE_ERRORS,
+)
+async def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Household:
+    """Create a household; 409 when its id is taken. Needs ``registry:write``."""
+    reject_nul(body)
+
+    def run() -> None:
+        if ctx.store.get_household(body.household_id) is not None:
+            msg = f"household {body.household_id!r} exists already"
+            raise Conflict(msg, loc="$.householdId")
+        ctx.store.put_household(body)
+
+    await asyncio.to_thread(run)
+    return body
+
+
+@router.put(
+    "/households/{householdId}",
+    response_model=Household,
+    response_model_exclude_none=True,
+    summary="Update a household",
+    responses=WRITE_ERRORS,
+)
+async def update_household(
+    _: RegistrarDep, ctx: CtxDep, household_id: HouseholdId, body: Household
+) -> Household:
+    """Replace an existing household. Needs ``registry:write``."""
+    same_id(household_id, body.household_id, "householdId")
+    reject_nul(body)
+
+    def run() -> None:
+        if ctx.store.get_household(household_id) is None:
+            msg = f"no household {household_id!r}"
+            raise NotFound(msg, loc="path.householdId")
+        ctx.store.put_household(body)
+
+    await asyncio.to_thread(run)
+    return body
+
+
+@router.get(
+    "/meterIndividuals",
+    response_model=ItemList[MeterIndividual],
+    response_model_exclude_none=True,
+    summary="List meter individuals",
+    responses=ERRORS,
+)
+async def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
+    principal: AnyCallerDep,
+    ctx: CtxDep,
+    household_id: Annotated[
+        str | None,
+        Query(alias="householdId", pattern=IDENTIFIER_PATTERN, description="Of this household."),
+    ] = None,
+    element_id: Annotated[
+        str | None,
+        Query(
+            alias="physicalElementId",
+            pattern=IDENTIFIER_PATTERN,
+            description="Instances of this physical meter element.",
+        ),
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
+    """Meters by id, filtered by household and element."""
+    _guard_listing(principal)
+    if not _sees_all(principal):
+        if household_id not in (None, principal.household_id):
+            return window([], limit, offset)
+        household_id = principal.household_id
+    found = await asyncio.to_thread(ctx.store.list_meters, household_id=household_id)
+    if element_id is not None:
+        found = [
+            m
+            for m in found
+            if m.physical_meter_type is not None
+            and m.physical_meter_type.physical_element_id == element_id
+        ]
+    return window(found, limit, offset)
+
+
+@router.get(
+    "/meterIndividuals/{meterIndividualId}",
+    response_model=MeterIndividual,
+    response_model_exclude_none=True,
+    summary="Read a meter individual",
+    responses=ERRORS,
+)
+async def get_meter(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> MeterIndividual:
+    """One meter with its element (404 also for one the caller may not see)."""
+    found = await asyncio.to_thread(ctx.store.get_meter, meter_id)
+    if found is None or not _visible_household(principal, found.household_id):
+        msg = f"no meter individual {meter_id!r}"
+        raise NotFound(msg, loc="path.meterIndividualId")
+    return found
+
+
+def _check_meter(ctx: ApiContext, body: MeterIndividual) -> None:
+    if body.household_id is not None and ctx.store.get_household(body.household_id) is None:
+        msg = f"no household {body.household_id!r}"
+        raise Invalid(msg, loc="$.householdId")
+
+
+@router.post(
+    "/meterIndividuals",
+    response_model=MeterIndividual,
+    response_model_exclude_none=True,
+    status_code=201,
+    summary="Create a meter individual",
+    responses=WRITE_ERRORS,
+)
+async def create_meter(_: RegistrarDep, ctx: CtxDep, body: MeterIndividual) -> MeterIndividual:
+    """Create a meter of an existing household; an embedded element is stored too."""
+    reject_nul(body)
+
+    def run() -> MeterIndividual:
+        if ctx.store.get_meter(body.meter_individual_id) is not None:
+            msg = f"meter individual {body.meter_individual_id!r} exists already"
+            raise Conflict(msg, loc="$.meterIndividualId")
+        _check_meter(ctx, body)
+        ctx.store.put_meter(body)
+        return ctx.store.get_meter(body.meter_individual_id) or body
+
+    return await asyncio.to_thread(run)
+
+
+@router.put(
+    "/meterIndividuals/{meterIndividualId}",
+    response_model=MeterIndividual,
+    response_model_exclude_none=True,
+    summary="Update a meter individual",
+    responses=WRITE_ERRORS,
+)
+async def update_meter(
+    _: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: MeterIndividual
+) -> MeterIndividual:
+    """Replace an existing meter. Needs ``registry:write``."""
+    same_id(meter_id, body.meter_individual_id, "meterIndividualId")
+    reject_nul(body)
+
+    def run() -> MeterIndividual:
+        if ctx.store.get_meter(meter_id) is None:
+            msg = f"no meter individual {meter_id!r}"
+            raise NotFound(msg, loc="path.meterIndividualId")
+        _check_meter(ctx, body)
+        ctx.store.put_meter(body)
+        return ctx.store.get_meter(meter_id) or body
+
+    return await asyncio.to_thread(run)
