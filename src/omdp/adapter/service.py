@@ -1,0 +1,209 @@
+"""The adapter process: read the meter, map, keep durably, publish (AD-1..AD-6).
+
+Every reading goes into a small SQLite outbox on disk before anything is published, and leaves
+it only once the broker has acknowledged it (QoS 1). Readings taken while the broker is
+unreachable are therefore published later, in order, none lost; the outbox is bounded and warns
+as it fills. The outbox and the forwarder are the edge's own (one store-and-forward
+implementation for the whole platform); the adapter's sink publishes on the adapter topic
+``smartMeterMessage/{meterIndividualId}/readings`` unchanged (AD-6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from omdp.adapter.mapping import Mapper
+from omdp.adapter.readings import ReadingFactory
+from omdp.adapter.samples import MeterSample
+from omdp.adapter.sources import MeterSource, open_source
+from omdp.catalog import Catalog
+from omdp.config import MqttSettings
+from omdp.domain.adapter_file import AdapterConfigFile
+from omdp.domain.reading import MeterReading
+from omdp.edge.forwarder import Forwarder
+from omdp.edge.sink import MqttSink
+from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.errors import ConfigError
+from omdp.mqtt import MqttClient
+from omdp.topics import adapter_topic
+
+log = logging.getLogger(__name__)
+
+WARN_FILL = 0.8
+"""Warn once the outbox is this full."""
+
+
+class AdapterSink(MqttSink):
+    """Publishes outbox entries on their own topic: the adapter's topics are final."""
+
+    def cloud_topic(self, topic: str) -> str:
+        """The topic is already the adapter topic (AD-6)."""
+        return topic
+
+
+def broker_settings(config: AdapterConfigFile) -> MqttSettings:
+    """The MQTT settings of the adapter file's Broker and CloudAuth sections."""
+    if config.broker is None:
+        msg = "the adapter configuration has no Broker section: where should readings go?"
+        raise ConfigError(msg)
+    broker, auth = config.broker, config.cloud_auth
+    return MqttSettings(
+        host=broker.host,
+        port=broker.port,
+        tls=broker.tls,
+        ca_file=Path(broker.ca_file) if broker.ca_file else None,
+        username=auth.username,
+        password=auth.password or auth.token,
+        keepalive=broker.keepalive,
+        client_id=broker.client_id,
+    )
+
+
+@dataclass(slots=True)
+class AdapterStats:
+    """What the adapter did so far."""
+
+    readings: int = 0
+    dropped_full: int = 0
+    unmapped: int = 0
+
+
+class Adapter:
+    """One meter, one adapter: source -> mapper -> reading -> outbox -> broker."""
+
+    def __init__(
+        self,
+        config: AdapterConfigFile,
+        *,
+        catalog: Catalog,
+        base_dir: Path,
+        source: MeterSource | None = None,
+        log_readings: bool = False,
+    ) -> None:
+        if config.meter is None and source is None:
+            msg = "the adapter configuration has no Meter section: which meter should be read?"
+            raise ConfigError(msg)
+        self.config = config
+        self.topic = adapter_topic(config.meter_individual_id)
+        self.mapper = Mapper(config.operational_property_mapping, config.static_values, catalog)
+        options = config.adapter
+        try:
+            zone = ZoneInfo(options.timezone)
+        except (KeyError, ValueError) as exc:
+            msg = f"Adapter.timezone {options.timezone!r} is not an IANA timezone"
+            raise ConfigError(msg) from exc
+        self.factory = ReadingFactory(
+            config.meter_individual_id,
+            catalog,
+            timezone=zone,
+            max_clock_skew=timedelta(seconds=options.max_clock_skew_s),
+            household_id=options.household_id,
+        )
+        self.source = source
+        self.outbox_path = base_dir / options.outbox_path
+        self.outbox_max = options.outbox_max_messages
+        self.log_readings = log_readings
+        self.stats = AdapterStats()
+        self._warned_full = False
+
+    def _source(self, broker: MqttSettings | None) -> MeterSource:
+        if self.source is None:
+            assert self.config.meter is not None  # noqa: S101 - checked in __init__
+            self.source = open_source(
+                self.config.meter, name=self.config.meter_individual_id, broker=broker
+            )
+        return self.source
+
+    def reading_of(self, sample: MeterSample) -> MeterReading:
+        """Map one sample and build its reading (used by ``--once`` and the loop)."""
+        mapped = self.mapper.map(sample)
+        if mapped.missing:
+            self.stats.unmapped += len(mapped.missing)
+            log.debug("values not in this sample: %s", ", ".join(mapped.missing))
+        for problem in mapped.unconvertible:
+            log.warning("unit not convertible, value skipped: %s", problem)
+        return self.factory.build(sample, mapped)
+
+    async def read_once(self, *, timeout: float = 60.0) -> MeterReading:
+        """Read the meter once and return the reading, publishing nothing."""
+        source = self._source(broker_settings(self.config) if self.config.broker else None)
+        async with asyncio.timeout(timeout):
+            async for sample in source.samples():
+                return self.reading_of(sample)
+        msg = "the meter source ended without a sample"
+        raise ConfigError(msg)
+
+    async def _keep(
+        self, outbox: SqliteOutbox, forwarder: Forwarder, reading: MeterReading
+    ) -> None:
+        depth = outbox.depth()
+        if depth >= self.outbox_max:
+            self.stats.dropped_full += 1
+            log.error(
+                "outbox full (%d readings, broker unreachable?): reading %s NOT kept",
+                depth,
+                reading.meter_reading_identifier,
+            )
+            return
+        if depth >= WARN_FILL * self.outbox_max and not self._warned_full:
+            log.warning(
+                "outbox %d%% full (%d of %d)",
+                100 * depth // self.outbox_max,
+                depth,
+                self.outbox_max,
+            )
+            self._warned_full = True
+        elif depth < WARN_FILL * self.outbox_max / 2:
+            self._warned_full = False
+        await outbox.append([(self.topic, reading.to_json())])
+        forwarder.wake()
+        self.stats.readings += 1
+        if self.log_readings:
+            values = ", ".join(
+                f"{v.property_id}={v.numerical_value if v.text_value is None else v.text_value}"
+                f"{' ' + v.unit if v.unit else ''}"
+                for v in reading.property_values
+            )
+            log.info(
+                "reading %s at %s: %s%s",
+                reading.sequence_number,
+                reading.reading_time.isoformat(),
+                values,
+                f" fault={reading.fault_code}" if reading.fault_code else "",
+                extra={"meter_id": self.config.meter_individual_id, "topic": self.topic},
+            )
+
+    async def run(self) -> None:
+        """Read, keep and publish until cancelled."""
+        settings = broker_settings(self.config)
+        source = self._source(settings)
+        self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
+        outbox = await SqliteOutbox.open(self.outbox_path)
+        client_id = settings.client_id or f"omdp-adapter-{self.config.meter_individual_id}"
+        client = MqttClient(settings, client_id=client_id, clean_start=False)
+        try:
+            await client.connect(wait=False)  # readings are kept while the broker is away
+            forwarder = Forwarder(outbox, AdapterSink(client, "-"))
+            log.info(
+                "adapter for %s: publishing on %s to %s:%s",
+                self.config.meter_individual_id,
+                self.topic,
+                settings.host,
+                settings.port,
+            )
+            async with asyncio.TaskGroup() as tg:
+                forwarding = tg.create_task(forwarder.run())
+                try:
+                    async for sample in source.samples():
+                        await self._keep(outbox, forwarder, self.reading_of(sample))
+                finally:
+                    await forwarder.stop()
+                    forwarding.cancel()
+        finally:
+            await client.close()
+            await outbox.close()
