@@ -18,8 +18,10 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -34,6 +36,8 @@ from omdp.config import MqttSettings
 from omdp.errors import BrokerError
 
 log = logging.getLogger(__name__)
+
+_ACK, _MESSAGE = 0, 1
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 """How long the broker keeps a persistent session of ours while we are away."""
@@ -65,6 +69,8 @@ class MqttClient:
         queue_size: int = 10_000,
         connect_timeout: float = 10.0,
         mqtt5: bool = True,
+        receive_maximum: int | None = None,
+        max_reconnect_delay: int = 4,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
@@ -80,6 +86,11 @@ class MqttClient:
         self._subscriptions: dict[str, int] = {}
         self._connect_result: asyncio.Future[None] | None = None
         self.reconnects = 0
+        # paho's thread appends events here and wakes the loop at most once per burst:
+        # one call_soon_threadsafe per message would cost more than the rest of the path.
+        self._events: collections.deque[tuple[int, Any]] = collections.deque()
+        self._wake_pending = False
+        self._receive_maximum = receive_maximum
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -90,7 +101,7 @@ class MqttClient:
         )
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=max_reconnect_delay)
         if settings.username:
             password = settings.password.get_secret_value() if settings.password else None
             self._client.username_pw_set(settings.username, password)
@@ -123,10 +134,16 @@ class MqttClient:
     ) -> None:
         self._call(self._disconnected, reason)
 
+    def _push(self, kind: int, item: Any) -> None:
+        self._events.append((kind, item))
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._call(self._drain_events)
+
     def _on_publish(
         self, _c: paho.Client, _u: Any, mid: int, _r: ReasonCode, _p: Properties
     ) -> None:
-        self._call(self._published, mid)
+        self._push(_ACK, mid)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         message = Message(
@@ -136,7 +153,7 @@ class MqttClient:
             mid=msg.mid,
             retain=bool(msg.retain),
         )
-        self._call(self._received, message)
+        self._push(_MESSAGE, message)
 
     # -- the same, on the asyncio loop ---------------------------------------------------------
 
@@ -161,6 +178,16 @@ class MqttClient:
         if self.connected.is_set():
             log.warning("disconnected from %s: %s", self._where, reason)
         self.connected.clear()
+
+    def _drain_events(self) -> None:
+        self._wake_pending = False  # first: an event appended from now on wakes us again
+        events = self._events
+        while events:
+            kind, item = events.popleft()
+            if kind == _ACK:
+                self._published(item)
+            else:
+                self._received(item)
 
     def _published(self, mid: int) -> None:
         # publish_nowait registers the future before the loop can run this callback
@@ -203,6 +230,8 @@ class MqttClient:
         if self._mqtt5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = 0 if self._clean_start else SESSION_EXPIRY_S
+            if self._receive_maximum is not None:
+                properties.ReceiveMaximum = self._receive_maximum
         try:
             self._client.connect_async(
                 self.settings.host,
@@ -227,8 +256,17 @@ class MqttClient:
             await self.close()
             raise
 
-    async def close(self) -> None:
-        """Disconnect and stop the network thread; pending publishes fail with BrokerError."""
+    async def close(self, *, flush_timeout: float = 2.0) -> None:
+        """Flush what paho still has to send (PUBACKs included), disconnect, stop the thread.
+
+        Publishes still waiting for the broker's acknowledgement fail with BrokerError.
+        """
+        deadline = time.monotonic() + flush_timeout
+        while self.connected.is_set() and self._client.want_write():
+            if time.monotonic() > deadline:
+                log.warning("closing with packets not yet sent to %s", self._where)
+                break
+            await asyncio.sleep(0.01)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         for future in self._pending.values():
