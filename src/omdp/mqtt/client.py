@@ -90,6 +90,7 @@ class MqttClient:
         # one call_soon_threadsafe per message would cost more than the rest of the path.
         self._events: collections.deque[tuple[int, Any]] = collections.deque()
         self._wake_pending = False
+        self._closing = False
         self._receive_maximum = receive_maximum
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
         self._client = paho.Client(
@@ -175,7 +176,9 @@ class MqttClient:
             result.set_result(None)
 
     def _disconnected(self, reason: ReasonCode) -> None:
-        if self.connected.is_set():
+        if self._closing:
+            log.debug("disconnected from %s", self._where)
+        elif self.connected.is_set():
             log.warning("disconnected from %s: %s", self._where, reason)
         self.connected.clear()
 
@@ -261,6 +264,7 @@ class MqttClient:
 
         Publishes still waiting for the broker's acknowledgement fail with BrokerError.
         """
+        self._closing = True
         deadline = time.monotonic() + flush_timeout
         while self.connected.is_set() and self._client.want_write():
             if time.monotonic() > deadline:

@@ -1,0 +1,96 @@
+"""``omdp adapter``: run a SmartMeterAdapter from its configuration file (AD-4)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from omdp.adapter.config import load_adapter_file, load_profile, profile_names
+from omdp.adapter.service import Adapter
+from omdp.catalog import default_catalog
+from omdp.errors import OmdpError
+
+log = logging.getLogger(__name__)
+
+_CONFIG = click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The adapter configuration file (YAML or JSON), as the cloud issues it (CL-10).",
+)
+
+
+@click.group()
+def adapter() -> None:
+    """Read a meter, map its values, publish MeterReadings over MQTT."""
+
+
+def _build(config_file: Path, *, log_readings: bool = False) -> Adapter:
+    config = load_adapter_file(config_file)
+    return Adapter(
+        config,
+        catalog=default_catalog(),
+        base_dir=config_file.resolve().parent,
+        log_readings=log_readings,
+    )
+
+
+@adapter.command()
+@_CONFIG
+@click.option("--once", is_flag=True, help="Read once, print the MeterReading JSON, exit.")
+@click.option("--log-readings", is_flag=True, help="Log one line per reading.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="For --once.")
+def run(config_file: Path, once: bool, log_readings: bool, timeout: float) -> None:
+    """Run the adapter until SIGINT/SIGTERM (or read once with --once)."""
+    try:
+        built = _build(config_file, log_readings=log_readings)
+        if once:
+            reading = asyncio.run(built.read_once(timeout=timeout))
+            click.echo(reading.to_json().decode())
+            return
+        asyncio.run(_serve(built))
+    except OmdpError as exc:
+        click.echo(f"omdp adapter: {exc}", err=True)
+        sys.exit(1)
+    except TimeoutError:
+        click.echo(f"omdp adapter: no reading from the meter within {timeout} s", err=True)
+        sys.exit(1)
+
+
+async def _serve(built: Adapter) -> None:
+    task = asyncio.current_task()
+    assert task is not None  # noqa: S101 - always inside asyncio.run
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await built.run()
+    log.info("adapter stopped")
+
+
+@adapter.command()
+@_CONFIG
+def check(config_file: Path) -> None:
+    """Check a configuration file (mapping, profile, permissions) without reading the meter."""
+    try:
+        built = _build(config_file)
+    except OmdpError as exc:
+        click.echo(f"omdp adapter: {exc}", err=True)
+        sys.exit(1)
+    for rule in built.mapper.rules:
+        click.echo(f"{rule.source:70} -> {rule.target.id} [{rule.unit or '-'}]")
+    click.echo(f"ok: {len(built.mapper.rules)} mappings, publishing on {built.topic}")
+
+
+@adapter.command()
+def profiles() -> None:
+    """List the shipped mapping profiles."""
+    for name in profile_names():
+        click.echo(f"{name:28} {len(load_profile(name))} mappings")
