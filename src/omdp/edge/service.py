@@ -80,6 +80,7 @@ class EdgeService:
         self.room.set()
         self._queue: asyncio.Queue[_Chunk] = asyncio.Queue(maxsize=64)
         self._live: asyncio.Queue[Items] = asyncio.Queue(maxsize=256)
+        self._pending = 0  # messages queued for the outbox or being written, not committed yet
         self._stop = asyncio.Event()
         self._warned = False
         self._meters: dict[str, str | None] = {}
@@ -89,7 +90,13 @@ class EdgeService:
     # -- intake --------------------------------------------------------------------------------
 
     async def accept(self, items: Items, done: Done | None = None) -> None:
-        """Queue a chunk for the outbox; ``done`` is called after its commit (or failure)."""
+        """Queue a chunk for the outbox; ``done`` is called after its commit (or failure).
+
+        The chunk counts against the outbox bound from now on, not only once committed: intake
+        pauses when what is stored plus what is on its way reaches ``outbox_max_messages``.
+        """
+        self._pending += len(items)
+        self._check_room()
         await self._queue.put(_Chunk(items, done))
 
     async def submit(self, topic: str, payload: bytes) -> None:
@@ -133,6 +140,8 @@ class EdgeService:
                     if chunk.done is not None:
                         chunk.done(exc)
                 raise
+            finally:
+                self._pending -= len(items)
             self.counters.messages_in += len(items)
             self.forwarder.wake()
             for chunk in chunks:
@@ -146,15 +155,18 @@ class EdgeService:
 
     def _check_room(self) -> None:
         depth, cap = self.outbox.depth(), self.settings.outbox_max_messages
-        if depth >= cap and self.room.is_set():
+        held = depth + self._pending  # stored, or taken and on its way to the outbox
+        if held >= cap and self.room.is_set():
             self.room.clear()
             self.counters.backpressure += 1
             log.warning(
-                "outbox full (%d of %d): intake paused, the local broker keeps new readings",
+                "outbox full (%d of %d, %d being written): intake paused, the local broker "
+                "keeps new readings",
                 depth,
                 cap,
+                self._pending,
             )
-        elif depth < cap * RESUME_RATIO and not self.room.is_set():
+        elif held < cap * RESUME_RATIO and not self.room.is_set():
             self.room.set()
         warn = depth >= cap * self.settings.outbox_warn_ratio
         if warn and not self._warned:
@@ -219,6 +231,7 @@ class EdgeService:
             items.append((topic, orjson.dumps(doc)))
         try:  # alerts go to the cloud through the outbox too
             self._queue.put_nowait(_Chunk(items))
+            self._pending += len(items)
         except asyncio.QueueFull:
             task = asyncio.get_running_loop().create_task(self.accept(items))
             self._pending_alert_tasks.add(task)

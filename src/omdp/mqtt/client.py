@@ -273,6 +273,9 @@ class MqttClient:
             await asyncio.sleep(0.01)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
+        # paho leaves its wake-up socket pair to __del__, whose order against the sockets' own
+        # finalizers is arbitrary (paho issue #627): close them now that the thread is joined.
+        self._client._reset_sockets()
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(BrokerError("connection closed before the broker acked"))

@@ -74,10 +74,12 @@ def test_full_outbox_applies_backpressure_and_drops_nothing(
                 MqttClient(MqttSettings(port=local.port), client_id="adapter") as pub,
             ):
                 await publish_all(pub, sent)
-                async with asyncio.timeout(15):
-                    while not service.status()["outbox"]["full"]:
+                async with asyncio.timeout(30):  # full, and what filled it committed
+                    while not (
+                        service.status()["outbox"]["full"] and service.outbox.depth() >= 300
+                    ):
                         await asyncio.sleep(0.05)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)  # time to overshoot the bound, were intake not paused
                 outbox = service.status()["outbox"]
                 await asyncio.to_thread(cloud.start)
                 await collector.wait_for(lambda got: len(got) >= len(sent), timeout=60)
@@ -89,4 +91,8 @@ def test_full_outbox_applies_backpressure_and_drops_nothing(
     assert outbox["backpressureEvents"] >= 1
     assert 300 <= outbox["depth"] < 1500, "intake stopped near the bound, not at the end"
     expected = [payload for _topic, payload in sent]
-    assert got == expected, "nothing dropped, order kept"
+    unique = list(dict.fromkeys(got))  # first arrival of each payload, in arrival order
+    assert unique == expected, "nothing dropped, order kept"
+    # Back-pressure reconnects the local client: a PUBACK in flight then may be lost and the
+    # broker redelivers; the outbox stores such a message again (at-least-once, CO-2).
+    assert len(got) - len(unique) <= 1000, "duplicates limited to a forwarding window"
