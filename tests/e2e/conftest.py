@@ -1,0 +1,139 @@
+"""Fixtures of the app's end-to-end tests: the running platform and headless Chromium.
+
+Every page fails its test on an uncaught error or a console error, and on any request that
+leaves loopback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+
+from tests.e2e import stack as stack_mod
+from tests.e2e.stack import OPERATOR_TOKEN, OWNER_TOKEN, Stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# The app learns a pasted token's role by asking (GET /v1/me, POST /v1/households with an
+# empty body: 403 or 422): the browser logs those answers as failed loads, which are expected.
+ROLE_PROBES = ("/v1/me", "/v1/households")
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[Stack]:
+    """Broker, edge, cloud with the app and a simulated meter, for the whole session."""
+    workdir = Path(tempfile.mkdtemp(prefix="omdp-e2e-"))
+    running = stack_mod.start(workdir)
+    yield running
+    running.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def playwright_() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless, with no network of its own."""
+    found = playwright_.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    yield found
+    found.close()
+
+
+@dataclass
+class Watch:
+    """What a page did wrong."""
+
+    errors: list[str] = field(default_factory=list)
+    remote: list[str] = field(default_factory=list)
+
+    def console(self, msg: ConsoleMessage) -> None:
+        if msg.type != "error":
+            return
+        url = msg.location.get("url", "") if msg.location else ""
+        expected = msg.text.startswith("Failed to load resource") and url.endswith(ROLE_PROBES)
+        if not expected:
+            self.errors.append(f"console: {msg.text} ({url})")
+
+    def request(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme in {"blob", "data"}:
+            return
+        if parts.hostname not in LOOPBACK:
+            self.remote.append(url)
+
+
+OpenPage = Callable[..., Page]
+
+
+@pytest.fixture
+def open_page(browser: Browser, platform: Stack) -> Iterator[OpenPage]:
+    """Open the app in a fresh context (``viewport``, optionally logged in as ``token``)."""
+    contexts = []
+    watches: list[Watch] = []
+
+    def opener(
+        *, viewport: dict[str, int] = DESKTOP, token: str | None = OWNER_TOKEN, path: str = ""
+    ) -> Page:
+        context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]
+        contexts.append(context)
+        page = context.new_page()
+        watch = Watch()
+        watches.append(watch)
+        page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
+        page.on("console", watch.console)
+        page.on("request", lambda req: watch.request(req.url))
+        page.goto(platform.app_url + path)
+        if token is not None:
+            login_with_token(page, token)
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+    problems = [e for w in watches for e in w.errors]
+    remote = [u for w in watches for u in w.remote]
+    assert not problems, f"errors in the page: {problems}"
+    assert not remote, f"requests left loopback: {remote}"
+
+
+def login_with_token(page: Page, token: str) -> None:
+    """Log in by pasting an API token (the password grant needs OAuth users)."""
+    page.get_by_test_id("login-mode").click()
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Log in").click()
+    page.locator(".topbar").wait_for(state="visible")
+
+
+def shot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under tests/e2e/screenshots/."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+__all__ = ["DESKTOP", "OPERATOR_TOKEN", "OWNER_TOKEN", "PHONE", "OpenPage", "shot"]
