@@ -130,7 +130,7 @@ async def _status(port: int) -> dict[str, Any]:
     return status
 
 
-async def _main(workdir: Path, count: int, backlog: int) -> None:
+async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | int | str]:
     local = Mosquitto(workdir / "local").start()
     cloud = Mosquitto(workdir / "cloud").start()
     edge: subprocess.Popen[bytes] | None = None
@@ -138,7 +138,9 @@ async def _main(workdir: Path, count: int, backlog: int) -> None:
         messages = _payloads(count)
         size = sum(len(p) for _, p in messages) / len(messages)
         print(f"payloads: {count} MeterReadings of {size:.0f} bytes, {METERS} meters, QoS 1")
+        figures: dict[str, float | int | str] = {"messages": count, "payload_bytes": round(size)}
         raw_rate = await _raw(local, messages)
+        figures["raw_msg_per_s"] = round(raw_rate)
         print(f"raw broker (paho -> Mosquitto -> paho):  {raw_rate:9,.0f} msg/s")
 
         port = free_port()
@@ -156,6 +158,8 @@ async def _main(workdir: Path, count: int, backlog: int) -> None:
             await _publish(pub, messages)
             _, last = await receiving
             edge_rate = count / (last - started)
+            figures["edge_msg_per_s"] = round(edge_rate)
+            figures["ratio_edge_to_raw"] = round(edge_rate / raw_rate, 3)
             print(
                 f"edge forwarding (local -> outbox -> cloud): {edge_rate:9,.0f} msg/s "
                 f"= {edge_rate / raw_rate:.2f} x raw (must be >= 0.50)"
@@ -169,6 +173,7 @@ async def _main(workdir: Path, count: int, backlog: int) -> None:
                 await asyncio.sleep(0.05)
             intake = backlog / (time.perf_counter() - started)
             print(f"outage intake into the outbox:            {intake:9,.0f} msg/s")
+            figures["outage_intake_msg_per_s"] = round(intake)
 
             stop_live = asyncio.Event()
             live = _payloads(int(LIVE_RATE * 120), offset=count + backlog)
@@ -188,12 +193,17 @@ async def _main(workdir: Path, count: int, backlog: int) -> None:
             sent_live = await publishing
             await _receive(sub, count=backlog + sent_live)
             drain = drained - connected
+            figures["backlog"] = backlog
+            figures["drain_s"] = round(drain, 2)
+            figures["drain_msg_per_s"] = round(backlog / drain)
+            figures["reconnect_s"] = round(connected - restarted, 2)
             print(
                 f"backlog drain of {backlog:,} with a live flow of {LIVE_RATE:.0f} msg/s: "
                 f"{drain:.1f} s = {backlog / drain:,.0f} msg/s "
                 f"= {backlog / drain / LIVE_RATE:.0f} x the arrival rate "
                 f"(+{connected - restarted:.1f} s to reconnect)"
             )
+            figures["edge_peak_rss_mb"] = _peak_mb(edge.pid)
     finally:
         if edge is not None:
             edge.send_signal(signal.SIGTERM)
@@ -204,12 +214,30 @@ async def _main(workdir: Path, count: int, backlog: int) -> None:
                 edge.wait()
         local.kill()
         cloud.kill()
+    return figures
+
+
+def _peak_mb(pid: int) -> float:
+    """VmHWM (peak resident memory) of a process, in MB; 0 where /proc has none."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure(*, quick: bool) -> dict[str, float | int | str]:
+    """Measure and print the raw and the forwarding rate, their ratio, and the backlog drain."""
+    count = 5_000 if quick else 100_000
+    backlog = 5_000 if quick else 100_000
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("omdp.mqtt.client").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="omdp-edge-bench-") as tmp:
+        return asyncio.run(_main(Path(tmp), count, backlog))
 
 
 def run(*, quick: bool) -> None:
     """Print the raw and the forwarding rate, their ratio, and the drain rate of a backlog."""
-    count = 20_000 if quick else 100_000
-    backlog = 20_000 if quick else 100_000
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="omdp-edge-bench-") as tmp:
-        asyncio.run(_main(Path(tmp), count, backlog))
+    measure(quick=quick)

@@ -213,26 +213,35 @@ def _msgspec_decoder() -> Callable[[bytes], object] | None:
     return msgspec.json.Decoder(Reading).decode
 
 
-def run(*, quick: bool) -> None:
-    """Print messages/s of each contender and our ratio to the pydantic-core baseline."""
+def measure(*, quick: bool) -> dict[str, float | int | str]:
+    """Measure each contender (best of three), print the figures and return them."""
     payload = sample_reading()
     seconds = 0.4 if quick else 2.0
     baseline = baseline_validator()
-    contenders: list[tuple[str, Callable[[bytes], object]]] = [
-        ("omdp parse_reading", parse_reading),
-        ("plain pydantic models (baseline)", plain_models_validator()),
-        ("pydantic-core typed dicts", baseline.validate_json),
-        ("orjson.loads (no validation)", orjson.loads),
+    contenders: list[tuple[str, str, Callable[[bytes], object]]] = [
+        ("omdp", "omdp parse_reading", parse_reading),
+        ("pydantic_models", "plain pydantic models (baseline)", plain_models_validator()),
+        ("pydantic_core", "pydantic-core typed dicts", baseline.validate_json),
+        ("orjson", "orjson.loads (no validation)", orjson.loads),
     ]
     decoder = _msgspec_decoder()
     if decoder is not None:
-        contenders.append(("msgspec typed structs", decoder))
+        contenders.append(("msgspec", "msgspec typed structs", decoder))
     rates: dict[str, float] = {}
     for _round in range(3):  # best of three: the machine is shared
-        for name, func in contenders:
-            rates[name] = max(rates.get(name, 0.0), _rate(func, payload, seconds / 3))
+        for key, _, func in contenders:
+            rates[key] = max(rates.get(key, 0.0), _rate(func, payload, seconds / 3))
     print(f"payload: {len(payload)} bytes, {len(PROPERTIES)} property values")
-    for name, _ in contenders:
-        print(f"  {name:34} {rates[name]:>10,.0f} msg/s")
-    ratio = rates["omdp parse_reading"] / rates["plain pydantic models (baseline)"]
+    for key, label, _ in contenders:
+        print(f"  {label:34} {rates[key]:>10,.0f} msg/s")
+    ratio = rates["omdp"] / rates["pydantic_models"]
     print(f"  ratio omdp / plain pydantic models: {ratio:.2f} (target: >= 1.0 within noise)")
+    figures: dict[str, float | int | str] = {"payload_bytes": len(payload)}
+    figures.update({f"{key}_msg_per_s": round(rate) for key, rate in rates.items()})
+    figures["ratio_omdp_to_pydantic_models"] = round(ratio, 3)
+    return figures
+
+
+def run(*, quick: bool) -> None:
+    """Print messages/s of each contender and our ratio to the pydantic-core baseline."""
+    measure(quick=quick)

@@ -22,6 +22,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "schema": ("omdp.cli.schema_cmd", "schema", "Print a published JSON Schema."),
     "catalog": ("omdp.cli.catalog_cmd", "catalog", "List operational properties."),
     "bench": ("omdp.cli.bench_cmd", "bench", "Run benchmarks and print figures."),
+    "conformance": (
+        "omdp.cli.conformance_cmd",
+        "conformance",
+        "Requirement-to-test conformance report.",
+    ),
     "mbus": ("omdp.cli.mbus_cmd", "mbus", "Decode M-Bus frames and read M-Bus meters."),
     "dsmr": ("omdp.cli.dsmr_cmd", "dsmr", "Decode DSMR P1 telegrams."),
     "sml": ("omdp.cli.sml_cmd", "sml", "Decode SML telegrams."),

@@ -1,0 +1,352 @@
+"""Benchmark: the whole chain, adapters -> edge -> cloud ingest -> SQLite and PostgreSQL.
+
+In one run, with the same payloads (13-value electricity MeterReadings as adapters publish
+them on ``smartMeterMessage/{meterId}/readings``):
+
+1. raw: plain paho publisher processes -> Mosquitto -> a paho subscriber process, QoS 1;
+2. chain: the same publisher processes (the simulated adapters) -> local Mosquitto ->
+   ``omdp edge run`` (a subprocess, outbox fsync'd) -> cloud Mosquitto -> ``omdp cloud
+   ingest`` (a subprocess) -> the store, timed from the first publish until the store holds
+   every reading (committed); once into SQLite, once into PostgreSQL.
+
+The ratio chain / raw is the figure that counts. Peak resident memory (VmHWM) of each service
+process is read from ``/proc`` before it stops.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from omdp.bench.validation_bench import sample_reading
+from omdp.testing.services import Mosquitto, PostgresCluster, free_port, wait_for_port
+
+ADAPTERS = 2
+"""Publisher processes, each a simulated adapter fleet publishing its share of the meters."""
+METERS = 100
+IN_FLIGHT = 100
+OUTSTANDING = 10_000
+"""Publishes queued in one paho client at most (paho loses messages past 65,535, MEASURED.md)."""
+START = datetime(2024, 6, 1, tzinfo=UTC)
+OMDP = (sys.executable, "-m", "omdp", "--log-level", "INFO")
+Figures = dict[str, float | int | str]
+
+
+def payloads(count: int, prefix: str, *, part: int = 0, parts: int = 1) -> list[tuple[str, bytes]]:
+    """Readings ``part`` of ``parts`` of a run of ``count``: distinct ids, 15-minute steps."""
+    doc = orjson.loads(sample_reading())
+    out = []
+    for i in range(part, count, parts):
+        meter = f"meter-{i % METERS:03d}"
+        doc["meterReadingIdentifier"] = f"{prefix}-{i:08d}"
+        doc["meterIndividual"]["meterIndividualId"] = meter
+        doc["sequenceNumber"] = i // METERS
+        doc["readingTime"] = (START + timedelta(minutes=15 * (i // METERS))).isoformat()
+        out.append((f"smartMeterMessage/{meter}/readings", orjson.dumps(doc)))
+    return out
+
+
+def _client(name: str) -> Any:
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    return paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{time.time_ns()}")
+
+
+def _publisher(  # noqa: PLR0917 - a multiprocessing target takes positional args
+    port: int, count: int, prefix: str, part: int, parts: int, go: Any, out: Any
+) -> None:
+    """Child process: publish QoS 1, many in flight; report (first publish, last PUBACK)."""
+    messages = payloads(count, prefix, part=part, parts=parts)
+    client = _client("bench-adapter")
+    client.max_inflight_messages_set(IN_FLIGHT)
+    client.max_queued_messages_set(0)
+    room = threading.Semaphore(OUTSTANDING)
+    done = threading.Semaphore(0)
+
+    def on_publish(*_a: object) -> None:
+        room.release()
+        done.release()
+
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    go.wait(60)
+    first = time.time()
+    for topic, payload in messages:
+        if not room.acquire(timeout=120):
+            out.put(("error", "broker acknowledged nothing for 120 s"))
+            return
+        client.publish(topic, payload, qos=1)
+    for _ in messages:
+        if not done.acquire(timeout=120):
+            out.put(("error", "broker did not acknowledge within 120 s"))
+            return
+    last = time.time()
+    client.disconnect()
+    client.loop_stop()
+    out.put(("ok", first, last))
+
+
+def _subscriber(port: int, count: int, ready: Any, out: Any) -> None:
+    """Child process: subscribe to ``smartMeterMessage/#`` QoS 1; report the last receipt."""
+    got = 0
+    finished = threading.Event()
+    last = [0.0]
+
+    def on_message(*_a: object) -> None:
+        nonlocal got
+        got += 1
+        if got >= count:
+            last[0] = time.time()
+            finished.set()
+
+    client = _client("bench-raw-sub")
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.subscribe("smartMeterMessage/#", qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    ready.set()
+    finished.wait(300)
+    client.disconnect()
+    client.loop_stop()
+    out.put(last[0] if finished.is_set() else float("nan"))
+
+
+def _publish(port: int, count: int, prefix: str) -> tuple[float, float]:
+    """Run the publisher processes; return (first publish, last PUBACK) over all of them."""
+    ctx = multiprocessing.get_context("spawn")
+    go, out = ctx.Event(), ctx.Queue()
+    procs: list[SpawnProcess] = [
+        ctx.Process(target=_publisher, args=(port, count, prefix, n, ADAPTERS, go, out))
+        for n in range(ADAPTERS)
+    ]
+    for proc in procs:
+        proc.start()
+    time.sleep(0.2)
+    go.set()
+    reports = [out.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    errors = [r[1] for r in reports if r[0] != "ok"]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return min(r[1] for r in reports), max(r[2] for r in reports)
+
+
+def raw_rate(broker: Mosquitto, count: int, prefix: str) -> float:
+    """Messages/s from the first publish to the subscriber's last receipt."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, out = ctx.Event(), ctx.Queue()
+    sub = ctx.Process(target=_subscriber, args=(broker.port, count, ready, out))
+    sub.start()
+    ready.wait(60)
+    try:
+        first, _ = _publish(broker.port, count, prefix)
+        last = float(out.get(timeout=300))
+    finally:
+        sub.join(10)
+        if sub.is_alive():
+            sub.kill()
+    return count / (last - first)
+
+
+def peak_mb(pid: int | None) -> float:
+    """VmHWM (peak resident memory) of a live process in MB; 0.0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+class Service:
+    """An ``omdp`` subprocess with a generated config file and a log file."""
+
+    def __init__(self, workdir: Path, name: str, args: list[str], config: dict[str, Any]) -> None:
+        self.config = workdir / f"{name}.yaml"
+        self.config.write_text(yaml.safe_dump(config))
+        self.log = workdir / f"{name}.log"
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter and module
+                [*OMDP, *args, "--config", str(self.config)], stdout=out, stderr=out
+            )
+
+    def wait_log(self, text: bytes, timeout: float = 60) -> None:
+        """Until the log shows ``text``; RuntimeError if the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_bytes():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                msg = f"{self.log.name}: no {text!r}: {self.log.read_text()[-1500:]}"
+                raise RuntimeError(msg)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 30 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def _wait_stored(count_of: Callable[[], int], target: int, timeout: float, log: Path) -> float:
+    deadline = time.monotonic() + timeout
+    while (have := count_of()) < target:
+        if time.monotonic() > deadline:
+            msg = f"only {have} of {target} stored after {timeout} s: {log.read_text()[-1500:]}"
+            raise TimeoutError(msg)
+        time.sleep(0.02)
+    return time.time()
+
+
+def _counter(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
+    """A cheap ``SELECT count(*) FROM readings`` on the store (no ORM, one connection)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+
+        def count_sqlite() -> int:
+            try:
+                return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
+            except sqlite3.OperationalError:  # not migrated yet
+                return 0
+
+        return count_sqlite, conn.close
+    import psycopg
+
+    pg = psycopg.connect(url, autocommit=True)
+
+    def count_pg() -> int:
+        try:
+            row = pg.execute("SELECT count(*) FROM readings").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+        return int(row[0]) if row else 0
+
+    return count_pg, pg.close
+
+
+def _chain_run(
+    workdir: Path, cloud: Mosquitto, local: Mosquitto, *, url: str, name: str, count: int
+) -> tuple[float, float, float]:
+    """One chain run into ``url``: (readings/s, seconds from last PUBACK to last commit,
+    ingest peak MB)."""
+    ingest = Service(
+        workdir,
+        f"ingest-{name}",
+        ["cloud", "ingest"],
+        {
+            "mqtt": {"port": cloud.port},
+            "db": {"url": url},
+            "ingest": {"client_id": f"chain-{name}-{time.time_ns()}", "batch_size": 2000},
+        },
+    )
+    count_of, close = _counter(url)
+    try:
+        ingest.wait_log(b"subscribed")
+        before = count_of()
+        first, acked = _publish(local.port, count, f"chain-{name}-{time.time_ns()}")
+        end = _wait_stored(count_of, before + count, 300, ingest.log)
+        return count / (end - first), end - acked, peak_mb(ingest.process.pid)
+    finally:
+        ingest.stop()
+        close()
+
+
+def measure(*, quick: bool) -> Figures:
+    """Run raw and chain (SQLite, PostgreSQL); print and return the figures."""
+    count = 4_000 if quick else 40_000
+    runs = 1 if quick else 3
+    figures: Figures = {"readings": count, "runs": runs, "adapters": ADAPTERS}
+    with tempfile.TemporaryDirectory(prefix="omdp-chain-bench-") as tmp:
+        workdir = Path(tmp)
+        local = Mosquitto(workdir / "local", persistence=False).start()
+        cloud = Mosquitto(workdir / "cloud", persistence=False).start()
+        cluster = PostgresCluster().start()
+        edge: Service | None = None
+        try:
+            size = len(payloads(1, "x")[0][1])
+            figures["payload_bytes"] = size
+            raw = max(raw_rate(local, count, f"raw{n}") for n in range(runs))
+            figures["raw_msg_per_s"] = round(raw)
+            print(
+                f"payloads: {count:,} MeterReadings of {size:,} bytes, {METERS} meters, "
+                f"{ADAPTERS} publisher processes, QoS 1, best of {runs}"
+            )
+            print(f"raw broker (paho -> Mosquitto -> paho, processes): {raw:9,.0f} msg/s")
+            http = free_port()
+            edge = Service(
+                workdir,
+                "edge",
+                ["edge", "run"],
+                {
+                    "concentrator_id": "bench",
+                    "local": {"port": local.port},
+                    "cloud": {"port": cloud.port},
+                    "outbox_path": str(workdir / "outbox.sqlite3"),
+                    "http_port": http,
+                },
+            )
+            wait_for_port(http, timeout=60)
+            targets = {
+                "sqlite": f"sqlite:///{workdir / 'chain.sqlite3'}",
+                "postgres": cluster.create_database(),
+            }
+            for name, url in targets.items():
+                results = [
+                    _chain_run(workdir, cloud, local, url=url, name=f"{name}{n}", count=count)
+                    for n in range(runs)
+                ]
+                rate, tail, ingest_mb = max(results)
+                figures[f"chain_{name}_readings_per_s"] = round(rate)
+                figures[f"ratio_chain_{name}_to_raw"] = round(rate / raw, 3)
+                figures[f"chain_{name}_tail_s"] = round(tail, 2)
+                figures[f"ingest_{name}_peak_rss_mb"] = ingest_mb
+                print(
+                    f"chain into {name:8}: {rate:9,.0f} readings/s = {rate / raw:.2f} x raw "
+                    f"(all: {', '.join(f'{r:,.0f}' for r, _, _ in results)}); last commit "
+                    f"{tail:.2f} s after the last PUBACK; ingest peak RSS {ingest_mb:.0f} MB"
+                )
+            figures["edge_peak_rss_mb"] = peak_mb(edge.process.pid)
+            local_pid = local.process.pid if local.process else None
+            cloud_pid = cloud.process.pid if cloud.process else None
+            figures["mosquitto_local_peak_rss_mb"] = peak_mb(local_pid)
+            figures["mosquitto_cloud_peak_rss_mb"] = peak_mb(cloud_pid)
+            print(
+                f"peak RSS: edge {figures['edge_peak_rss_mb']} MB, mosquitto local "
+                f"{figures['mosquitto_local_peak_rss_mb']} MB, cloud "
+                f"{figures['mosquitto_cloud_peak_rss_mb']} MB"
+            )
+        finally:
+            if edge is not None:
+                edge.stop()
+            local.kill()
+            cloud.kill()
+            cluster.destroy()
+    return figures
+
+
+def run(*, quick: bool) -> None:
+    """Print the chain's rates into SQLite and PostgreSQL beside the raw broker rate."""
+    measure(quick=quick)
