@@ -39,6 +39,11 @@ class MqttSettings(BaseModel):
     """A connection to an MQTT broker."""
 
     host: str = "127.0.0.1"
+    protocol: Literal["5", "3.1.1"] = Field(
+        default="5",
+        description="MQTT version; 3.1.1 for brokers without MQTT 5 (e.g. amqtt): no shared "
+        "subscriptions then.",
+    )
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
     password: SecretStr | None = None
@@ -218,7 +223,72 @@ class AdapterBrokerSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", min_length=1, max_length=253)
     port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["5", "3.1.1"] = "5"
     tls: bool = False
+
+
+JwtAlgorithm = Literal["RS256", "ES256", "EdDSA"]
+"""An asymmetric JWS algorithm accepted on access tokens (CL-6); never ``none`` or HMAC."""
+_ALL_JWT_ALGORITHMS: tuple[JwtAlgorithm, ...] = ("RS256", "ES256", "EdDSA")
+
+
+class OidcIssuerSettings(BaseModel):
+    """An external OpenID Connect issuer whose JWT access tokens the API accepts (CL-6)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(min_length=1, description="The issuer URL, exactly as in the iss claim.")
+    audience: str = Field(min_length=1, description="The aud this API expects.")
+    discovery_url: str | None = Field(
+        default=None, description="Default: {issuer}/.well-known/openid-configuration."
+    )
+    algorithms: list[JwtAlgorithm] = Field(default_factory=lambda: list(_ALL_JWT_ALGORITHMS))
+    ca_file: Path | None = Field(default=None, description="CA bundle to verify the issuer.")
+    leeway_s: int = Field(default=30, ge=0, le=300)
+    refetch_interval_s: float = Field(
+        default=30.0, ge=0, le=3600, description="Least time between JWKS fetches."
+    )
+
+
+class AuthSettings(BaseModel):
+    """Tokens of users and services (CL-6, CL-14): the embedded issuer and external ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    static_tokens: bool = Field(default=True, description="Also accept api.tokens.")
+    issuer_enabled: bool = Field(default=True, description="Run the embedded token issuer.")
+    issuer_url: str | None = Field(
+        default=None, description="iss of the embedded issuer; default from host, port, prefix."
+    )
+    audience: str = Field(default="omdp-api", min_length=1)
+    users_db: Path | None = Field(
+        default=None, description="Users, clients, tokens; default beside credentials_file."
+    )
+    keys_dir: Path | None = Field(
+        default=None, description="Signing keys of the issuer; default beside credentials_file."
+    )
+    token_ttl_s: int = Field(default=900, ge=30, le=86400)
+    token_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
+    external: list[OidcIssuerSettings] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+
+
+class HttpsSettings(BaseModel):
+    """TLS of the cloud's HTTP interface (CL-7): HTTPS on http_port, a redirect on plain HTTP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cert_file: Path | None = Field(default=None, description="Server certificate (PEM).")
+    key_file: Path | None = Field(default=None, description="Its private key (PEM, mode 600).")
+    client_ca_file: Path | None = Field(default=None, description="CA of client certificates.")
+    redirect_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Plain-HTTP port answering 308 to HTTPS."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a certificate and key are configured."""
+        return self.cert_file is not None and self.key_file is not None
 
 
 class ApiSettings(BaseModel):
@@ -248,6 +318,7 @@ class ApiSettings(BaseModel):
         description="Password hashes of devices created by /v1/adapterConfigurations.",
     )
     adapter_broker: AdapterBrokerSettings = AdapterBrokerSettings()
+    auth: AuthSettings = AuthSettings()
 
 
 class CloudSettings(ComponentSettings):
@@ -264,6 +335,7 @@ class CloudSettings(ComponentSettings):
     ingest: IngestSettings = IngestSettings()
     retention: RetentionSettings = RetentionSettings()
     api: ApiSettings = ApiSettings()
+    tls: HttpsSettings = HttpsSettings()
 
 
 S = TypeVar("S", bound=ComponentSettings)

@@ -55,6 +55,7 @@ def broker_settings(config: AdapterConfigFile) -> MqttSettings:
     return MqttSettings(
         host=broker.host,
         port=broker.port,
+        protocol=broker.protocol,
         tls=broker.tls,
         ca_file=Path(broker.ca_file) if broker.ca_file else None,
         username=auth.username,

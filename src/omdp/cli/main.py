@@ -33,6 +33,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "adapter": ("omdp.cli.adapter_cmd", "adapter", "Run a SmartMeterAdapter: meter to MQTT."),
     "simulate": ("omdp.cli.simulate_cmd", "simulate", "Run simulated meters (M-Bus, DSMR, SML)."),
     "edge": ("omdp.cli.edge_cmd", "edge", "Run the concentrator / IoT edge."),
+    "demo": ("omdp.cli.demo_cmd", "demo", "Run the whole platform with simulated meters."),
+    "status": ("omdp.cli.status_cmd", "status", "Summarise a running site's health."),
+    "import": ("omdp.cli.data_cmd", "import_", "Backfill readings from CSV or NDJSON."),
+    "export": ("omdp.cli.data_cmd", "export", "Export readings as CSV, NDJSON or Parquet."),
     "cloud": ("omdp.cli.cloud_cmd", "cloud", "Run the cloud: ingest, storage, API."),
 }
 

@@ -62,6 +62,7 @@ class BrokerConnection(_FileModel):
 
     host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["5", "3.1.1"] = Field(default="5", description="MQTT version.")
     tls: bool = False
     ca_file: str | None = Field(default=None, alias="caFile")
     client_id: Annotated[str, Field(max_length=128)] | None = Field(default=None, alias="clientId")
@@ -140,6 +141,25 @@ class AdapterOptions(_FileModel):
     )
     household_id: Identifier | None = Field(default=None, alias="householdId")
     max_clock_skew_s: float = Field(default=3600.0, gt=0, alias="maxClockSkewSeconds")
+    trust_key: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+        default=None,
+        alias="trustKey",
+        description=(
+            "The cloud's public key to verify Signature with (AD-5): ed25519:<base64> or a PEM "
+            "file path; OMDP_ADAPTER_TRUST_KEY overrides it."
+        ),
+    )
+
+
+class FileSignature(_FileModel):
+    """The cloud's Ed25519 signature over the file's canonical content (AD-5)."""
+
+    alg: Literal["Ed25519"] = "Ed25519"
+    key_id: Annotated[str, Field(max_length=64)] | None = Field(default=None, alias="keyId")
+    value: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="base64 of the signature over the document without Signature, as canonical "
+        "JSON (sorted keys, no whitespace, UTF-8)."
+    )
 
 
 class AdapterConfigFile(_FileModel):
@@ -156,3 +176,4 @@ class AdapterConfigFile(_FileModel):
     broker: BrokerConnection | None = Field(alias="Broker", default=None)
     meter: MeterConnection | None = Field(alias="Meter", default=None)
     adapter: AdapterOptions = Field(alias="Adapter", default_factory=AdapterOptions)
+    signature: FileSignature | None = Field(alias="Signature", default=None)

@@ -68,13 +68,15 @@ class MqttClient:
         max_inflight: int = 1000,
         queue_size: int = 10_000,
         connect_timeout: float = 10.0,
-        mqtt5: bool = True,
+        mqtt5: bool | None = None,
         receive_maximum: int | None = None,
         max_reconnect_delay: int = 4,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
         self.connect_timeout = connect_timeout
+        if mqtt5 is None:
+            mqtt5 = settings.protocol == "5"
         self._mqtt5 = mqtt5
         self._clean_start = clean_start
         self._max_inflight = max_inflight

@@ -72,7 +72,11 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
     ctx.credentials.put(meter_id, hash_password(password))
     configured = ctx.settings.api.adapter_broker
     broker = body.broker or BrokerConnection(
-        host=configured.host, port=configured.port, tls=configured.tls, client_id=meter_id
+        host=configured.host,
+        port=configured.port,
+        protocol=configured.protocol,
+        tls=configured.tls,
+        client_id=meter_id,
     )
     config = AdapterConfigFile.model_validate(
         {
