@@ -332,6 +332,11 @@ class CloudSettings(ComponentSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     path_prefix: str = ""
     catalog_files: list[Path] = Field(default_factory=list)
+    edge_url: str | None = Field(
+        default=None,
+        description="The edge's live API (http://edge:8081) that the app at /app/ shows live "
+        "data from; the cloud proxies it for logged-in users.",
+    )
     ingest: IngestSettings = IngestSettings()
     retention: RetentionSettings = RetentionSettings()
     api: ApiSettings = ApiSettings()

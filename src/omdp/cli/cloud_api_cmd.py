@@ -66,9 +66,12 @@ def _server(
     import uvicorn
 
     from omdp.cloud.api import create_app
+    from omdp.webapp import mount_webapp
 
+    app = create_app(settings, store)
+    mount_webapp(app, prefix="/app", edge_url=settings.edge_url)
     config = uvicorn.Config(
-        create_app(settings, store),
+        app,
         host=host or settings.http_host,
         port=settings.http_port if port is None else port,
         log_config=None,

@@ -148,6 +148,7 @@ def cloud_doc(
         "db": {"url": files.db_url},
         "http_host": "127.0.0.1",
         "http_port": ports.http,
+        "edge_url": f"http://127.0.0.1:{ports.edge}",
         "ingest": {"client_id": "omdp-demo-ingest", "flush_interval_s": 0.2},
         "api": {
             "tokens": {
