@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from omdp.domain.adapter_file import AdapterConfigFile, PropertyMapping
 from omdp.domain.validation import problems_of
 from omdp.errors import ConfigError
+from omdp.security.protect import unprotect
 
 
 def profile_names() -> list[str]:
@@ -82,8 +83,9 @@ def load_adapter_file(path: str | Path) -> AdapterConfigFile:
     """Read, validate and check an adapter configuration file.
 
     Raises:
-        ConfigError: the file is missing, malformed, invalid, maps nothing, or holds secrets
-            while readable by others; the message names the file and the field.
+        ConfigError: the file is missing, malformed, invalid, maps nothing, holds secrets
+            while readable by others, or fails its signature check (a trusted cloud key is
+            configured, see :mod:`omdp.security.protect`); the message names the file.
     """
     path = Path(path)
     try:
@@ -91,7 +93,7 @@ def load_adapter_file(path: str | Path) -> AdapterConfigFile:
     except OSError as exc:
         msg = f"{path}: cannot read the adapter configuration: {exc.strerror}"
         raise ConfigError(msg) from None
-    doc = _parse(path, text)
+    doc = unprotect(path, _parse(path, text))  # AD-5: decrypt secrets, verify the signature
     try:
         config = AdapterConfigFile.model_validate(doc)
     except ValidationError as exc:

@@ -60,16 +60,21 @@ def _store(settings: CloudSettings) -> Iterator[ReadingStore]:
         store.close()
 
 
-def _server(
+def _servers(
     settings: CloudSettings, store: ReadingStore, host: str | None, port: int | None
-) -> uvicorn.Server:
+) -> list[uvicorn.Server]:
+    """The API's servers: HTTPS (and the plain-HTTP redirect) when ``tls`` is on, else HTTP."""
     import uvicorn
 
     from omdp.cloud.api import create_app
+    from omdp.security.https import https_servers
     from omdp.webapp import mount_webapp
 
     app = create_app(settings, store)
     mount_webapp(app, prefix="/app", edge_url=settings.edge_url)
+    if settings.tls.enabled:  # CL-7: TLS on every cloud interface, plain HTTP redirected
+        main, redirect = https_servers(app, settings, host=host, port=port)
+        return [main] if redirect is None else [main, redirect]
     config = uvicorn.Config(
         app,
         host=host or settings.http_host,
@@ -78,7 +83,24 @@ def _server(
         access_log=False,
         proxy_headers=True,
     )
-    return uvicorn.Server(config)
+    return [uvicorn.Server(config)]
+
+
+async def _serve_all(servers: list[uvicorn.Server], stop: asyncio.Event | None = None) -> None:
+    """Serve until one server stops (a signal or an error); then stop the others and ``stop``."""
+
+    async def serve(server: uvicorn.Server) -> None:
+        try:
+            await server.serve()
+        finally:
+            for other in servers:
+                other.should_exit = True
+            if stop is not None:
+                stop.set()
+
+    async with asyncio.TaskGroup() as tasks:
+        for server in servers:
+            tasks.create_task(serve(server))
 
 
 @click.command()
@@ -89,7 +111,10 @@ def api(config_file: Path | None, host: str | None, port: int | None) -> None:
     """Serve the REST API (CL-3..CL-13) until SIGTERM or SIGINT."""
     settings = _settings(config_file)
     with _store(settings) as store:
-        _server(settings, store, host, port).run()
+        try:
+            asyncio.run(_serve_all(_servers(settings, store, host, port)))
+        except OmdpError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @click.command()
@@ -103,25 +128,20 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
     settings = _settings(config_file)
 
     async def main(store: ReadingStore) -> None:
-        server = _server(settings, store, host, port)
+        servers = _servers(settings, store, host, port)
         stop = asyncio.Event()
         service = IngestService(store, settings)
-
-        async def serve() -> None:
-            try:
-                await server.serve()
-            finally:
-                stop.set()  # the server stopped (signal or error): stop ingest too
 
         async def ingest() -> None:
             try:
                 await service.run(stop)
             finally:
-                server.should_exit = True
+                for server in servers:
+                    server.should_exit = True
 
-        # uvicorn installs its own SIGINT/SIGTERM handlers, which end serve() and so ingest.
+        # uvicorn installs its own SIGINT/SIGTERM handlers, which end the servers and so ingest.
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(serve())
+            tasks.create_task(_serve_all(servers, stop))
             tasks.create_task(ingest())
 
     with _store(settings) as store:

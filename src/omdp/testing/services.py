@@ -45,8 +45,19 @@ def wait_for_port(port: int, *, timeout: float = 10.0, host: str = "127.0.0.1") 
 class Mosquitto:
     """One Mosquitto process, restartable on the same port with the same persistence."""
 
-    def __init__(self, workdir: Path, *, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        extra_config: str = "",
+        persistence: bool = True,
+        plain_listener: bool = True,
+    ) -> None:
         self.workdir = workdir
+        self.persistence = persistence
+        # False: no anonymous plaintext listener; extra_config must listen on ``port`` itself.
+        self.plain_listener = plain_listener
         self.port = port or free_port()
         self.extra_config = extra_config
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,10 +66,10 @@ class Mosquitto:
         self.log_file = self.workdir / "mosquitto.log"
 
     def _write_config(self) -> None:
+        listener = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
         lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence true",
+            *(listener if self.plain_listener else []),
+            f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             "autosave_interval 1",
             "max_queued_messages 0",

@@ -26,6 +26,7 @@ from omdp.cloud.api.routes import (
 )
 from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings
+from omdp.security.install import install_auth
 
 log = logging.getLogger(__name__)
 
@@ -100,4 +101,5 @@ def create_app(
         v1.include_router(feature.router)
     app.include_router(v1)
     app.include_router(health.router)
+    install_auth(app, settings)  # CL-6, CL-14: token issuer, JWT bearer tokens, body limit
     return app

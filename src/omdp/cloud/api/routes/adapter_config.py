@@ -26,6 +26,8 @@ from omdp.cloud.api.errors import Invalid, error_responses
 from omdp.cloud.api.schemas import AdapterConfigRequest
 from omdp.domain.adapter_file import AdapterConfigFile, BrokerConnection, PropertyMapping
 from omdp.domain.reading import MeterIndividual
+from omdp.security.install import config_signing_key
+from omdp.security.protect import sign_document
 
 router = APIRouter(prefix="/v1", tags=["adapter configuration"])
 
@@ -90,7 +92,8 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
     )
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["CloudAuth"]["password"] = password  # the one time it is shown
-    return data
+    # AD-5: the adapter verifies this signature at start when it trusts the cloud's key
+    return sign_document(data, config_signing_key(ctx.settings))
 
 
 @router.post(

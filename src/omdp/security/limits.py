@@ -1,0 +1,111 @@
+"""Limits that keep the API's resources bounded: request body size (413) and rate limits (429)."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _error(msg: str) -> bytes:
+    return orjson.dumps({"detail": [{"loc": "body", "msg": msg, "type": "request.too_large"}]})
+
+
+class BodySizeLimit:
+    """ASGI middleware: a request body above ``max_bytes`` is answered 413, unread.
+
+    A declared ``Content-Length`` above the limit is refused at once; a chunked body is counted
+    as it streams in and refused when it passes the limit (if the app has not answered yet).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        """Wrap ``app``."""
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reject(self, send: Send) -> None:
+        body = _error(f"the request body is larger than {self.max_bytes} bytes")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, then count the streamed one."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = self.max_bytes + 1
+                if declared > self.max_bytes:
+                    await self._reject(send)
+                    return
+        seen = 0
+        started = rejected = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, rejected
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes and not rejected:
+                    rejected = True
+                    if not started:
+                        await self._reject(send)
+                    # the app sees the client go away and stops reading
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if rejected:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, tracking_send)
+
+
+class RateLimiter:
+    """At most ``limit`` events per key in any window of ``window_s`` seconds (sliding log)."""
+
+    def __init__(self, limit: int, *, window_s: float = 60.0, max_keys: int = 100_000) -> None:
+        """Count per key; the least recently used keys are forgotten beyond ``max_keys``."""
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._events: collections.OrderedDict[str, collections.deque[float]] = (
+            collections.OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float:
+        """Count an event; 0 when allowed, else the seconds until the next one would be."""
+        now = time.monotonic()
+        with self._lock:
+            events = self._events.pop(key, None) or collections.deque()
+            while events and events[0] <= now - self.window_s:
+                events.popleft()
+            self._events[key] = events
+            while len(self._events) > self.max_keys:
+                self._events.popitem(last=False)
+            if len(events) >= self.limit:
+                return max(events[0] + self.window_s - now, 0.001)
+            events.append(now)
+            return 0.0
