@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from omdp.domain.query import PropertyFilter, ReadingsQuery
 from omdp.domain.reading import (
@@ -21,9 +22,13 @@ from omdp.domain.reading import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StoredValue:
-    """One property value of a stored reading."""
+class StoredValue(NamedTuple):
+    """One property value of a stored reading.
+
+    A named tuple rather than a frozen dataclass: ingest builds one per value (13 per typical
+    reading), and a frozen dataclass's ``__init__`` measured 1.5 µs against 0.8 µs for the tuple
+    (keyword arguments, best of 3 x 200,000): about a tenth of the time to classify a message.
+    """
 
     property_id: str
     numerical_value: float | None = None
@@ -57,13 +62,8 @@ class StoredReading:
             fault_code=reading.fault_code,
             concentrator_id=concentrator_id,
             values=tuple(
-                StoredValue(
-                    property_id=v.property_id,
-                    numerical_value=v.numerical_value,
-                    text_value=v.text_value,
-                    unit=v.unit,
-                    date=v.date,
-                )
+                # positional: a third cheaper than keywords on this hot path
+                StoredValue(v.property_id, v.numerical_value, v.text_value, v.unit, v.date)
                 for v in reading.property_values
             ),
         )
@@ -168,7 +168,8 @@ class AggregateRow:
     """One bucket of one meter (or of several combined: ``meter_id`` None).
 
     ``consumption`` is set for cumulative registers only (catalogue kind CUMULATIVE).
-    Functions not asked for are None.
+    Functions not asked for are None. (Not a named tuple like :class:`StoredValue`: its field
+    ``count`` would shadow ``tuple.count``; building one costs 1.9 µs, 17 ms a year of hours.)
     """
 
     meter_id: str | None

@@ -23,7 +23,7 @@ from omdp.cloud.model import (
     StoredValue,
     ValueFilter,
 )
-from omdp.cloud.storage import ReadingStore, RegistryError, open_store
+from omdp.cloud.storage import ReadingStore, RegistryError, open_store, sqlbase
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -107,6 +107,33 @@ def test_query_order_paging_time_range_and_meters(store: ReadingStore) -> None:
     ids = [r.reading_id for r in store.query_readings(flt)]
     assert ids == ["m1-4", "m1-5", "m1-6", "m1-7"]
     assert store.count_readings(flt) == 4
+
+
+def test_streamed_pages_join_values_the_same_bounded_or_not(
+    store: ReadingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CL-3, CL-15: pages of the streaming join (keyset paging, here 3 readings a page)
+    carry each reading's values in order, whether the filter bounds meters and time (the
+    bounded join) or not (PostgreSQL: LATERAL); readings without a selected value stay."""
+    monkeypatch.setattr(sqlbase, "PAGE", 3)
+    written = series("m2", T0, 10) + series("m1", T0, 10)
+    written.append(StoredReading("bare", "m1", T0 + timedelta(minutes=1)))
+    store.write_batch(written)
+    by_id = {r.reading_id: r for r in written}
+    everything = list(store.query_readings(ReadingFilter()))
+    assert len(everything) == 21
+    assert all(r.values == by_id[r.reading_id].values for r in everything)
+    bounded = ReadingFilter(
+        start=T0, end=T0 + timedelta(hours=3), meter_ids=("m1",), properties=(POWER, "STATE")
+    )
+    got = list(store.query_readings(bounded, offset=1))
+    assert [r.reading_id for r in got] == ["bare", *(f"m1-{i}" for i in range(1, 10))]
+    assert got[0].values == ()
+    assert [v.property_id for v in got[1].values] == [POWER, "STATE"]
+    assert got[1].values[1].text_value == "ok"
+    unbounded = ReadingFilter(meter_ids=("m1",), properties=(POWER,))
+    power = [(StoredValue(POWER, float(i), unit="kW"),) for i in range(10)]
+    assert [r.values for r in store.query_readings(unbounded)] == [power[0], (), *power[1:]]
 
 
 def test_property_filters_and_returned_properties(store: ReadingStore) -> None:

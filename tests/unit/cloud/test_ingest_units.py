@@ -14,7 +14,7 @@ from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.ingest import classify
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import ALL_FUNCTIONS, Interval, QuarantineEntry, StoredReading
-from omdp.cloud.storage.rollups import FineRow, bucketer, fine_width, roll, step
+from omdp.cloud.storage.rollups import FineRow, bucketer, fine_width, partials, roll, step
 
 TOPIC = "concentrator/edge-1/smartMeterMessage/meter-0001/readings"
 
@@ -74,3 +74,21 @@ def test_metrics_exposition() -> None:
     text = IngestMetrics(received=3, stored=2, quarantined=1).exposition().decode()
     assert "omdp_ingest_received_total 3.0" in text
     assert "omdp_ingest_lag_seconds 0.0" in text
+
+
+def test_partials_per_hour_with_reset_and_internal_consumption() -> None:
+    """CL-1 rollups at ingest: one partial per (meter, property, hour); ``internal`` counts
+    the steps inside the hour, a drop (counter reset) counting the new value from zero."""
+    h = 3_600_000_000
+    rows = [
+        ("m1", "E", 0, 10.0),
+        ("m1", "E", h // 4, 12.0),
+        ("m1", "E", h // 2, 2.0),  # reset: counts 2
+        ("m1", "P", h // 2, 5.0),
+        ("m1", "E", h, 3.0),  # next hour: its own partial
+    ]
+    parts = {(p[0], p[1], p[3]): p[4:] for p in partials(rows)}
+    assert parts[("m1", "E", 0)] == (3, 2.0, 12.0, 24.0, 0, 10.0, h // 2, 2.0, 2.0 + 2.0)
+    assert parts[("m1", "P", 0)] == (1, 5.0, 5.0, 5.0, h // 2, 5.0, h // 2, 5.0, 0.0)
+    assert parts[("m1", "E", h)] == (1, 3.0, 3.0, 3.0, h, 3.0, h, 3.0, 0.0)
+    assert [p[2] for p in partials(rows, 900)] == [900] * 5

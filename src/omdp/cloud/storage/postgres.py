@@ -1,9 +1,13 @@
 """The store at scale: PostgreSQL through psycopg 3 and a connection pool.
 
-**Writes.** A batch is COPied into two session-temporary staging tables (readings, values),
-then one ``INSERT ... SELECT DISTINCT ON ... ON CONFLICT (reading_id) DO NOTHING RETURNING``
-keeps the new readings, their values follow with ``INSERT ... SELECT`` from the stage, and the
-rollups are upserted from the stage too: five round trips per batch, whatever its size.
+**Writes.** Row ids are drawn from the identity's sequence up front (one round trip), the
+batch's readings (one per id) are COPied into a session-temporary stage, and one
+``INSERT ... OVERRIDING SYSTEM VALUE ... ON CONFLICT (reading_id) DO NOTHING RETURNING rid``
+says which are new. Only their values are COPied, straight into the partitioned
+``reading_values`` (no staging join), and their hourly partials, computed in Python
+(:func:`~omdp.cloud.storage.rollups.partials`), are COPied into a second stage and merged
+with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. About eight round trips per batch,
+whatever its size, all inside one transaction.
 
 **Partitions.** ``reading_values`` is partitioned by month on the reading time; a batch first
 creates the months it needs (``CREATE TABLE IF NOT EXISTS ... PARTITION OF``, in a short
@@ -28,7 +32,7 @@ from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.lifecycle import LifecycleMixin
 from omdp.cloud.storage.registry import RegistryMixin
-from omdp.cloud.storage.rollups import WIDTHS, merge_sql
+from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, merge_sql, new_values, partials
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
 from omdp.errors import StorageError
@@ -39,37 +43,36 @@ _ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS stage_r (
-    idx INTEGER, reading_id TEXT, meter_id TEXT, t TIMESTAMPTZ, seq BIGINT, fault TEXT,
+    rid BIGINT, reading_id TEXT, meter_id TEXT, t TIMESTAMPTZ, seq BIGINT, fault TEXT,
     concentrator TEXT) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_v (
-    idx INTEGER, pos INTEGER, property_id TEXT, num DOUBLE PRECISION, txt TEXT, unit TEXT,
-    vdate TIMESTAMPTZ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_new (
-    idx INTEGER, rid BIGINT, meter_id TEXT, t TIMESTAMPTZ) ON COMMIT DELETE ROWS
+CREATE TEMP TABLE IF NOT EXISTS stage_roll (
+    meter_id TEXT, property_id TEXT, width INTEGER, bucket TIMESTAMPTZ, n BIGINT,
+    vmin DOUBLE PRECISION, vmax DOUBLE PRECISION, vsum DOUBLE PRECISION,
+    first_t TIMESTAMPTZ, first_v DOUBLE PRECISION, last_t TIMESTAMPTZ, last_v DOUBLE PRECISION,
+    internal DOUBLE PRECISION) ON COMMIT DELETE ROWS
 """
+
+# binary COPY with declared types: write_row took 16 µs a row with per-value type lookup in
+# text format, against about 3 µs so (2,000-reading batches of 13 values, same run)
+_READING_TYPES: Final = ("int8", "text", "text", "timestamptz", "int8", "text", "text")
+_VALUE_TYPES: Final = (
+    "int8", "int4", "text", "text", "timestamptz", "float8", "text", "text", "timestamptz"
+)  # fmt: skip
+_ROLLUP_TYPES: Final = (
+    "text", "text", "int4", "timestamptz", "int8", "float8", "float8", "float8",
+    "timestamptz", "float8", "timestamptz", "float8", "float8",
+)  # fmt: skip
+
+_ROLLUP_LOCK: Final = 7423012
+
+_RIDS = "SELECT nextval(pg_get_serial_sequence('readings', 'rid')) FROM generate_series(1, %s)"
 
 _KEEP_NEW = """
-WITH ins AS (
-    INSERT INTO readings (reading_id, meter_id, t, seq, fault, concentrator, received)
-    SELECT DISTINCT ON (reading_id) reading_id, meter_id, t, seq, fault, concentrator, now()
-    FROM stage_r ORDER BY reading_id, idx
-    ON CONFLICT (reading_id) DO NOTHING
-    RETURNING rid, reading_id, meter_id, t)
-INSERT INTO stage_new (idx, rid, meter_id, t)
-SELECT min(s.idx), ins.rid, ins.meter_id, ins.t FROM ins JOIN stage_r s USING (reading_id)
-GROUP BY ins.rid, ins.meter_id, ins.t
+INSERT INTO readings OVERRIDING SYSTEM VALUE
+SELECT rid, reading_id, meter_id, t, seq, fault, concentrator, now() FROM stage_r
+ON CONFLICT (reading_id) DO NOTHING
+RETURNING rid
 """
-
-_VALUES = """
-INSERT INTO reading_values (rid, pos, meter_id, property_id, t, num, txt, unit, vdate)
-SELECT n.rid, v.pos, n.meter_id, v.property_id, n.t, v.num, v.txt, v.unit, v.vdate
-FROM stage_new n JOIN stage_v v ON v.idx = n.idx
-"""
-
-_ROLLUP_SOURCE = (
-    "SELECT n.meter_id, v.property_id, n.t, v.num, n.rid, v.pos FROM stage_new n"
-    " JOIN stage_v v ON v.idx = n.idx WHERE v.num IS NOT NULL"
-)
 
 
 class PostgresDialect(Dialect):
@@ -96,7 +99,7 @@ def _next_month(month: date) -> date:
 class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
     """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
 
-    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST")
+    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST", lateral=True)
     migrations = MIGRATIONS
 
     def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:
@@ -186,19 +189,27 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
         """Store new readings and quarantine entries in one commit; duplicates are skipped."""
         self._ensure_months(readings)
         d = self.dialect
+        stored = 0
         with self._tx() as tx:
             cur = tx.cursor
-            stored = 0
             if readings:
                 cur.execute(_STAGE)
+                # one reading per id: the first of the batch wins, as in the SQLite store
+                index = list(
+                    {r.reading_id: i for i, r in reversed(list(enumerate(readings)))}.values()
+                )
+                index.sort()
+                rids = [r for (r,) in tx.run(_RIDS, [len(index)])]
                 with cur.copy(
-                    "COPY stage_r (idx, reading_id, meter_id, t, seq, fault, concentrator)"
-                    " FROM STDIN"
+                    "COPY stage_r (rid, reading_id, meter_id, t, seq, fault, concentrator)"
+                    " FROM STDIN (FORMAT BINARY)"
                 ) as copy:
-                    for i, r in enumerate(readings):
+                    copy.set_types(_READING_TYPES)
+                    for rid, i in zip(rids, index, strict=True):
+                        r = readings[i]
                         copy.write_row(
                             (
-                                i,
+                                rid,
                                 r.reading_id,
                                 r.meter_id,
                                 r.reading_time,
@@ -207,33 +218,72 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
                                 r.concentrator_id,
                             )
                         )
-                with cur.copy(
-                    "COPY stage_v (idx, pos, property_id, num, txt, unit, vdate) FROM STDIN"
-                ) as copy:
-                    for i, r in enumerate(readings):
-                        for pos, v in enumerate(r.values):
-                            copy.write_row(
-                                (
-                                    i,
-                                    pos,
-                                    v.property_id,
-                                    v.numerical_value,
-                                    v.text_value,
-                                    v.unit,
-                                    v.date,
-                                )
-                            )
-                stored = tx.count(_KEEP_NEW)
-                if stored:
-                    tx.count(_VALUES)
-                    for width in WIDTHS:
-                        tx.run(merge_sql(d, width, _ROLLUP_SOURCE))
-                    self._recompute_dirty(tx)
-                    tx.count(
-                        "INSERT INTO seen_meters (meter_id, first_seen) SELECT meter_id, min(t)"
-                        " FROM stage_new GROUP BY meter_id ON CONFLICT DO NOTHING"
-                    )
+                kept = {rid for (rid,) in tx.run(_KEEP_NEW)}
+                new = [(rid, i) for rid, i in zip(rids, index, strict=True) if rid in kept]
+                stored = len(new)
+                if new:
+                    self._write_values(tx, readings, new)
             tx.many(self._Q_INSERT, self._quarantine_rows(quarantine, d))
         return WriteResult(
             stored=stored, duplicates=len(readings) - stored, quarantined=len(quarantine)
+        )
+
+    def _write_values(
+        self, tx: Tx, readings: Sequence[StoredReading], new: list[tuple[int, int]]
+    ) -> None:
+        """COPY the values of the new readings, then merge their hourly partials."""
+        d = self.dialect
+        cur = tx.cursor
+        with cur.copy(
+            "COPY reading_values (rid, pos, meter_id, property_id, t, num, txt, unit, vdate)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_VALUE_TYPES)
+            for rid, i in new:
+                r = readings[i]
+                for pos, v in enumerate(r.values):
+                    copy.write_row(
+                        (
+                            rid,
+                            pos,
+                            r.meter_id,
+                            v.property_id,
+                            r.reading_time,
+                            v.numerical_value,
+                            v.text_value,
+                            v.unit,
+                            v.date,
+                        )
+                    )
+        times = [d.us(r.reading_time) for r in readings]
+        ordered = sorted((i for _, i in new), key=times.__getitem__)
+        parts = partials(new_values(readings, ordered, times))
+        with cur.copy(f"COPY stage_roll ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_ROLLUP_TYPES)
+            for p in parts:
+                copy.write_row(
+                    (
+                        *p[:3],
+                        d.from_us(p[3]),
+                        *p[4:8],
+                        d.from_us(p[8]),
+                        p[9],
+                        d.from_us(p[10]),
+                        *p[11:],
+                    )
+                )
+        # Writers in other processes (shared subscriptions) merge into the same buckets: the
+        # merge and recomputation run one batch at a time, so that a recomputation (whose
+        # snapshot is taken when its statement starts) never overwrites a merge committed
+        # while it waited for the row lock. Values are written before, concurrently.
+        tx.run("SELECT pg_advisory_xact_lock(?)", [_ROLLUP_LOCK])
+        tx.run(merge_sql(d, source="stage_roll"))
+        self._recompute_dirty(tx)
+        first: dict[str, datetime] = {}
+        for i in ordered:
+            first.setdefault(readings[i].meter_id, readings[i].reading_time)
+        tx.run(
+            "INSERT INTO seen_meters (meter_id, first_seen)"
+            " SELECT * FROM unnest(?::text[], ?::timestamptz[]) ON CONFLICT DO NOTHING",
+            [list(first), list(first.values())],
         )

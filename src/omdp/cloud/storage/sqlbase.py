@@ -12,7 +12,7 @@ import abc
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -20,8 +20,11 @@ import orjson
 from omdp.cloud.model import QuarantineEntry, ReadingFilter, StoredReading, StoredValue
 from omdp.cloud.storage.rollups import WIDTHS, recompute_dirty_sql
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
 #: How many readings one internal page of a streamed query holds.
-PAGE = 1000
+PAGE = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class Dialect:
     name: str
     least: str
     greatest: str
+    lateral: bool = False
+    """Whether the engine speaks ``LATERAL`` (PostgreSQL) for per-row sub-selects."""
 
     def sql(self, text: str) -> str:
         """Placeholders in the driver's style."""
@@ -43,6 +48,14 @@ class Dialect:
     def dt(self, value: Any) -> datetime:
         """A stored time as an aware UTC datetime."""
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+    def us(self, value: Any) -> int:
+        """A stored time as integer microseconds since the epoch."""
+        return (value - _EPOCH) // _US  # type: ignore[no-any-return]
+
+    def from_us(self, us: int) -> Any:
+        """Integer microseconds since the epoch as the engine stores a time."""
+        return _EPOCH + timedelta(microseconds=us)
 
     def bucket(self, column: str, width_s: int) -> str:
         """SQL of the start of the ``width_s`` bucket (UTC-aligned) that holds ``column``."""
@@ -168,37 +181,105 @@ class SqlStore(abc.ABC):
 
     _HEAD = "SELECT r.rid, r.reading_id, r.meter_id, r.t, r.seq, r.fault, r.concentrator"
 
+    def _page_sql(self, where: str, flt: ReadingFilter, keyset: bool) -> tuple[str, list[Any]]:
+        """One page: the readings' heads (a sub-select with LIMIT/OFFSET) joined to their
+        values, in (reading_time, meter_id, reading_id, position) order; and the parameters
+        of the join (they follow those of the heads).
+
+        SQLite joins by the values' primary key (rid, pos), one probe per reading. PostgreSQL's
+        planner would hash every value of the table for a plain join: when the filter bounds
+        meters and time, the values are bounded by them too (one index range of
+        ``values_series``); otherwise each reading's values are probed through ``LATERAL``
+        (partitions pruned on the time). Measured at 2.6 million values, one meter's month
+        (2,784 readings), in SQL: 490-620 ms as a plain join, 88-100 ms through ``LATERAL``
+        (cold), 29 ms as the bounded join. On SQLite, bounding the values as well measured
+        67 ms against 27 ms (``omdp bench query``, 10.5 million values, loaded machine).
+        """
+        d = self.dialect
+        head = f"{self._HEAD} FROM readings r WHERE {where}"
+        if keyset:
+            head += " AND (r.t, r.meter_id, r.reading_id) > (?, ?, ?)"
+        head += " ORDER BY r.t, r.meter_id, r.reading_id LIMIT ? OFFSET ?"
+        on = "v.rid = h.rid AND v.t = h.t"
+        params: list[Any] = []
+        if flt.properties is not None:
+            on += f" AND v.property_id IN {in_list(flt.properties)}"
+            params.extend(flt.properties)
+        bounded = flt.meter_ids is not None and flt.start is not None and flt.end is not None
+        if d.lateral and bounded:
+            on += f" AND v.meter_id IN {in_list(flt.meter_ids or ())} AND v.t >= ? AND v.t < ?"
+            params += [*(flt.meter_ids or ()), d.ts(flt.start), d.ts(flt.end)]  # type: ignore[arg-type]
+        columns = "v.property_id, v.num, v.txt, v.unit, v.vdate"
+        if d.lateral and not bounded:
+            values = (
+                f"LEFT JOIN LATERAL (SELECT v.pos, {columns} FROM reading_values v"  # noqa: S608
+                f" WHERE {on} OFFSET 0) v ON TRUE"
+            )
+        else:
+            values = f"LEFT JOIN reading_values v ON {on}"
+        sql = (
+            "SELECT h.rid, h.reading_id, h.meter_id, h.t, h.seq, h.fault, h.concentrator,"  # noqa: S608
+            f" {columns} FROM ({head}) h {values}"
+            " ORDER BY h.t, h.meter_id, h.reading_id, v.pos"
+        )
+        return sql, params
+
     def query_readings(
         self, flt: ReadingFilter, *, limit: int | None = None, offset: int = 0
     ) -> Iterator[StoredReading]:
         """Readings selected by ``flt`` in (reading_time, meter_id, reading_id) order, streamed.
 
-        Pages of :data:`PAGE` readings are read one transaction each, continuing after the last
-        key seen (keyset paging), so no connection is held between pages.
+        Each page of :data:`PAGE` readings is one statement (heads joined to their values,
+        ordered) in a transaction of its own, continuing after the last key seen (keyset
+        paging), so no connection is held between pages; the rows are grouped into readings
+        here. Measured at 10 million values (``omdp bench api``, one meter's month, 2,976
+        readings x 10 values, SQLite): the former two-step read (heads, then values of 1,000
+        readings at a time through ``IN`` lists) took 393 ms a request through HTTP; this one
+        194 ms median, of which the store's read is 159 ms (same run, loaded machine).
         """
         where, params = self._where(flt)
+        dt = self.dialect.dt
         remaining = limit
         after: tuple[Any, ...] | None = None
         skip = offset
         while remaining is None or remaining > 0:
             size = PAGE if remaining is None else min(PAGE, remaining)
-            sql = f"{self._HEAD} FROM readings r WHERE {where}"
             page_params = list(params)
             if after is not None:
-                sql += " AND (r.t, r.meter_id, r.reading_id) > (?, ?, ?)"
                 page_params.extend(after)
-            sql += " ORDER BY r.t, r.meter_id, r.reading_id LIMIT ? OFFSET ?"
             page_params += [size, skip]
+            sql, join_params = self._page_sql(where, flt, after is not None)
             with self._tx() as tx:
-                heads = tx.run(sql, page_params)
-                readings = self._readings_of(tx, heads, flt.properties)
-            yield from readings
-            if len(heads) < size:
+                rows = tx.run(sql, page_params + join_params)
+            heads = 0
+            current: Any = None
+            values: list[StoredValue] = []
+            last: tuple[Any, ...] = ()
+            for row in rows:
+                if row[0] != current:
+                    if current is not None:
+                        yield StoredReading(
+                            last[1], last[2], dt(last[3]), tuple(values), *last[4:7]
+                        )
+                    current = row[0]
+                    last = row
+                    values = []
+                    heads += 1
+                if row[7] is not None:
+                    vdate = row[11]
+                    values.append(
+                        StoredValue(
+                            row[7], row[8], row[9], row[10], None if vdate is None else dt(vdate)
+                        )
+                    )
+            if current is not None:
+                yield StoredReading(last[1], last[2], dt(last[3]), tuple(values), *last[4:7])
+            if heads < size:
                 return
             skip = 0
-            after = (heads[-1][3], heads[-1][2], heads[-1][1])
+            after = (last[3], last[2], last[1])
             if remaining is not None:
-                remaining -= len(heads)
+                remaining -= heads
 
     def count_readings(self, flt: ReadingFilter) -> int:
         """How many readings ``flt`` selects."""
