@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Response
 
 from omdp.cloud.api.auth import Principal
 from omdp.cloud.api.checks import require_properties
@@ -27,7 +28,7 @@ MAX_BUCKETS = 200_000
 _WIDTH_S = {Interval.QUARTER_HOUR: 900, Interval.HOUR: 3600, Interval.DAY: 86400}
 
 
-def _run(ctx: ApiContext, principal: Principal, body: AggregatesRequest) -> dict[str, Any]:
+def _run(ctx: ApiContext, principal: Principal, body: AggregatesRequest) -> bytes:
     store = ctx.store
     require_properties(store, [("$.propertyId", body.property_id)])
     scope = select_meters(
@@ -56,12 +57,19 @@ def _run(ctx: ApiContext, principal: Principal, body: AggregatesRequest) -> dict
     )
     require_enough_rows(sum(r.count or 0 for r in rows), ctx.settings.api.min_result_rows, scope)
     rename = None if scope.entitled else ctx.pseudonymise
-    items = []
+    # Rows straight to JSON (the shape of AggregateOut, nulls left out): a year of quarter-hours
+    # is 35,000 rows, and a pydantic object per row cost seconds. meterId is null when combined.
+    names = [f.value for f in AggregateFunction if f in wanted]
+    items: list[dict[str, Any]] = []
     for r in rows:
         meter = r.meter_id if rename is None or r.meter_id is None else rename(r.meter_id)
-        values = {f.value: getattr(r, f.value) for f in AggregateFunction if f in wanted}
-        items.append(AggregateOut(meter_id=meter, start=r.start, end=r.end, **values))
-    return {"items": items, "total": len(items)}
+        item: dict[str, Any] = {"meterId": meter, "start": r.start, "end": r.end}
+        for name in names:
+            value = getattr(r, name)
+            if value is not None:
+                item[name] = value
+        items.append(item)
+    return orjson.dumps({"items": items, "total": len(items)}, option=orjson.OPT_UTC_Z)
 
 
 def _household_zone(ctx: ApiContext, household_id: str | None) -> str | None:
@@ -85,6 +93,7 @@ def _household_zone(ctx: ApiContext, household_id: str | None) -> str | None:
     ),
     responses=error_responses(401, 403, 404, 422),
 )
-async def aggregates(body: AggregatesRequest, principal: ReaderDep, ctx: CtxDep) -> dict[str, Any]:
+async def aggregates(body: AggregatesRequest, principal: ReaderDep, ctx: CtxDep) -> Response:
     """Serve rollups from the store."""
-    return await asyncio.to_thread(_run, ctx, principal, body)
+    content = await asyncio.to_thread(_run, ctx, principal, body)
+    return Response(content, media_type="application/json")
