@@ -43,6 +43,10 @@ BENCHMARKS: Mapping[str, tuple[str, str]] = {
         "omdp.bench.api_bench",
         "HTTP query latency and bulk-download rate with the server's peak memory.",
     ),
+    "app": (
+        "omdp.bench.app_bench",
+        "Time until the app's history view of a year of 15-minute data is drawn, in Chromium.",
+    ),
     "chain": (
         "omdp.bench.chain_bench",
         "Adapters -> edge -> cloud ingest -> SQLite / PostgreSQL against the raw broker rate.",
