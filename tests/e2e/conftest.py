@@ -37,9 +37,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 ROLE_PROBES = ("/v1/me", "/v1/households")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform() -> Iterator[Stack]:
-    """Broker, edge, cloud with the app and a simulated meter, for the whole session."""
+    """Broker, edge, cloud with the app and a simulated meter, for the module's tests."""
     workdir = Path(tempfile.mkdtemp(prefix="omdp-e2e-"))
     running = stack_mod.start(workdir)
     yield running
@@ -47,7 +47,7 @@ def platform() -> Iterator[Stack]:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
@@ -55,7 +55,7 @@ def playwright_() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless, with no network of its own."""
     found = playwright_.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
