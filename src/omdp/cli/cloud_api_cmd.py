@@ -6,15 +6,14 @@ Standalone click commands; the ``cloud`` group attaches them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from omdp.config import CloudSettings, load_settings
+from omdp.cli.cloud_common import CONFIG, cloud_settings, opened_store
+from omdp.config import CloudSettings
 from omdp.errors import OmdpError
 
 if TYPE_CHECKING:
@@ -24,40 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CONFIG = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML settings file (OMDP_CLOUD_* environment variables override it).",
-)
 _HOST = click.option("--host", default=None, help="Address to listen on [settings: http_host].")
 _PORT = click.option(
     "--port", type=click.IntRange(0, 65535), default=None, help="Port [settings: http_port]."
 )
-
-
-def _settings(config_file: Path | None) -> CloudSettings:
-    try:
-        return load_settings(CloudSettings, config_file)
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@contextlib.contextmanager
-def _store(settings: CloudSettings) -> Iterator[ReadingStore]:
-    from omdp.catalog import Catalog
-    from omdp.cloud.storage import open_store
-
-    try:
-        catalog = Catalog.load(settings.catalog_files)
-        store = open_store(settings.db.url, pool_size=settings.db.pool_size, catalog=catalog)
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _servers(
@@ -104,13 +73,13 @@ async def _serve_all(servers: list[uvicorn.Server], stop: asyncio.Event | None =
 
 
 @click.command()
-@_CONFIG
+@CONFIG
 @_HOST
 @_PORT
 def api(config_file: Path | None, host: str | None, port: int | None) -> None:
     """Serve the REST API (CL-3..CL-13) until SIGTERM or SIGINT."""
-    settings = _settings(config_file)
-    with _store(settings) as store:
+    settings = cloud_settings(config_file)
+    with opened_store(settings) as store:
         try:
             asyncio.run(_serve_all(_servers(settings, store, host, port)))
         except OmdpError as exc:
@@ -118,14 +87,14 @@ def api(config_file: Path | None, host: str | None, port: int | None) -> None:
 
 
 @click.command()
-@_CONFIG
+@CONFIG
 @_HOST
 @_PORT
 def run(config_file: Path | None, host: str | None, port: int | None) -> None:
     """Run ingest and the REST API in one process (small sites), until SIGTERM or SIGINT."""
     from omdp.cloud.ingest import IngestService
 
-    settings = _settings(config_file)
+    settings = cloud_settings(config_file)
 
     async def main(store: ReadingStore) -> None:
         servers = _servers(settings, store, host, port)
@@ -144,7 +113,7 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             tasks.create_task(_serve_all(servers, stop))
             tasks.create_task(ingest())
 
-    with _store(settings) as store:
+    with opened_store(settings) as store:
         try:
             asyncio.run(main(store))
         except* OmdpError as group:

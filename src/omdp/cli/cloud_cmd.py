@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from omdp.config import CloudSettings, load_settings
+from omdp.cli.cloud_common import CONFIG, cloud_settings, opened_store
 from omdp.errors import OmdpError
 
 if TYPE_CHECKING:
@@ -21,38 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CONFIG = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML settings file (OMDP_CLOUD_* environment variables override it).",
-)
-
-
-def _settings(config_file: Path | None) -> CloudSettings:
-    try:
-        return load_settings(CloudSettings, config_file)
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@contextlib.contextmanager
-def _store(settings: CloudSettings) -> Iterator[ReadingStore]:
-    from omdp.catalog import Catalog
-    from omdp.cloud.storage import open_store
-
-    try:
-        catalog = Catalog.load(settings.catalog_files)
-        store = open_store(settings.db.url, pool_size=settings.db.pool_size, catalog=catalog)
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        yield store
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        store.close()
 
 
 @click.group()
@@ -61,21 +27,21 @@ def cloud() -> None:
 
 
 @cloud.command()
-@_CONFIG
+@CONFIG
 def migrate(config_file: Path | None) -> None:
     """Create or upgrade the database schema and seed the property catalogue."""
-    settings = _settings(config_file)
-    with _store(settings) as store:
+    settings = cloud_settings(config_file)
+    with opened_store(settings) as store:
         click.echo(f"schema at version {store.migrate()}")
 
 
 @cloud.command()
-@_CONFIG
+@CONFIG
 def ingest(config_file: Path | None) -> None:
     """Subscribe to concentrator/# and store every reading once, until SIGTERM or SIGINT."""
     from omdp.cloud.ingest import IngestService
 
-    settings = _settings(config_file)
+    settings = cloud_settings(config_file)
 
     async def main(store: ReadingStore) -> None:
         stop = asyncio.Event()
@@ -105,7 +71,7 @@ def ingest(config_file: Path | None) -> None:
             m.quarantined,
         )
 
-    with _store(settings) as store:
+    with opened_store(settings) as store:
         try:
             asyncio.run(main(store))
         except OmdpError as exc:
@@ -118,13 +84,13 @@ def quarantine() -> None:
 
 
 @quarantine.command("list")
-@_CONFIG
+@CONFIG
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 def quarantine_list(config_file: Path | None, limit: int, offset: int) -> None:
     """Print quarantined messages: id, time, topic and each reason."""
 
-    with _store(_settings(config_file)) as store:
+    with opened_store(cloud_settings(config_file)) as store:
         click.echo(f"{store.count_quarantine()} message(s) in quarantine")
         for e in store.list_quarantine(limit=limit, offset=offset):
             click.echo(f"#{e.entry_id} {e.received_at.isoformat()} {e.topic} ({len(e.payload)} B)")
@@ -133,14 +99,14 @@ def quarantine_list(config_file: Path | None, limit: int, offset: int) -> None:
 
 
 @quarantine.command("replay")
-@_CONFIG
+@CONFIG
 @click.option("--id", "ids", type=int, multiple=True, help="Entries to replay (default: all).")
 def quarantine_replay(config_file: Path | None, ids: tuple[int, ...]) -> None:
     """Validate quarantined messages again and store those that now pass."""
     from omdp.cloud.ingest import replay
 
-    settings = _settings(config_file)
-    with _store(settings) as store:
+    settings = cloud_settings(config_file)
+    with opened_store(settings) as store:
         if ids:
             found = [store.get_quarantine(i) for i in ids]
             entries = [e for e in found if e is not None]
@@ -151,12 +117,12 @@ def quarantine_replay(config_file: Path | None, ids: tuple[int, ...]) -> None:
 
 
 @quarantine.command("purge")
-@_CONFIG
+@CONFIG
 @click.option("--id", "ids", type=int, multiple=True, help="Entries to delete (default: all).")
 def quarantine_purge(config_file: Path | None, ids: tuple[int, ...]) -> None:
     """Delete quarantined messages."""
 
-    with _store(_settings(config_file)) as store:
+    with opened_store(cloud_settings(config_file)) as store:
         click.echo(f"deleted {store.delete_quarantine(list(ids) if ids else None)}")
 
 
@@ -166,17 +132,17 @@ def retention() -> None:
 
 
 @retention.command("run")
-@_CONFIG
+@CONFIG
 def retention_run(config_file: Path | None) -> None:
     """Delete readings older than the configured retention, once."""
     from omdp.cloud.ingest import retention_policy
 
-    settings = _settings(config_file)
+    settings = cloud_settings(config_file)
     policy = retention_policy(settings.retention)
     if policy is None:
         click.echo("no retention configured: nothing deleted")
         return
-    with _store(settings) as store:
+    with opened_store(settings) as store:
         report = store.apply_retention(policy, now=datetime.now(UTC))
         click.echo(
             f"deleted {report.readings_deleted} reading(s), "
@@ -185,7 +151,7 @@ def retention_run(config_file: Path | None) -> None:
 
 
 @cloud.command()
-@_CONFIG
+@CONFIG
 @click.option("--household", "household_id", help="Erase this household and its meters.")
 @click.option("--meter", "meter_id", help="Erase this meter.")
 @click.option("--actor", default="operator", show_default=True, help="Who asked (audited).")
@@ -197,7 +163,7 @@ def erase(
     if (household_id is None) == (meter_id is None):
         msg = "give exactly one of --household and --meter"
         raise click.UsageError(msg)
-    with _store(_settings(config_file)) as store:
+    with opened_store(cloud_settings(config_file)) as store:
         if household_id is not None:
             record = store.erase_household(household_id, actor=actor)
         else:
