@@ -142,12 +142,12 @@ class MeterReading(SpecModel):
     def _values_present(cls, values: list[PropertyValue]) -> list[PropertyValue]:
         # One check per reading rather than a validator per value: a Python call per value
         # would cost more than the rest of validation (see `omdp bench validation`).
-        for index, value in enumerate(values):
+        for value in values:
             if value.numerical_value is None and value.text_value is None:
                 raise PydanticCustomError(
                     MISSING_VALUE,
                     "a property value MUST have numericalValue or textValue (DM-3)",
-                    {"index": index},
+                    {"index": values.index(value)},
                 )
         return values
 
