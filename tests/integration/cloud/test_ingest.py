@@ -8,10 +8,6 @@ the ingest process and a restart change no count.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
+from tests.support.ingest_process import IngestProcess
 from tests.support.mosquitto import Mosquitto
 
 from omdp.bench.validation_bench import sample_reading
@@ -78,39 +75,7 @@ def _config(tmp_path: Path, port: int, url: str) -> Path:
     return path
 
 
-class Ingest:
-    """``omdp cloud ingest`` as a child process."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "omdp", "cloud", "ingest", "--config", str(self.config)],
-                stdout=out,
-                stderr=out,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        deadline = time.monotonic() + 20
-        while b"subscribed" not in self.log.read_bytes()[offset:]:
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "ingest did not subscribe within 20 s"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=20)
+Ingest = IngestProcess
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

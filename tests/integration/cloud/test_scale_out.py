@@ -9,16 +9,13 @@ exactly once, with its values and rollups.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
+from tests.support.ingest_process import IngestProcess
 from tests.support.mosquitto import Mosquitto
 
 from omdp.bench.ingest_bench import VALUES_PER_READING, payloads, publish
@@ -29,12 +26,11 @@ pytestmark = pytest.mark.integration
 SENT = 10_000
 
 
-class Ingest:
+class Ingest(IngestProcess):
     """One ``omdp cloud ingest`` child process in the shared group."""
 
     def __init__(self, tmp_path: Path, name: str, port: int, url: str) -> None:
-        self.config = tmp_path / f"{name}.yaml"
-        self.log = tmp_path / f"{name}.log"
+        config = tmp_path / f"{name}.yaml"
         settings = {
             "mqtt": {"port": port},
             "db": {"url": url},
@@ -45,34 +41,8 @@ class Ingest:
                 "flush_interval_s": 0.1,
             },
         }
-        self.config.write_text(yaml.safe_dump(settings))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "omdp", "cloud", "ingest", "--config", str(self.config)],
-                stdout=out,
-                stderr=out,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        deadline = time.monotonic() + 20
-        while b"subscribed" not in self.log.read_bytes()[offset:]:
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "ingest did not subscribe within 20 s"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=20)
+        config.write_text(yaml.safe_dump(settings))
+        super().__init__(config, tmp_path / f"{name}.log")
 
 
 def _counts(url: str) -> tuple[int, int, int, int]:
