@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from omdp.cloud.storage.schema_registry import REGISTRY_DDL
+
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (
         1,
@@ -51,30 +53,7 @@ CREATE TABLE rollups (
 ) WITHOUT ROWID;
 CREATE INDEX rollups_dirty ON rollups (width) WHERE dirty = 1;
 CREATE TABLE seen_meters (meter_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
-CREATE TABLE households (
-    household_id TEXT PRIMARY KEY, name TEXT, description TEXT,
-    timezone TEXT NOT NULL, size INTEGER
-);
-CREATE TABLE property_definitions (
-    property_id TEXT PRIMARY KEY, description TEXT, allowed_units TEXT,
-    kind TEXT NOT NULL, catalogue TEXT
-);
-CREATE TABLE physical_elements (
-    element_id TEXT PRIMARY KEY, name TEXT, description TEXT, version TEXT,
-    is_virtual INTEGER NOT NULL, meter_class TEXT NOT NULL
-);
-CREATE TABLE element_properties (
-    element_id TEXT NOT NULL REFERENCES physical_elements ON DELETE CASCADE,
-    property_id TEXT NOT NULL REFERENCES property_definitions,
-    PRIMARY KEY (element_id, property_id)
-);
-CREATE TABLE meters (
-    meter_id TEXT PRIMARY KEY, name TEXT, description TEXT,
-    household_id TEXT REFERENCES households,
-    element_id TEXT NOT NULL REFERENCES physical_elements
-);
-CREATE INDEX meters_household ON meters (household_id);
-CREATE TABLE quarantine (
+""" + REGISTRY_DDL.lstrip("\n") + """CREATE TABLE quarantine (
     qid INTEGER PRIMARY KEY AUTOINCREMENT, received INTEGER NOT NULL,
     topic TEXT NOT NULL, payload BLOB NOT NULL, problems TEXT NOT NULL,
     digest TEXT NOT NULL UNIQUE
