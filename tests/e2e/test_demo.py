@@ -165,4 +165,8 @@ def test_second_start_reuses_the_data(demo_factory: type[Demo]) -> None:
     assert reused[1] is not None, "the second start backfilled again"
     assert int(reused[1].replace(",", "")) >= stored
     assert second.wait_for(r"Token:\s+(\S+)", timeout=10)[1] == token
+    # Known bug, in the issue note: a SIGINT within milliseconds of the edge's start can leave
+    # the demo waiting for the edge to stop. This test is about reusing the data, so it stops
+    # the demo once it has run for a moment, as a user would.
+    time.sleep(2)
     assert second.interrupt() == 0
