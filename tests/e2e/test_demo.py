@@ -86,7 +86,7 @@ class Demo:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"no exit {timeout} s after SIGINT; log:\n{self.log.read_text()[-3000:]}")
+            pytest.fail(f"no exit {timeout} s after SIGINT; log:\n{self.log.read_text()[-20000:]}")
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -165,8 +165,4 @@ def test_second_start_reuses_the_data(demo_factory: type[Demo]) -> None:
     assert reused[1] is not None, "the second start backfilled again"
     assert int(reused[1].replace(",", "")) >= stored
     assert second.wait_for(r"Token:\s+(\S+)", timeout=10)[1] == token
-    # Known bug, in the issue note: a SIGINT within milliseconds of the edge's start can leave
-    # the demo waiting for the edge to stop. This test is about reusing the data, so it stops
-    # the demo once it has run for a moment, as a user would.
-    time.sleep(2)
     assert second.interrupt() == 0

@@ -139,9 +139,7 @@ class SiteFiles:
         return f"sqlite:///{self.data / 'omdp.sqlite3'}"
 
 
-def cloud_doc(
-    files: SiteFiles, ports: Ports, keys: Secrets, protocol: str = "5"
-) -> dict[str, Any]:
+def cloud_doc(files: SiteFiles, ports: Ports, keys: Secrets, protocol: str = "5") -> dict[str, Any]:
     """The cloud's settings (``omdp cloud run --config``)."""
     return {
         "mqtt": {"host": "127.0.0.1", "port": ports.mqtt, "protocol": protocol},

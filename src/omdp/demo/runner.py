@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from omdp.demo.broker import BrokerKind, embedded_broker, mosquitto_config
 from omdp.demo.files import DemoState, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, READING_INTERVAL_S, TIMEZONE, DemoMeter, Ports, individual
 from omdp.demo.layout import households as registry_households
+from omdp.demo.watchdog import arm
 from omdp.simulators.profiles import HouseholdProfile
 
 log = logging.getLogger(__name__)
@@ -216,6 +218,7 @@ async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Ev
         signals.cancel()
         return
     ports = options.ports
+    watchdog: threading.Timer | None = None
     mosquitto_config(files.data / "mosquitto", ports.mqtt)  # for running the parts alone
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -265,23 +268,48 @@ async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Ev
                 )
                 await stop.wait()
                 log.info("demo stopping")
-                for task in adapters:
-                    task.cancel()
-                try:
-                    async with asyncio.timeout(STOP_TIMEOUT_S):
-                        stop_edge.set()
-                        await edging
-                        stop_cloud.set()
-                        await ingesting
-                        api.should_exit = True
-                        await serving
-                except TimeoutError:
-                    log.warning("orderly stop took over %g s: cancelling the rest", STOP_TIMEOUT_S)
-                    for task in (edging, ingesting, serving):
-                        task.cancel()
+                watchdog = arm(STOP_TIMEOUT_S + 1.5)
+                await _stop_in_order(
+                    adapters,
+                    stop_edge=stop_edge,
+                    edging=edging,
+                    stop_cloud=stop_cloud,
+                    ingesting=ingesting,
+                    api=api,
+                )
+                await serving
     finally:
         signals.cancel()
         await asyncio.to_thread(store.close)
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+async def _stop_in_order(
+    adapters: list[asyncio.Task[None]],
+    *,
+    stop_edge: asyncio.Event,
+    edging: asyncio.Task[None],
+    stop_cloud: asyncio.Event,
+    ingesting: asyncio.Task[None],
+    api: object,
+) -> None:
+    """Adapters, edge, ingest, API; whatever outlives ``STOP_TIMEOUT_S`` is cancelled."""
+    for task in adapters:
+        task.cancel()
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            await asyncio.wait(adapters)
+            stop_edge.set()
+            await edging
+            stop_cloud.set()
+            await ingesting
+    except TimeoutError:
+        late = [t for t in (*adapters, edging, ingesting) if not t.done()]
+        log.warning("orderly stop took over %g s: cancelling %d task(s)", STOP_TIMEOUT_S, len(late))
+        for task in late:
+            task.cancel()
+    api.should_exit = True  # type: ignore[attr-defined]
 
 
 async def _until_ready(
