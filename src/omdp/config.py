@@ -143,41 +143,6 @@ class ComponentSettings(BaseSettings):
         return tuple(sources)
 
 
-class EdgeSettings(ComponentSettings):
-    """The concentrator / IoT edge."""
-
-    model_config = SettingsConfigDict(env_prefix="OMDP_EDGE_")
-
-    concentrator_id: Identifier = "edge-1"
-    local: MqttSettings = MqttSettings()
-    cloud: MqttSettings = MqttSettings()
-    outbox_path: Path = Path("data/edge-outbox.sqlite3")
-    outbox_max_messages: int = Field(default=1_000_000, ge=1)
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8081, ge=0, le=65535)
-    timezone: str = Field(default="UTC", description="The household's IANA timezone (APP-1).")
-    rules: list[EdgeRule] = Field(default_factory=list, description="Local alert rules (APP-4).")
-    outbox_batch: int = Field(default=2000, ge=1, le=50_000, description="Messages per commit.")
-    forward_window: int = Field(
-        default=1000, ge=1, le=20_000, description="Publishes in flight to the cloud."
-    )
-    local_queue_size: int = Field(
-        default=50_000, ge=100, le=500_000, description="Received messages held in memory."
-    )
-    outbox_warn_ratio: float = Field(default=0.8, gt=0, le=1, description="Warn when this full.")
-    recent_alerts: int = Field(default=200, ge=1, le=10_000, description="Alerts kept for the API.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            msg = f"unknown timezone {value!r} (use an IANA name such as Europe/Brussels)"
-            raise ValueError(msg) from None
-        return value
-
-
 class IngestSettings(BaseModel):
     """How the cloud ingest consumes ``concentrator/#`` and batches its writes (CL-2)."""
 
@@ -319,6 +284,82 @@ class ApiSettings(BaseModel):
     )
     adapter_broker: AdapterBrokerSettings = AdapterBrokerSettings()
     auth: AuthSettings = AuthSettings()
+
+
+class EdgeSettings(ComponentSettings):
+    """The concentrator / IoT edge."""
+
+    model_config = SettingsConfigDict(env_prefix="OMDP_EDGE_")
+
+    concentrator_id: Identifier = "edge-1"
+    local: MqttSettings | None = Field(
+        default=MqttSettings(),
+        description="The local broker the adapters publish to (CO-1); null: none, the edge then "
+        "takes readings only from its in-process adapters.",
+    )
+    cloud: MqttSettings | None = Field(
+        default=MqttSettings(),
+        description="The cloud broker (CO-3); null, or left unset, when store is set.",
+    )
+    store: DatabaseSettings | None = Field(
+        default=None,
+        description="No-cloud mode: keep the history in this store and answer the cloud's query "
+        "API (api group) on http_port instead of forwarding to a cloud broker.",
+    )
+    api: ApiSettings = Field(
+        default_factory=ApiSettings,
+        description="The query API of a no-cloud edge: tokens, keys, limits, as the cloud's.",
+    )
+    catalog_files: list[Path] = Field(
+        default_factory=list,
+        description="Extra property catalogues, for the in-process adapters and the store.",
+    )
+    adapters: list[Path] = Field(
+        default_factory=list,
+        description="Adapter configuration files run inside the edge process (adapter and edge "
+        "on one device): their readings are handed over without a broker.",
+    )
+    outbox_path: Path = Path("data/edge-outbox.sqlite3")
+    outbox_max_messages: int = Field(default=1_000_000, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8081, ge=0, le=65535)
+    timezone: str = Field(default="UTC", description="The household's IANA timezone (APP-1).")
+    rules: list[EdgeRule] = Field(default_factory=list, description="Local alert rules (APP-4).")
+    outbox_batch: int = Field(default=2000, ge=1, le=50_000, description="Messages per commit.")
+    forward_window: int = Field(
+        default=1000, ge=1, le=20_000, description="Publishes in flight to the cloud."
+    )
+    local_queue_size: int = Field(
+        default=50_000, ge=100, le=500_000, description="Received messages held in memory."
+    )
+    outbox_warn_ratio: float = Field(default=0.8, gt=0, le=1, description="Warn when this full.")
+    recent_alerts: int = Field(default=200, ge=1, le=10_000, description="Alerts kept for the API.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown timezone {value!r} (use an IANA name such as Europe/Brussels)"
+            raise ValueError(msg) from None
+        return value
+
+    @model_validator(mode="after")
+    def _deployment(self) -> EdgeSettings:
+        """One destination (cloud broker or store) and at least one source (broker, adapters)."""
+        if self.store is not None:
+            if self.cloud is not None and "cloud" in self.model_fields_set:
+                msg = "set store (keep the history on the edge) or cloud, not both"
+                raise ValueError(msg)
+            self.cloud = None
+        elif self.cloud is None:
+            msg = "cloud is null and no store is set: forwarded readings would have nowhere to go"
+            raise ValueError(msg)
+        if self.local is None and not self.adapters:
+            msg = "local is null and no adapters are set: the edge would take no readings"
+            raise ValueError(msg)
+        return self
 
 
 class CloudSettings(ComponentSettings):

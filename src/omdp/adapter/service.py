@@ -26,7 +26,7 @@ from omdp.config import MqttSettings
 from omdp.domain.adapter_file import AdapterConfigFile
 from omdp.domain.reading import MeterReading
 from omdp.edge.forwarder import Forwarder
-from omdp.edge.sink import MqttSink
+from omdp.edge.sink import MqttSink, Sink
 from omdp.edge.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
 from omdp.mqtt import MqttClient
@@ -179,23 +179,35 @@ class Adapter:
                 extra={"meter_id": self.config.meter_individual_id, "topic": self.topic},
             )
 
-    async def run(self) -> None:
-        """Read, keep and publish until cancelled."""
-        settings = broker_settings(self.config)
-        source = self._source(settings)
+    async def run(self, *, sink: Sink | None = None) -> None:
+        """Read, keep and publish until cancelled.
+
+        Args:
+            sink: Where the outbox's readings go; default the broker of the file's Broker
+                section. An edge running this adapter in its own process passes a sink that
+                hands readings to its outbox (adapter and edge on one device).
+        """
+        broker = broker_settings(self.config) if sink is None or self.config.broker else None
+        source = self._source(broker)
         self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
         outbox = await SqliteOutbox.open(self.outbox_path)
-        client_id = settings.client_id or f"omdp-adapter-{self.config.meter_individual_id}"
-        client = MqttClient(settings, client_id=client_id, clean_start=False)
+        client: MqttClient | None = None
         try:
-            await client.connect(wait=False)  # readings are kept while the broker is away
-            forwarder = Forwarder(outbox, AdapterSink(client, "-"))
+            if sink is None:
+                settings = broker if broker is not None else broker_settings(self.config)
+                client_id = settings.client_id or f"omdp-adapter-{self.config.meter_individual_id}"
+                client = MqttClient(settings, client_id=client_id, clean_start=False)
+                await client.connect(wait=False)  # readings are kept while the broker is away
+                sink = AdapterSink(client, "-")
+                where = f"{settings.host}:{settings.port}"
+            else:
+                where = "the edge in this process"
+            forwarder = Forwarder(outbox, sink)
             log.info(
-                "adapter for %s: publishing on %s to %s:%s",
+                "adapter for %s: publishing on %s to %s",
                 self.config.meter_individual_id,
                 self.topic,
-                settings.host,
-                settings.port,
+                where,
             )
             async with asyncio.TaskGroup() as tg:
                 forwarding = tg.create_task(forwarder.run())
@@ -206,5 +218,6 @@ class Adapter:
                     await forwarder.stop()
                     forwarding.cancel()
         finally:
-            await client.close()
+            if client is not None:
+                await client.close()
             await outbox.close()

@@ -6,6 +6,9 @@
 - ``GET /v1/stream``: Server-Sent Events, ``event: reading`` and ``event: alert``, JSON data;
 - ``GET /v1/status``: counters and state as JSON; ``GET /metrics``: the same for Prometheus;
 - ``GET /healthz`` (the process answers), ``GET /readyz`` (running, local broker connected).
+
+A no-cloud edge (``store`` set) also serves the cloud's own query API, mounted unchanged:
+``POST /v1/meterReadings``, aggregates, the registry, with the cloud's tokens and error bodies.
 """
 
 from __future__ import annotations
@@ -23,8 +26,14 @@ from omdp.edge.metrics import render
 from omdp.edge.service import EdgeService
 
 
-def create_app(service: EdgeService) -> FastAPI:
-    """The FastAPI application serving ``service``."""
+def create_app(service: EdgeService, *, query_api: FastAPI | None = None) -> FastAPI:
+    """The FastAPI application serving ``service``.
+
+    Args:
+        service: The edge.
+        query_api: The cloud's REST API over the edge's store (no-cloud mode), made by
+            :func:`omdp.cloud.api.create_app`; it answers every path the edge does not.
+    """
     app = FastAPI(title="omdp edge", version="1", docs_url="/docs", redoc_url=None)
     live = APIRouter(prefix="/v1", tags=["live"])
 
@@ -75,7 +84,31 @@ def create_app(service: EdgeService) -> FastAPI:
         )
 
     app.include_router(live)
+    if query_api is not None:
+        mount_query_api(app, query_api)
     return app
+
+
+def mount_query_api(app: FastAPI, query_api: FastAPI) -> None:
+    """Mount ``query_api`` under the edge's routes, which win where both have a path.
+
+    The query API keeps its own authentication, middleware and error handlers; ``/docs`` and
+    ``/openapi.json`` describe both.
+    """
+    app.mount("/", query_api)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = FastAPI.openapi(app)  # the edge's own routes; caches app.openapi_schema
+        cloud = query_api.openapi()
+        schema["paths"] = {**cloud.get("paths", {}), **schema.get("paths", {})}
+        components = schema.setdefault("components", {})
+        for key, value in cloud.get("components", {}).items():
+            components[key] = {**value, **components.get(key, {})}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class HttpServer(uvicorn.Server):
