@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from omdp.errors import OmdpError
+from omdp.ops.bounded_run import run_bounded
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -147,7 +148,7 @@ def demo(
         await run_demo(options, reporter, stop=asyncio.Event())
 
     try:
-        asyncio.run(main())
+        run_bounded(main())
     except* OmdpError as group:
         raise click.ClickException("; ".join(str(e) for e in group.exceptions)) from None
     except* OSError as group:

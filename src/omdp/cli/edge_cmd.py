@@ -10,6 +10,7 @@ import click
 
 from omdp.config import EdgeSettings, load_settings
 from omdp.errors import OmdpError
+from omdp.ops.bounded_run import run_bounded
 
 
 @click.group()
@@ -47,6 +48,6 @@ def run(config_file: Path | None) -> None:
         await run_edge(settings, stop=stop)
 
     try:
-        asyncio.run(main())
+        run_bounded(main())
     except* OmdpError as group:
         raise click.ClickException("; ".join(str(e) for e in group.exceptions)) from None

@@ -14,7 +14,12 @@ import logging
 import sys
 import threading
 
+from omdp.ops.bounded_run import exit_guard
+
 log = logging.getLogger(__name__)
+
+LAST_RESORT_S = 5.0
+"""After the stacks, the process gets this long before it is ended with status 1."""
 
 
 def dump_stacks(loop: asyncio.AbstractEventLoop) -> None:
@@ -31,13 +36,18 @@ def dump_stacks(loop: asyncio.AbstractEventLoop) -> None:
     sys.stderr.flush()
 
 
-def arm(after_s: float) -> threading.Timer:
-    """Dump the stacks ``after_s`` seconds from now unless the returned timer is cancelled."""
+def arm(after_s: float, *, last_resort_s: float | None = LAST_RESORT_S) -> threading.Timer:
+    """Dump the stacks ``after_s`` seconds from now unless the returned timer is cancelled.
+
+    Then, unless ``last_resort_s`` is None, end the process with status 1 that much later.
+    """
     loop = asyncio.get_running_loop()
 
     def fire() -> None:
         log.error("stop still running after %g s: stacks follow on stderr", after_s)
         dump_stacks(loop)
+        if last_resort_s is not None:  # a blocked event loop cannot stop by itself
+            exit_guard(1, last_resort_s)
 
     timer = threading.Timer(after_s, fire)
     timer.daemon = True

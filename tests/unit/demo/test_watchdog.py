@@ -17,7 +17,7 @@ def test_a_stop_that_hangs_dumps_threads_and_tasks(capfd: pytest.CaptureFixture[
     async def main() -> None:
         never = asyncio.Event()
         stuck = asyncio.create_task(_stuck_forever(never), name="stuck-part")
-        timer = arm(0.05)
+        timer = arm(0.05, last_resort_s=None)
         await asyncio.sleep(0.5)
         timer.cancel()
         stuck.cancel()
@@ -31,7 +31,7 @@ def test_a_stop_that_hangs_dumps_threads_and_tasks(capfd: pytest.CaptureFixture[
 
 def test_a_stop_in_time_dumps_nothing(capfd: pytest.CaptureFixture[str]) -> None:
     async def main() -> None:
-        timer = arm(0.3)
+        timer = arm(0.3, last_resort_s=None)
         await asyncio.sleep(0.01)
         timer.cancel()
         await asyncio.sleep(0.5)
