@@ -1,14 +1,19 @@
-"""``omdp edge``: run the concentrator / IoT edge (CO-1..CO-4, APP-1, APP-4)."""
+"""``omdp edge``: run the concentrator / IoT edge (CO-1..CO-4, APP-1, APP-4); make tokens for
+the query API of a no-cloud edge (CL-6)."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 from pathlib import Path
+from typing import get_args
 
 import click
+import yaml
+from pydantic import ValidationError
 
-from omdp.config import EdgeSettings, load_settings
+from omdp.config import ApiScope, ApiTokenGrant, EdgeSettings, load_settings
 from omdp.errors import OmdpError
 from omdp.ops.bounded_run import run_bounded
 
@@ -51,3 +56,66 @@ def run(config_file: Path | None) -> None:
         run_bounded(main())
     except* OmdpError as group:
         raise click.ClickException("; ".join(str(e) for e in group.exceptions)) from None
+
+
+HOUSEHOLD_SCOPES = ("operate",)
+"""What README's no-cloud section gives a household on its own edge: real ids, any result size."""
+
+
+@edge.command()
+@click.option(
+    "--scope",
+    "scopes",
+    type=click.Choice(get_args(ApiScope)),
+    multiple=True,
+    default=HOUSEHOLD_SCOPES,
+    show_default=True,
+    help="A right of the token; repeat for several.",
+)
+@click.option(
+    "--household",
+    default=None,
+    help="Bind the token to this household (household_id): without operate it then sees only "
+    "the meters registered to it, under their real ids.",
+)
+@click.option(
+    "--subject",
+    default="household",
+    show_default=True,
+    help="Who the token stands for (the API's audit records).",
+)
+def token(scopes: tuple[str, ...], household: str | None, subject: str) -> None:
+    """Make a bearer token for the query API of a no-cloud edge (store set).
+
+    Prints the token, shown this once, and the entry for api.tokens in the edge's YAML: the
+    token's SHA-256 and what it may do; the edge never stores the token itself. Restart the
+    edge to take the entry. The whole output is YAML.
+
+    \b
+    omdp edge token
+    omdp edge token --scope readings:read --household flat-12
+    """
+    from omdp.cloud.api.auth import hash_token
+
+    try:
+        grant = ApiTokenGrant(
+            subject=subject, scopes=list(dict.fromkeys(scopes)), household_id=household
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        msg = f"not a valid token entry: {problems}"
+        raise click.ClickException(msg) from None
+    if household is not None and "operate" in grant.scopes:
+        click.echo("note: operate sees every household; --household does not confine it", err=True)
+    secret = secrets.token_urlsafe(32)
+    entry = yaml.safe_dump(
+        grant.model_dump(mode="json", exclude_none=True),
+        default_flow_style=True,
+        sort_keys=False,
+        width=1_000_000,
+    ).strip()
+    click.echo("# the bearer token, shown once: keep it (Authorization: Bearer <token>)")
+    click.echo(yaml.safe_dump({"token": secret}).strip())
+    click.echo("# add this entry under api.tokens in the edge's YAML, then restart the edge:")
+    click.echo("api:\n  tokens:")
+    click.echo(f"    {hash_token(secret)}: {entry}")

@@ -217,8 +217,7 @@ class IngestService:
                     log.exception("batch of %d messages not stored; retrying", len(batch.messages))
                     await asyncio.sleep(delay * (1 + random.random() / 2))  # noqa: S311
                     delay = min(delay * 2, 30.0)
-            for message in batch.messages:
-                client.ack(message)
+            client.ack_many(batch.messages)
             m = self.metrics
             m.stored += result.stored
             m.duplicates += result.duplicates

@@ -173,7 +173,6 @@ class LocalSubscriber:
             if self._outstanding == 0:
                 self._settled.set()
             if error is None:
-                for message in messages:
-                    client.ack(message)
+                client.ack_many(messages)
 
         return done

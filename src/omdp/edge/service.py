@@ -33,6 +33,7 @@ from omdp.edge.metrics import EdgeCounters, prometheus_registry
 from omdp.edge.outbox import Outbox
 from omdp.edge.rules import Alert, RuleEngine
 from omdp.edge.sink import Sink
+from omdp.edge.store_sink import StoreSink
 from omdp.edge.stream import Broadcaster
 from omdp.errors import TopicError, ValidationFailure
 from omdp.topics import READINGS, alert_topic, parse_adapter_topic
@@ -289,10 +290,16 @@ class EdgeService:
     # -- status --------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Counters and state, as served on ``/v1/status`` (and ``/metrics``)."""
+        """Counters and state, as served on ``/v1/status`` (and ``/metrics``).
+
+        ``sink`` says where the outbox goes (:func:`sink_status`). ``cloud`` repeats its
+        ``connected`` and ``reconnects`` for the readers from before ``sink``; with a store
+        rather than a cloud broker those describe the store.
+        """
         now = self.clock()
         oldest = self.outbox.oldest_received()
         local = self.local
+        link = {"connected": self.sink.connected, "reconnects": self.sink.reconnects}
         return {
             "concentratorId": self.settings.concentrator_id,
             "uptimeS": round(now - self.started, 3),
@@ -300,7 +307,8 @@ class EdgeService:
                 "connected": local.connected if local is not None else False,
                 "reconnects": local.reconnects if local is not None else 0,
             },
-            "cloud": {"connected": self.sink.connected, "reconnects": self.sink.reconnects},
+            "sink": sink_status(self.sink),
+            "cloud": link,
             "outbox": {
                 "depth": self.outbox.depth(),
                 "max": self.settings.outbox_max_messages,
@@ -324,3 +332,25 @@ class EdgeService:
             "stream": {"subscribers": self.stream.subscribers, "dropped": self.stream.dropped},
             "meters": len(self.live.meters),
         }
+
+
+def sink_status(sink: Sink) -> dict[str, Any]:
+    """The ``sink`` part of the status: its kind, link state, and a store's counts.
+
+    ``kind`` is ``store`` for the no-cloud edge's own store (:class:`StoreSink`), with what it
+    did so far; ``cloud-broker`` otherwise.
+    """
+    link = {"connected": sink.connected, "reconnects": sink.reconnects}
+    if not isinstance(sink, StoreSink):
+        return {"kind": "cloud-broker", **link}
+    stats = sink.stats
+    return {
+        "kind": "store",
+        **link,
+        "stored": stats.stored,
+        "duplicates": stats.duplicates,
+        "quarantined": stats.quarantined,
+        "alertsSkipped": stats.alerts,
+        "batches": stats.batches,
+        "writeErrors": stats.errors,
+    }

@@ -46,7 +46,16 @@ _Pending = tuple[Entry, "asyncio.Future[None]"]
 
 @dataclass(slots=True)
 class StoreSinkStats:
-    """What the store sink did so far."""
+    """What the store sink did so far (the edge's status ``sink``, ``omdp_edge_store_*``).
+
+    Attributes:
+        stored: Readings written into the store.
+        duplicates: Readings skipped because their ``meterReadingIdentifier`` was stored already.
+        quarantined: Messages put into the store's quarantine.
+        alerts: The edge's own alerts, acknowledged and not stored.
+        batches: Batches committed (one ``write_batch`` each).
+        errors: Failed writes (each retried).
+    """
 
     stored: int = 0
     duplicates: int = 0

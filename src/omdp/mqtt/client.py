@@ -22,6 +22,7 @@ import collections
 import logging
 import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -34,6 +35,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from omdp.config import MqttSettings
 from omdp.errors import BrokerError
+from omdp.mqtt.fast_paho import FastPaho
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class MqttClient:
         self._closing = False
         self._receive_maximum = receive_maximum
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
-        self._client = paho.Client(
+        self._client = FastPaho(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=None if mqtt5 else clean_start,
@@ -326,3 +328,13 @@ class MqttClient:
         """Acknowledge a message received with ``manual_ack`` (QoS 1: send its PUBACK)."""
         if message.qos > 0:
             self._client.ack(message.mid, message.qos)
+
+    def ack_many(self, messages: Iterable[Message]) -> None:
+        """Acknowledge these messages (``manual_ack``), their PUBACKs in one write."""
+        mids = []
+        for message in messages:
+            if message.qos == 1:
+                mids.append(message.mid)
+            elif message.qos > 1:
+                self._client.ack(message.mid, message.qos)
+        self._client.puback_many(mids)
