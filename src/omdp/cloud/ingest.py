@@ -39,6 +39,7 @@ from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
 from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings, RetentionSettings
+from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
 from omdp.mqtt import Message, MqttClient
@@ -76,11 +77,14 @@ def classify(
         payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         return bad(("$", f"not UTF-8: {exc.reason} at byte {exc.start}"))
+    meter = parsed.smart_meter_id
+    fast = fast_values(payload, meter)
+    if fast is not None:
+        return StoredReading.from_fast(fast, meter_id=meter, concentrator_id=parsed.concentrator_id)
     try:
         reading = parse_reading(payload, source=topic)
     except ValidationFailure as exc:
         return bad(*exc.problems)
-    meter = parsed.smart_meter_id
     if reading.meter_id is not None and reading.meter_id != meter:
         return bad(
             (

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
+from omdp.domain.fast_reading import FastReading
 from omdp.domain.query import PropertyFilter, ReadingsQuery
 from omdp.domain.reading import (
     MeterIndividual,
@@ -66,6 +67,22 @@ class StoredReading:
                 StoredValue(v.property_id, v.numerical_value, v.text_value, v.unit, v.date)
                 for v in reading.property_values
             ),
+        )
+
+    @classmethod
+    def from_fast(
+        cls, reading: FastReading, *, meter_id: str, concentrator_id: str | None = None
+    ) -> StoredReading:
+        """The storage form of a reading the msgspec fast path accepted (same fields)."""
+        make = StoredValue._make
+        return cls(
+            reading_id=reading.reading_id,
+            meter_id=meter_id,
+            reading_time=reading.reading_time,
+            sequence_number=reading.sequence_number,
+            fault_code=reading.fault_code,
+            concentrator_id=concentrator_id,
+            values=tuple(map(make, reading.values)),
         )
 
     def to_meter_reading(self) -> MeterReading:
