@@ -104,7 +104,10 @@ class MqttClient:
             protocol=protocol,
             manual_ack=manual_ack,
         )
-        self._client.max_inflight_messages_set(max_inflight)
+        # Our semaphore bounds what is in flight (``inflight_slot``); paho's own bound would
+        # add nothing but a scan of every outstanding message on each PUBACK (its
+        # ``_update_inflight``): a third of the edge's forwarding time with 1,000 in flight.
+        self._client.max_inflight_messages_set(0)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=max_reconnect_delay)
         if settings.username:
