@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from omdp.domain.reading import MeterReading
 from omdp.domain.units import convert
+from omdp.domain.validation import parse_reading
 
 IMPORT_POWER = "OBIS_1.7.0"
 EXPORT_POWER = "OBIS_2.7.0"
@@ -70,15 +71,28 @@ class DayRegister:
 
 @dataclass(slots=True)
 class MeterLive:
-    """What the edge knows now about one meter."""
+    """What the edge knows now about one meter.
+
+    The latest reading is kept as the bytes that came in and parsed into the model only when
+    the API shows it: the edge sees every reading, the app asks for a few.
+    """
 
     meter_id: str
     topic: str
     received: float
-    reading: MeterReading
+    reading_time: datetime
+    payload: bytes
     import_kw: float | None = None
     export_kw: float | None = None
     registers: dict[str, DayRegister] = field(default_factory=dict)
+    parsed: MeterReading | None = None
+
+    @property
+    def reading(self) -> MeterReading:
+        """The latest reading in the data model."""
+        if self.parsed is None:
+            self.parsed = parse_reading(self.payload, source=self.topic)
+        return self.parsed
 
     def today_kwh(self, prop: str, today: date) -> float | None:
         """Energy of a register on ``today``, or None when nothing was read today."""
@@ -97,14 +111,36 @@ class LiveState:
 
     def update(self, meter_id: str, topic: str, reading: MeterReading, now: float) -> MeterLive:
         """Record a reading of ``meter_id`` received at ``now`` (Unix seconds)."""
-        values = numeric_values(reading)
+        live = self.update_values(
+            meter_id,
+            topic,
+            reading.reading_time,
+            numeric_values(reading),
+            payload=reading.to_json(),
+            now=now,
+        )
+        live.parsed = reading
+        return live
+
+    def update_values(
+        self,
+        meter_id: str,
+        topic: str,
+        reading_time: datetime,
+        values: dict[str, tuple[float, str | None]],
+        *,
+        payload: bytes,
+        now: float,
+    ) -> MeterLive:
+        """Record a reading given by its time, numerical values and bytes (the fast path)."""
         imported, exported = power_kw(values)
         live = self.meters.get(meter_id)
         if live is None:
-            live = self.meters[meter_id] = MeterLive(meter_id, topic, now, reading)
-        live.topic, live.received, live.reading = topic, now, reading
+            live = self.meters[meter_id] = MeterLive(meter_id, topic, now, reading_time, payload)
+        live.topic, live.received, live.reading_time = topic, now, reading_time
+        live.payload, live.parsed = payload, None
         live.import_kw, live.export_kw = imported, exported
-        day = reading.reading_time.astimezone(self.tz).date()
+        day = reading_time.astimezone(self.tz).date()
         for prop in (IMPORT_ENERGY, EXPORT_ENERGY):
             value = _in(values, prop, "kWh")
             if value is None:
@@ -126,7 +162,7 @@ class LiveState:
             "meterId": live.meter_id,
             "topic": live.topic,
             "receivedAt": datetime.fromtimestamp(live.received, UTC).isoformat(),
-            "readingTime": live.reading.reading_time.isoformat(),
+            "readingTime": live.reading_time.isoformat(),
             "importPowerKw": live.import_kw,
             "exportPowerKw": live.export_kw,
             "today": {

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from omdp.config import EdgeSettings
+from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.edge.forwarder import Forwarder
 from omdp.edge.ingress import Done, LocalSubscriber
@@ -196,21 +197,32 @@ class EdgeService:
         meter = self._meter_of(topic)
         if meter is None:
             return
-        try:
-            reading = parse_reading(payload, source=topic)
-        except ValidationFailure as exc:
-            self.counters.malformed += 1
-            if self.counters.malformed <= 10 or self.counters.malformed % 1000 == 0:
-                log.warning(
-                    "malformed reading forwarded unchanged (%d so far): %s",
-                    self.counters.malformed,
-                    str(exc).splitlines()[0],
-                    extra={"meter_id": meter, "topic": topic},
-                )
-            return
         now = self.clock()
-        live = self.live.update(meter, topic, reading, now)
-        values = {prop: value for prop, (value, _unit) in numeric_values(reading).items()}
+        fast = fast_values(payload, meter)
+        if fast is not None:
+            numeric = {p: (n, u) for p, n, _text, u, _date in fast.values if n is not None}
+            live = self.live.update_values(
+                meter, topic, fast.reading_time, numeric, payload=payload, now=now
+            )
+        else:
+            try:
+                reading = parse_reading(payload, source=topic)
+            except ValidationFailure as exc:
+                self.counters.malformed += 1
+                if self.counters.malformed <= 10 or self.counters.malformed % 1000 == 0:
+                    log.warning(
+                        "malformed reading forwarded unchanged (%d so far): %s",
+                        self.counters.malformed,
+                        str(exc).splitlines()[0],
+                        extra={"meter_id": meter, "topic": topic},
+                    )
+                return
+            numeric = numeric_values(reading)
+            live = self.live.update_values(
+                meter, topic, reading.reading_time, numeric, payload=payload, now=now
+            )
+            live.parsed = reading
+        values = {prop: value for prop, (value, _unit) in numeric.items()}
         self._alerts(self.rules.observe(meter, values, now))
         if self.stream.subscribers:
             self.stream.publish("reading", self.live.summary(live, now))
