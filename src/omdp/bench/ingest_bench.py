@@ -98,7 +98,7 @@ def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
         client.loop_stop()
 
 
-def _count_subscriber(port: int, count: int, ready: object, result: object) -> None:
+def count_subscriber(port: int, count: int, ready: object, result: object) -> None:
     got = 0
     finished = threading.Event()
     stamps: list[float] = []
@@ -129,7 +129,7 @@ def raw_rate(port: int, messages: list[tuple[str, bytes]]) -> float:
     """Messages/s from the first publish to the subscriber's last receipt."""
     ctx = multiprocessing.get_context("spawn")
     ready, result = ctx.Event(), ctx.Queue()
-    proc = ctx.Process(target=_count_subscriber, args=(port, len(messages), ready, result))
+    proc = ctx.Process(target=count_subscriber, args=(port, len(messages), ready, result))
     proc.start()
     ready.wait(20)
     start = time.time()
