@@ -158,14 +158,17 @@ async def _edge(client: httpx.AsyncClient, url: str, status: SiteStatus) -> None
     outbox = state.get("outbox", {})
     e["outboxDepth"] = outbox.get("depth")
     e["outboxOldestAgeSeconds"] = outbox.get("oldestAgeS")
-    e["cloudConnected"] = state.get("cloud", {}).get("connected")
+    sink = state.get("sink") or {"kind": "cloud-broker", **state.get("cloud", {})}
+    e["sink"] = sink.get("kind")
+    e["cloudConnected"] = sink.get("connected")
     e["meters"] = state.get("meters")
     e["activeAlerts"] = [
         f"{a.get('ruleId', '?')}: {a.get('meterId', '')} {a.get('message', '')}"
         for a in alerts.get("active", [])
     ]
     if not e["cloudConnected"]:
-        status.problems.append("edge: not connected to the cloud broker")
+        where = "the cloud broker" if e["sink"] == "cloud-broker" else "its store"
+        status.problems.append(f"edge: not connected to {where}")
     if e["activeAlerts"]:
         status.problems.append(f"{len(e['activeAlerts'])} active alert(s) at the edge")
 

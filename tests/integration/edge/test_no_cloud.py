@@ -191,7 +191,8 @@ def test_no_cloud_edge_stores_readings_and_answers_the_query_api(
     assert {"/v1/meterReadings", "/v1/aggregates", "/v1/live", "/v1/alerts"} <= out["paths"]
     status = out["status"]
     assert status["outbox"]["depth"] == 0
-    assert status["cloud"]["connected"]  # the store sink is healthy
+    assert status["sink"]["kind"] == "store"
+    assert status["sink"]["connected"]  # the store sink is healthy
     # bad-3 is a valid reading, shown live under its topic's meter, but the cloud's rules
     # (meter of the topic = meter of the payload) keep it out of the store
     assert out["live"]["total"] == meters + 1
