@@ -125,8 +125,8 @@ def _start_edge(
     config = workdir / "edge.yaml"
     config.write_text(
         f"concentrator_id: bench\n"
-        f"local: {{port: {local.port}}}\n"
-        f"cloud: {{port: {cloud.port}}}\n"
+        f"local: {{port: {local.port}, protocol: \"3.1.1\"}}\n"
+        f"cloud: {{port: {cloud.port}, protocol: \"3.1.1\"}}\n"
         f"outbox_path: {workdir / 'outbox.sqlite3'}\n"
         f"http_port: {port}\n"
     )

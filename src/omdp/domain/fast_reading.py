@@ -136,3 +136,49 @@ def fast_values(payload: bytes, meter_id: str) -> FastReading | None:
         reading.fault_code,
         values,
     )
+
+
+class _LiveDefinition(msgspec.Struct, rename="camel"):
+    property_id: str
+
+
+class _LiveValue(msgspec.Struct, rename="camel"):
+    operational_property_definition: _LiveDefinition
+    numerical_value: _Finite | None = None
+    text_value: str | None = None
+    unit: str | None = None
+
+
+class _LiveReading(msgspec.Struct, rename="camel"):
+    reading_time: _Time
+    property_values: list[_LiveValue] = []
+
+
+_live_decoder = msgspec.json.Decoder(_LiveReading)
+
+LiveValues = dict[str, tuple[float, str | None]]
+"""Numerical values by property id, with their units."""
+
+
+def live_values(payload: bytes) -> tuple[datetime, LiveValues] | None:
+    """The reading time and numerical values of a reading, for live data and alert rules.
+
+    Reads only what live data needs, with the model's rules for it (an aware time from 1970 to
+    2199, finite numbers, a number or a text on every value); the rest of the message is not
+    checked here: the edge forwards it unchanged and the cloud validates it whole. None when
+    these parts are unusable (the caller then asks pydantic for the reason).
+    """
+    try:
+        reading = _live_decoder.decode(payload)
+    except msgspec.DecodeError:
+        return None
+    if not EARLIEST <= reading.reading_time < LATEST:
+        return None
+    values: LiveValues = {}
+    for v in reading.property_values:
+        if v.numerical_value is None:
+            if v.text_value is None:
+                return None
+            continue
+        values[v.operational_property_definition.property_id] = (v.numerical_value, v.unit)
+    return reading.reading_time, values

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from omdp.config import EdgeSettings
-from omdp.domain.fast_reading import fast_values
+from omdp.domain.fast_reading import live_values
 from omdp.domain.validation import parse_reading
 from omdp.edge.forwarder import Forwarder
 from omdp.edge.ingress import Done, LocalSubscriber
@@ -198,11 +198,11 @@ class EdgeService:
         if meter is None:
             return
         now = self.clock()
-        fast = fast_values(payload, meter)
+        fast = live_values(payload)
         if fast is not None:
-            numeric = {p: (n, u) for p, n, _text, u, _date in fast.values if n is not None}
+            reading_time, numeric = fast
             live = self.live.update_values(
-                meter, topic, fast.reading_time, numeric, payload=payload, now=now
+                meter, topic, reading_time, numeric, payload=payload, now=now
             )
         else:
             try:

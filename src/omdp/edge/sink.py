@@ -64,11 +64,10 @@ class MqttSink:
 
     async def send(self, entry: Entry) -> asyncio.Future[None]:
         """Take an in-flight slot and publish; the slot is freed by the broker's PUBACK."""
-        slot = self.client.inflight_slot
-        await slot.acquire()
-        future = self.client.publish_nowait(self.cloud_topic(entry.topic), entry.payload, qos=1)
-        future.add_done_callback(lambda _f: slot.release())
-        return future
+        await self.client.inflight_slot.acquire()
+        return self.client.publish_nowait(
+            self.cloud_topic(entry.topic), entry.payload, qos=1, release_slot=True
+        )
 
     @property
     def reconnects(self) -> int:

@@ -85,6 +85,7 @@ class MqttClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inflight = asyncio.Semaphore(max_inflight)
         self._pending: dict[int, asyncio.Future[None]] = {}
+        self._slotted: set[int] = set()  # pending publishes whose in-flight slot we release
         self.messages: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
         self.connected = asyncio.Event()
         self._subscriptions: dict[str, int] = {}
@@ -202,6 +203,9 @@ class MqttClient:
     def _published(self, mid: int) -> None:
         # publish_nowait registers the future before the loop can run this callback
         future = self._pending.pop(mid, None)
+        if mid in self._slotted:
+            self._slotted.discard(mid)
+            self._inflight.release()
         if future is not None and not future.done():
             future.set_result(None)
 
@@ -287,6 +291,9 @@ class MqttClient:
             if not future.done():
                 future.set_exception(BrokerError("connection closed before the broker acked"))
         self._pending.clear()
+        for _ in self._slotted:
+            self._inflight.release()
+        self._slotted.clear()
         self.connected.clear()
 
     async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
@@ -296,11 +303,19 @@ class MqttClient:
             self._client.subscribe(topic_filter, qos)
 
     def publish_nowait(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        release_slot: bool = False,
     ) -> asyncio.Future[None]:
         """Hand a message to paho now; the future resolves when the broker acks it.
 
-        The caller must hold a slot of :meth:`inflight_slot` (``publish`` does that).
+        The caller must hold a slot of :meth:`inflight_slot` (``publish`` does that). With
+        ``release_slot`` the client gives the slot back itself when the future resolves
+        (acknowledged, failed or closed), which spares a callback per message.
         """
         assert self._loop is not None, "connect() first"  # noqa: S101 - programming error
         future: asyncio.Future[None] = self._loop.create_future()
@@ -308,11 +323,15 @@ class MqttClient:
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             msg = f"publish to {topic} failed: {paho.error_string(info.rc)}"
             future.set_exception(BrokerError(msg))
-            return future
-        if qos == 0:
-            future.set_result(None)
-        else:
+        elif qos > 0:
             self._pending[info.mid] = future
+            if release_slot:
+                self._slotted.add(info.mid)
+            return future
+        else:
+            future.set_result(None)
+        if release_slot:
+            self._inflight.release()
         return future
 
     async def publish(
