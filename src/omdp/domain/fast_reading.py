@@ -113,7 +113,7 @@ def fast_values(payload: bytes, meter_id: str) -> FastReading | None:
         return None
     try:
         reading = _decoder.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # deeply nested input: pydantic says why
         return None
     if not EARLIEST <= reading.reading_time < LATEST:
         return None
@@ -170,7 +170,7 @@ def live_values(payload: bytes) -> tuple[datetime, LiveValues] | None:
     """
     try:
         reading = _live_decoder.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # skipping deeply nested unknown fields
         return None
     if not EARLIEST <= reading.reading_time < LATEST:
         return None

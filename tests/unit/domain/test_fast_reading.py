@@ -19,7 +19,7 @@ import pytest
 
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.model import StoredReading
-from omdp.domain.fast_reading import fast_values
+from omdp.domain.fast_reading import fast_values, live_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import ValidationFailure
 
@@ -182,3 +182,34 @@ def test_dm3_a_value_without_number_or_text_goes_to_pydantic() -> None:
 def test_a_reading_of_another_meter_goes_to_pydantic() -> None:
     """CL-2: the topic's meter and the payload's must agree; the slow path says so precisely."""
     assert fast_values(orjson.dumps(_base()), "meter-2") is None
+
+
+HOSTILE = [
+    b"[" * 20_000 + b"]" * 20_000,
+    b'{"a":' * 2000 + b"1" + b"}" * 2000,
+    b'{"readingTime":"2024-06-01T12:15:00Z","x":' + b'{"a":' * 5000 + b"1" + b"}" * 5001,
+    b"",
+    b"\xff\xfe\x00garbage",
+    b"x" * 300_000,
+]
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=lambda p: f"{len(p)}-bytes")
+def test_hostile_input_gets_none_never_an_exception(payload: bytes) -> None:
+    """CL-2, CO-2: deeply nested or garbage bytes leave both fast paths to pydantic."""
+    assert fast_values(payload, METER) is None
+    assert live_values(payload) is None
+
+
+def test_live_values_read_the_time_and_numbers() -> None:
+    """CO-4: live data gets the reading time and every numerical value with its unit."""
+    doc = _base()
+    got = live_values(orjson.dumps(doc))
+    assert got is not None
+    when, values = got
+    assert when == parse_reading(orjson.dumps(doc)).reading_time
+    first = doc["propertyValues"][0]
+    prop = first["operationalPropertyDefinition"]["propertyId"]
+    assert values[prop] == (first["numericalValue"], first["unit"])
+    del doc["propertyValues"][1]["numericalValue"]  # DM-3: neither number nor text
+    assert live_values(orjson.dumps(doc)) is None
