@@ -136,7 +136,7 @@ class EdgeService:
                 count += len(chunk.items)
             items = [item for chunk in chunks for item in chunk.items]
             try:
-                await self.outbox.append(items)
+                last = await self.outbox.append(items)
             except Exception as exc:
                 for chunk in chunks:
                     if chunk.done is not None:
@@ -145,7 +145,7 @@ class EdgeService:
             finally:
                 self._pending -= len(items)
             self.counters.messages_in += len(items)
-            self.forwarder.wake()
+            self.forwarder.offer(last - len(items) + 1, items)
             for chunk in chunks:
                 if chunk.done is not None:
                     chunk.done(None)
@@ -254,7 +254,11 @@ class EdgeService:
         while True:
             items = await self._live.get()
             for topic, payload in items:
-                self.observe(topic, payload)
+                try:
+                    self.observe(topic, payload)
+                except Exception:  # live data and rules never take forwarding down
+                    self.counters.malformed += 1
+                    log.exception("live data could not read a message", extra={"topic": topic})
 
     async def _tick_forever(self, period: float = 1.0) -> None:
         while True:
