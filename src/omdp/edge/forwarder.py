@@ -56,7 +56,7 @@ class Forwarder:
         batch: int = 2000,
         delete_batch: int = 2000,
         delete_interval: float = 0.05,
-        fresh_max: int = 20_000,
+        fresh_max: int = 5_000,
     ) -> None:
         self.outbox = outbox
         self.sink = sink
