@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_for_port
 
@@ -48,22 +49,32 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[tuple[EdgeServic
 
 
 class EdgeProcess:
-    """``python -m omdp edge run --config FILE`` as a child process, killable with SIGKILL."""
+    """``python -m omdp edge run --config FILE`` as a child process, killable with SIGKILL.
 
-    def __init__(self, workdir: Path, local: Mosquitto, cloud: Mosquitto, **extra: object) -> None:
+    ``doc`` is the edge's configuration (written as JSON, which is YAML) without its HTTP port;
+    :meth:`forwarding` builds the usual local-to-cloud one.
+    """
+
+    def __init__(self, workdir: Path, doc: dict[str, object]) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.config = workdir / "edge.yaml"
-        lines = [
-            "concentrator_id: e1",
-            f"local: {{port: {local.port}}}",
-            f"cloud: {{port: {cloud.port}}}",
-            f"outbox_path: {workdir / 'outbox.sqlite3'}",
-            f"http_port: {self.port}",
-            *(f"{key}: {value}" for key, value in extra.items()),
-        ]
-        self.config.write_text("\n".join(lines) + "\n")
+        self.config.write_text(orjson.dumps({**doc, "http_port": self.port}).decode())
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def forwarding(
+        cls, workdir: Path, local: Mosquitto, cloud: Mosquitto, **extra: object
+    ) -> EdgeProcess:
+        """An edge ``e1`` forwarding from ``local`` to ``cloud``; ``extra`` are more settings."""
+        doc: dict[str, object] = {
+            "concentrator_id": "e1",
+            "local": {"port": local.port},
+            "cloud": {"port": cloud.port},
+            "outbox_path": str(workdir / "outbox.sqlite3"),
+            **extra,
+        }
+        return cls(workdir, doc)
 
     def start(self) -> None:
         """Start the edge and wait for its HTTP API."""

@@ -8,8 +8,6 @@ process, the cloud's reading store on SQLite or PostgreSQL, queries over HTTP wi
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -17,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from tests.integration.edge.support import publish_all, running_edge
+from tests.integration.edge.support import EdgeProcess, publish_all, running_edge
 from tests.support.mosquitto import Mosquitto
-from tests.support.net import free_port, wait_for_port
 
 from omdp.cloud.api import hash_token
 from omdp.cloud.storage import open_store
@@ -237,55 +233,20 @@ def test_no_cloud_edge_on_postgresql(
     assert quarantined(postgres_url) == [f"concentrator/home/{MALFORMED[0][0]}"]
 
 
-class HomeEdgeProcess:
-    """``python -m omdp edge run --config FILE`` for a no-cloud edge, killable with SIGKILL."""
-
-    def __init__(self, workdir: Path, local: Mosquitto, url: str) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.config = workdir / "edge.yaml"
-        doc = {
-            "concentrator_id": "home",
-            "local": {"port": local.port},
-            "store": {"url": url},
-            "api": {
-                "tokens": {hash_token(TOKEN): {"subject": "household", "scopes": ["operate"]}},
-                "credentials_file": str(workdir / "api" / "devices.json"),
-            },
-            "outbox_path": str(workdir / "outbox.sqlite3"),
-            "outbox_batch": 500,
-            "http_port": self.port,
-        }
-        self.config.write_text(orjson.dumps(doc).decode())  # JSON is YAML
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the edge and wait for its HTTP port."""
-        with (self.workdir / "edge.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "omdp", "edge", "run", "--config", str(self.config)],
-                stdout=log,
-                stderr=log,
-            )
-        wait_for_port(self.port, timeout=30)
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut would."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=15)
-            self.process = None
-
-    def stop(self) -> None:
-        """SIGTERM: the edge shuts down in order."""
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-            self.process = None
+def home_edge(workdir: Path, local: Mosquitto, url: str) -> EdgeProcess:
+    """``omdp edge run`` of a no-cloud edge ``home`` keeping its history in ``url``."""
+    doc: dict[str, object] = {
+        "concentrator_id": "home",
+        "local": {"port": local.port},
+        "store": {"url": url},
+        "api": {
+            "tokens": {hash_token(TOKEN): {"subject": "household", "scopes": ["operate"]}},
+            "credentials_file": str(workdir / "api" / "devices.json"),
+        },
+        "outbox_path": str(workdir / "outbox.sqlite3"),
+        "outbox_batch": 500,
+    }
+    return EdgeProcess(workdir, doc)
 
 
 def test_no_cloud_edge_sigkill_mid_stream_loses_nothing(
@@ -296,7 +257,7 @@ def test_no_cloud_edge_sigkill_mid_stream_loses_nothing(
     (nothing lost, replays skipped), nothing quarantined, the outbox drained."""
     count, meters = 3000, 12
     url = f"sqlite:///{tmp_path / 'home.sqlite3'}"
-    edge = HomeEdgeProcess(tmp_path, mosquitto, url)
+    edge = home_edge(tmp_path, mosquitto, url)
     events: list[str] = []
 
     async def chaos(http: httpx.AsyncClient) -> None:

@@ -33,7 +33,7 @@ def test_no_loss_through_outages_and_sigkill(
     """
     local = mosquitto_factory("local").start()
     cloud = mosquitto_factory("cloud").start()
-    edge = EdgeProcess(tmp_path, local, cloud, forward_window=WINDOW, outbox_batch=500)
+    edge = EdgeProcess.forwarding(tmp_path, local, cloud, forward_window=WINDOW, outbox_batch=500)
     sent = [
         (f"smartMeterMessage/m{i % METERS}/readings", sample_reading(f"m{i % METERS}", i))
         for i in range(COUNT)
