@@ -12,9 +12,10 @@ All in one run, on throwaway Mosquitto brokers (a local and a cloud one):
 3. drain: the cloud broker is stopped, a backlog accumulates in the edge's outbox, the cloud
    broker comes back, and the backlog drains while a live flow keeps arriving.
 
-The edge must forward at least half the raw rate. Both rates are measured on MQTT 3.1.1, paho's
-default: on MQTT 5 paho builds property objects for every packet, which costs the edge about a
-tenth of its rate (0.41x against 0.46x in one session's A/B runs).
+The edge must forward at least half the raw rate. Raw and forwarding are each the best of three
+runs (the machine is shared; the ingest benchmark does the same). Both rates are measured on
+MQTT 3.1.1, paho's default: on MQTT 5 paho builds property objects for every packet, which
+costs the edge about a tenth of its rate (0.41x against 0.46x in one session's A/B runs).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from omdp.testing.services import Mosquitto, free_port, wait_for_port
 
 METERS = 50
 EDGE_COMMAND = (sys.executable, "-m", "omdp", "--log-level", "WARNING", "edge", "run")
+RUNS = 3
+"""Raw and forwarding are each the best of this many runs, as in the ingest benchmark."""
 LIVE_RATE = 200.0
 """Messages per second of the live flow during the drain (e.g. 200 meters, one a second)."""
 
@@ -171,19 +174,31 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
         size = sum(len(p) for _, p in messages) / len(messages)
         print(f"payloads: {count} MeterReadings of {size:.0f} bytes, {METERS} meters, QoS 1")
         figures: dict[str, float | int | str] = {"messages": count, "payload_bytes": round(size)}
-        raw_rate = await asyncio.to_thread(_paho_rate, local.port, local.port, messages, "raw")
+        raws = [
+            await asyncio.to_thread(_paho_rate, local.port, local.port, messages, "raw")
+            for _ in range(RUNS)
+        ]
+        raw_rate = max(raws)
         figures["raw_msg_per_s"] = round(raw_rate)
-        print(f"raw broker (paho -> Mosquitto -> paho, processes): {raw_rate:9,.0f} msg/s")
+        print(
+            f"raw broker (paho -> Mosquitto -> paho, processes): {raw_rate:9,.0f} msg/s, "
+            f"best of {RUNS} (all: {', '.join(f'{r:,.0f}' for r in raws)})"
+        )
 
         port = free_port()
         edge = _start_edge(workdir, local, cloud, port)
         await _until_linked(port)
-        edge_rate = await asyncio.to_thread(_paho_rate, local.port, cloud.port, messages, "edge")
+        edges = [
+            await asyncio.to_thread(_paho_rate, local.port, cloud.port, messages, "edge")
+            for _ in range(RUNS)
+        ]
+        edge_rate = max(edges)
         figures["edge_msg_per_s"] = round(edge_rate)
         figures["ratio_edge_to_raw"] = round(edge_rate / raw_rate, 3)
         print(
             f"edge forwarding (local -> outbox -> cloud):       {edge_rate:9,.0f} msg/s "
-            f"= {edge_rate / raw_rate:.2f} x raw (target >= 0.50)"
+            f"= {edge_rate / raw_rate:.2f} x raw (target >= 0.50), best of {RUNS} "
+            f"(all: {', '.join(f'{r:,.0f}' for r in edges)})"
         )
         cloud_settings = MqttSettings(port=cloud.port)
         queue = backlog + 100_000
