@@ -19,7 +19,6 @@ import multiprocessing
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,15 +29,13 @@ from typing import Any
 import orjson
 import yaml
 
+from omdp.bench.paho_load import count_subscriber, peak_mb, publish
 from omdp.bench.validation_bench import sample_reading
 from omdp.testing.services import Mosquitto, PostgresCluster, free_port, wait_for_port
 
 ADAPTERS = 2
 """Publisher processes, each a simulated adapter fleet publishing its share of the meters."""
 METERS = 100
-IN_FLIGHT = 100
-OUTSTANDING = 10_000
-"""Publishes queued in one paho client at most (paho loses messages past 65,535, MEASURED.md)."""
 START = datetime(2024, 6, 1, tzinfo=UTC)
 OMDP = (sys.executable, "-m", "omdp", "--log-level", "INFO")
 Figures = dict[str, float | int | str]
@@ -58,72 +55,17 @@ def payloads(count: int, prefix: str, *, part: int = 0, parts: int = 1) -> list[
     return out
 
 
-def _client(name: str) -> Any:
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    return paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{time.time_ns()}")
-
-
 def _publisher(  # noqa: PLR0917 - a multiprocessing target takes positional args
     port: int, count: int, prefix: str, part: int, parts: int, go: Any, out: Any
 ) -> None:
     """Child process: publish QoS 1, many in flight; report (first publish, last PUBACK)."""
     messages = payloads(count, prefix, part=part, parts=parts)
-    client = _client("bench-adapter")
-    client.max_inflight_messages_set(IN_FLIGHT)
-    client.max_queued_messages_set(0)
-    room = threading.Semaphore(OUTSTANDING)
-    done = threading.Semaphore(0)
-
-    def on_publish(*_a: object) -> None:
-        room.release()
-        done.release()
-
-    client.on_publish = on_publish
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    go.wait(60)
-    first = time.time()
-    for topic, payload in messages:
-        if not room.acquire(timeout=120):
-            out.put(("error", "broker acknowledged nothing for 120 s"))
-            return
-        client.publish(topic, payload, qos=1)
-    for _ in messages:
-        if not done.acquire(timeout=120):
-            out.put(("error", "broker did not acknowledge within 120 s"))
-            return
-    last = time.time()
-    client.disconnect()
-    client.loop_stop()
+    try:
+        first, last = publish(port, messages, go=go, timeout=120, name="bench-adapter")
+    except TimeoutError as exc:
+        out.put(("error", str(exc)))
+        return
     out.put(("ok", first, last))
-
-
-def _subscriber(port: int, count: int, ready: Any, out: Any) -> None:
-    """Child process: subscribe to ``smartMeterMessage/#`` QoS 1; report the last receipt."""
-    got = 0
-    finished = threading.Event()
-    last = [0.0]
-
-    def on_message(*_a: object) -> None:
-        nonlocal got
-        got += 1
-        if got >= count:
-            last[0] = time.time()
-            finished.set()
-
-    client = _client("bench-raw-sub")
-    client.on_message = on_message
-    client.connect("127.0.0.1", port)
-    client.subscribe("smartMeterMessage/#", qos=1)
-    client.loop_start()
-    time.sleep(0.5)
-    ready.set()
-    finished.wait(300)
-    client.disconnect()
-    client.loop_stop()
-    out.put(last[0] if finished.is_set() else float("nan"))
 
 
 def _publish(port: int, count: int, prefix: str) -> tuple[float, float]:
@@ -151,7 +93,8 @@ def raw_rate(broker: Mosquitto, count: int, prefix: str) -> float:
     """Messages/s from the first publish to the subscriber's last receipt."""
     ctx = multiprocessing.get_context("spawn")
     ready, out = ctx.Event(), ctx.Queue()
-    sub = ctx.Process(target=_subscriber, args=(broker.port, count, ready, out))
+    args = (broker.port, count, ready, out, "smartMeterMessage/#", 300)
+    sub = ctx.Process(target=count_subscriber, args=args)
     sub.start()
     ready.wait(60)
     try:
@@ -162,19 +105,6 @@ def raw_rate(broker: Mosquitto, count: int, prefix: str) -> float:
         if sub.is_alive():
             sub.kill()
     return count / (last - first)
-
-
-def peak_mb(pid: int | None) -> float:
-    """VmHWM (peak resident memory) of a live process in MB; 0.0 when unknown."""
-    if pid is None:
-        return 0.0
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
 
 
 class Service:

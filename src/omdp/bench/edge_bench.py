@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from omdp.bench.ingest_bench import count_subscriber, publish
+from omdp.bench.paho_load import count_subscriber, peak_mb, publish
 from omdp.config import MqttSettings
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
@@ -130,8 +130,8 @@ def _start_edge(
     config = workdir / "edge.yaml"
     config.write_text(
         f"concentrator_id: bench\n"
-        f"local: {{port: {local.port}, protocol: \"3.1.1\"}}\n"
-        f"cloud: {{port: {cloud.port}, protocol: \"3.1.1\"}}\n"
+        f'local: {{port: {local.port}, protocol: "3.1.1"}}\n'
+        f'cloud: {{port: {cloud.port}, protocol: "3.1.1"}}\n'
         f"outbox_path: {workdir / 'outbox.sqlite3'}\n"
         f"http_port: {port}\n"
     )
@@ -246,7 +246,7 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
                 f"= {backlog / drain / LIVE_RATE:.0f} x the arrival rate "
                 f"(+{connected - restarted:.1f} s to reconnect)"
             )
-            figures["edge_peak_rss_mb"] = _peak_mb(edge.pid)
+            figures["edge_peak_rss_mb"] = peak_mb(edge.pid)
     finally:
         if edge is not None:
             edge.send_signal(signal.SIGTERM)
@@ -258,17 +258,6 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
         local.kill()
         cloud.kill()
     return figures
-
-
-def _peak_mb(pid: int) -> float:
-    """VmHWM (peak resident memory) of a process, in MB; 0 where /proc has none."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
 
 
 def measure(*, quick: bool) -> dict[str, float | int | str]:

@@ -21,16 +21,14 @@ import multiprocessing
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-import paho.mqtt.client as paho
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
+from omdp.bench.paho_load import count_subscriber, publish
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.storage import open_store
@@ -57,72 +55,6 @@ def payloads(count: int, prefix: str, *, run: int = 0) -> list[tuple[str, bytes]
         topic = f"concentrator/edge-{i % 4}/smartMeterMessage/{meter}/readings"
         out.append((topic, orjson.dumps(doc)))
     return out
-
-
-IN_FLIGHT = 100
-"""QoS 1 publishes the broker may leave unacknowledged (MEASURED.md used 20; more does not hurt)."""
-OUTSTANDING = 10_000
-"""Publishes queued in paho at most: paho loses messages past 65,535 outstanding (MEASURED.md)."""
-
-
-def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
-    """Publish with QoS 1 through plain paho (threaded loop) and wait for every PUBACK.
-
-    The same code publishes for the raw baseline and for the ingest runs.
-    """
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{time.time_ns()}")
-    client.max_inflight_messages_set(IN_FLIGHT)
-    client.max_queued_messages_set(0)
-    room = threading.Semaphore(OUTSTANDING)
-    done = threading.Semaphore(0)
-
-    def on_publish(*_a: object) -> None:
-        room.release()
-        done.release()
-
-    client.on_publish = on_publish
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        for topic, payload in messages:
-            if not room.acquire(timeout=60):
-                msg = "broker acknowledged nothing for 60 s"
-                raise TimeoutError(msg)
-            client.publish(topic, payload, qos=1)
-        for _ in messages:
-            if not done.acquire(timeout=60):
-                msg = "broker did not acknowledge within 60 s"
-                raise TimeoutError(msg)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
-def count_subscriber(port: int, count: int, ready: object, result: object) -> None:
-    got = 0
-    finished = threading.Event()
-    stamps: list[float] = []
-
-    def on_message(_c: object, _u: object, _m: object) -> None:
-        nonlocal got
-        got += 1
-        if got == 1:
-            stamps.append(time.time())
-        if got == count:
-            stamps.append(time.time())
-            finished.set()
-
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw-sub")
-    client.on_message = on_message
-    client.connect("127.0.0.1", port)
-    client.subscribe("concentrator/#", qos=1)
-    client.loop_start()
-    time.sleep(0.5)
-    ready.set()  # type: ignore[attr-defined]
-    finished.wait(120)
-    client.disconnect()
-    client.loop_stop()
-    result.put(stamps[-1] if finished.is_set() else float("nan"))  # type: ignore[attr-defined]
 
 
 def raw_rate(port: int, messages: list[tuple[str, bytes]]) -> float:

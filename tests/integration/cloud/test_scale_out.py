@@ -18,7 +18,8 @@ import yaml
 from tests.support.ingest_process import IngestProcess
 from tests.support.mosquitto import Mosquitto
 
-from omdp.bench.ingest_bench import VALUES_PER_READING, payloads, publish
+from omdp.bench.ingest_bench import VALUES_PER_READING, payloads
+from omdp.bench.paho_load import publish
 from omdp.cloud.storage import open_store
 
 pytestmark = pytest.mark.integration
