@@ -16,18 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
+from omdp.testing.chromium import CHROMIUM, launch
 from tests.e2e import stack as stack_mod
 from tests.e2e.stack import OPERATOR_TOKEN, OWNER_TOKEN, Stack
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
@@ -58,7 +50,7 @@ def playwright_() -> Iterator[Playwright]:
 @pytest.fixture(scope="module")
 def browser(playwright_: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless, with no network of its own."""
-    found = playwright_.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    found = launch(playwright_)
     yield found
     found.close()
 

@@ -24,19 +24,11 @@ import yaml
 
 from omdp.cloud.api.auth import hash_token
 from omdp.cloud.storage import open_store
+from omdp.testing.chromium import CHROMIUM, launch
 from omdp.testing.services import free_port
 from omdp.webapp import WEB_DIR, uplot_version
 from omdp.webapp.devserver import HOUSEHOLD, seed_year
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TOKEN = "bench-app-owner"  # noqa: S105 - a throwaway local token
 VIEWS = (
     ("year of daily energy bars (the default for a year)", "kind=energy&interval=day&span=year"),
@@ -118,7 +110,7 @@ def _loads(port: int, view: str) -> tuple[list[float], int]:
     app = f"http://127.0.0.1:{port}/app/"
     times: list[float] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(app)
         page.get_by_test_id("login-mode").click()
