@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 import click
 
+from omdp.ops.bounded_run import until_signal
 from omdp.simulators.profiles import HouseholdProfile
 
 MBUS_METERS = ("electricity", "water", "heat")
@@ -48,19 +48,6 @@ def _push_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return _listen_options(func)
 
 
-async def _until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
 async def _serve_stream(
     frame_at: Callable[[float], bytes], *, interval: float, host: str, port: int, use_pty: bool
 ) -> None:
@@ -69,7 +56,7 @@ async def _serve_stream(
     async with MeterStreamServer(frame_at, interval=interval, host=host, port=port) as server:
         where = f"pty {server.open_pty()}" if use_pty else f"tcp {host}:{server.port}"
         click.echo(f"listening {where}")
-        await _until_stopped()
+        await until_signal()
 
 
 @click.group("simulate")
@@ -180,11 +167,11 @@ async def _serve_mbus(meters: list[Any], *, host: str, port: int, use_pty: bool)
     if use_pty:
         async with PtySlave(bus) as pty:
             click.echo(f"listening pty {pty.path}")
-            await _until_stopped()
+            await until_signal()
         return
     async with bus.serve_tcp(host, port) as bound:
         click.echo(f"listening tcp {host}:{bound}")
-        await _until_stopped()
+        await until_signal()
 
 
 @simulate.command("mbus")

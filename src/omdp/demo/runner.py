@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from omdp.demo.files import DemoState, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, READING_INTERVAL_S, TIMEZONE, DemoMeter, Ports, individual
 from omdp.demo.layout import households as registry_households
 from omdp.demo.watchdog import arm
+from omdp.ops.bounded_run import until_signal
 from omdp.simulators.profiles import HouseholdProfile
 
 log = logging.getLogger(__name__)
@@ -186,17 +186,6 @@ def _cloud_app(settings: CloudSettings, store: ReadingStore, edge_url: str) -> t
     return app, True
 
 
-async def _stopped(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
 async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Event) -> None:
     """Run the demo until ``stop`` is set (SIGINT and SIGTERM set it), then stop in order."""
     from omdp.cloud.ingest import IngestService  # noqa: PLC0415
@@ -209,7 +198,7 @@ async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Ev
     keys = Secrets.load_or_create(files.data)
     state, first_run = _state(files, options.history_days)
     catalog = default_catalog()
-    signals = asyncio.create_task(_stopped(stop))
+    signals = asyncio.create_task(until_signal(stop))
     try:
         prepared = asyncio.to_thread(_prepare_store, files, catalog, state, reporter, stop)
         store, count = await prepared

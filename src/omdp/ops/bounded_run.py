@@ -1,5 +1,7 @@
 """``asyncio.run`` for services: once the service has stopped, nothing left over can hang us.
 
+:func:`until_signal` is how a service learns that it should stop.
+
 ``asyncio.run`` ends by cancelling every task still pending and waiting for each, then for the
 default executor's threads, without a limit; at interpreter exit the executor's threads are
 joined again. A third-party part that ignores cancellation (a broker shutdown waiting on a
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Coroutine
@@ -86,3 +89,17 @@ def exit_guard(code: int, after_s: float) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
+
+
+async def until_signal(stop: asyncio.Event | None = None) -> None:
+    """Return once SIGINT or SIGTERM arrives (or ``stop`` is set otherwise); then the signals
+    get their default handlers back, so that a second Ctrl-C is not swallowed."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
