@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from omdp.config import CloudSettings, load_settings
-from omdp.errors import OmdpError
+from omdp.cli.cloud_common import cloud_settings, opened_store
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -31,23 +29,9 @@ _CONFIG = click.option(
 )
 
 
-@contextlib.contextmanager
-def _store(config_file: Path | None) -> Iterator[ReadingStore]:
-    from omdp.catalog import Catalog
-    from omdp.cloud.storage import open_store
-
-    try:
-        settings = load_settings(CloudSettings, config_file)
-        catalog = Catalog.load(settings.catalog_files)
-        store = open_store(settings.db.url, pool_size=2, catalog=catalog)
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        yield store
-    except OmdpError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
+def _store(config_file: Path | None) -> contextlib.AbstractContextManager[ReadingStore]:
+    """The store of the cloud settings in ``config_file``; errors become click errors."""
+    return opened_store(cloud_settings(config_file))
 
 
 def _progress(what: str) -> Progress:
