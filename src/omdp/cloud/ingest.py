@@ -73,14 +73,14 @@ def classify(
         parsed = _topic(topic)
     except TopicError as exc:
         return bad(("topic", str(exc)))
+    meter = parsed.smart_meter_id
+    fast = fast_values(payload, meter)  # refuses bytes that are not UTF-8: checked below
+    if fast is not None:
+        return StoredReading.from_fast(fast, meter_id=meter, concentrator_id=parsed.concentrator_id)
     try:
         payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         return bad(("$", f"not UTF-8: {exc.reason} at byte {exc.start}"))
-    meter = parsed.smart_meter_id
-    fast = fast_values(payload, meter)
-    if fast is not None:
-        return StoredReading.from_fast(fast, meter_id=meter, concentrator_id=parsed.concentrator_id)
     try:
         reading = parse_reading(payload, source=topic)
     except ValidationFailure as exc:

@@ -12,10 +12,12 @@ constraints and answers only when it is sure:
   only pydantic takes, such as a numeric string for an integer) or says precisely what is wrong.
 
 So the fast path may refuse what pydantic accepts, never the reverse. Where the two would read
-the same bytes differently, the bytes go to pydantic: JSON keys in snake_case (pydantic also
-takes field names), and times with more than six fractional digits (pydantic truncates,
-msgspec rounds). ``tests/unit/domain/test_fast_reading.py`` checks the promise on thousands of
-mutated readings.
+the same bytes differently, the bytes go to pydantic: any key the structs do not name (pydantic
+ignores unknown keys but also takes snake_case field names; the structs forbid unknown keys),
+and times with more than six fractional digits (pydantic truncates, msgspec rounds). Bytes that
+are not UTF-8 or nest too deeply go to pydantic as well (msgspec raises UnicodeDecodeError or
+RecursionError for them). ``tests/unit/domain/test_fast_reading.py`` checks the promise on
+thousands of mutated readings and on hostile bytes.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def fast_values(payload: bytes, meter_id: str) -> FastReading | None:
         return None
     try:
         reading = _decoder.decode(payload)
-    except (msgspec.DecodeError, RecursionError):  # deeply nested input: pydantic says why
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):  # pydantic says why
         return None
     if not EARLIEST <= reading.reading_time < LATEST:
         return None
@@ -170,7 +172,7 @@ def live_values(payload: bytes) -> tuple[datetime, LiveValues] | None:
     """
     try:
         reading = _live_decoder.decode(payload)
-    except (msgspec.DecodeError, RecursionError):  # skipping deeply nested unknown fields
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):  # pydantic says why
         return None
     if not EARLIEST <= reading.reading_time < LATEST:
         return None

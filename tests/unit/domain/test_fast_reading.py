@@ -190,6 +190,9 @@ HOSTILE = [
     b'{"readingTime":"2024-06-01T12:15:00Z","x":' + b'{"a":' * 5000 + b"1" + b"}" * 5001,
     b"",
     b"\xff\xfe\x00garbage",
+    orjson.dumps(_base()).replace(b'"unit":"kWh"', b'"unit":"kW\xffh"', 1),
+    b'{"readingTime":"2024-06-01T12:15:00Z","propertyValues":[{"unit":"\xed\xa0\x80",'
+    b'"numericalValue":1,"operationalPropertyDefinition":{"propertyId":"OBIS_1.8.0"}}]}',
     b"x" * 300_000,
 ]
 
