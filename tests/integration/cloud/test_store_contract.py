@@ -24,6 +24,7 @@ from omdp.cloud.model import (
     ValueFilter,
 )
 from omdp.cloud.storage import ReadingStore, RegistryError, open_store, sqlbase
+from omdp.cloud.storage.sqlite import SqliteStore
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -113,8 +114,8 @@ def test_streamed_pages_join_values_the_same_bounded_or_not(
     store: ReadingStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """CL-3, CL-15: pages of the streaming join (keyset paging, here 3 readings a page)
-    carry each reading's values in order, whether the filter bounds meters and time (the
-    bounded join) or not (PostgreSQL: LATERAL); readings without a selected value stay."""
+    carry each reading's values in order, whether the filter bounds meters and time or not;
+    readings without a selected value stay."""
     monkeypatch.setattr(sqlbase, "PAGE", 3)
     written = series("m2", T0, 10) + series("m1", T0, 10)
     written.append(StoredReading("bare", "m1", T0 + timedelta(minutes=1)))
@@ -321,6 +322,57 @@ def test_late_and_out_of_order_readings_update_their_buckets(store: ReadingStore
     )
 
 
+def test_quarter_hours_take_the_value_before_their_span_from_within_the_hour(
+    store: ReadingStore,
+) -> None:
+    """CL-1: a quarter-hour span starting inside an hour steps from the last value before it
+    (same hour) and one starting on the hour from the previous hour's last value; other
+    meters and properties in the same readings change nothing."""
+    values = [(T0 + timedelta(minutes=10 * i), 10.0 * i) for i in range(12)]
+    store.write_batch(
+        [
+            StoredReading(
+                f"m1-{i}", "m1", w, (StoredValue(POWER, -5.0), StoredValue(ENERGY, v))
+            )
+            for i, (w, v) in enumerate(values)
+        ]
+        + _cumulative("m2", [(w, 1e6 - v) for w, v in values])
+    )
+
+    def quarters(start: datetime) -> list[tuple[float | None, float | None]]:
+        rows = store.aggregates(
+            property_id=ENERGY,
+            interval=Interval.QUARTER_HOUR,
+            start=start,
+            end=T0 + timedelta(hours=2),
+            meter_ids=["m1"],
+        )
+        return [(r.consumption, r.max) for r in rows]
+
+    # 10:30 holds 30 and 40, and the last value before it (20) is in the same hour
+    assert quarters(T0 + timedelta(minutes=30))[:2] == [(20.0, 40.0), (10.0, 50.0)]
+    # 11:00 holds 60 and 70; the last value before it (50) is the previous hour's last
+    assert quarters(T0 + timedelta(hours=1))[0] == (20.0, 70.0)
+    assert sum(c or 0 for c, _ in quarters(T0)) == 110.0
+
+
+def test_migration_2_drops_the_series_index(store: ReadingStore) -> None:
+    """A store at schema 1 (values indexed by meter, property and time) migrates to 2."""
+    with store._tx() as tx:  # type: ignore[attr-defined]  # schema 1, made by hand
+        tx.run("CREATE INDEX values_series ON reading_values (meter_id, property_id, t)")
+        tx.run("DELETE FROM schema_version WHERE version = 2")
+    assert store.migrate() == 2
+    with store._tx() as tx:  # type: ignore[attr-defined]
+        names = tx.run(
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+            if isinstance(store, SqliteStore)
+            else "SELECT indexname FROM pg_indexes WHERE tablename = 'reading_values'"
+        )
+    assert "values_series" not in {n for (n,) in names}
+    store.write_batch(series("m1", T0, 3))
+    assert store.count_readings(ReadingFilter()) == 3
+
+
 def test_retention_by_household_class_and_default(store: ReadingStore) -> None:
     """CL-13: readings older than their rule are deleted; the most specific rule wins."""
     store.put_household(Household(household_id="h1", timezone="UTC"))
@@ -408,4 +460,4 @@ def test_quarantine_list_get_delete(store: ReadingStore) -> None:
 
 def test_migrate_is_idempotent(store: ReadingStore) -> None:
     """Migrations are versioned: applying them again changes nothing."""
-    assert store.migrate() == store.migrate() == 1
+    assert store.migrate() == store.migrate() == 2

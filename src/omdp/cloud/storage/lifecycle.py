@@ -32,7 +32,7 @@ from omdp.cloud.storage.rollups import (
 )
 from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
 
-_ERASED_TABLES = ("reading_values", "readings", "rollups", "seen_meters")
+_ERASED_TABLES = ("readings", "rollups", "seen_meters")
 
 
 def _like_escape(text: str) -> str:
@@ -209,7 +209,12 @@ class LifecycleMixin:
                 " AND bucket < ?",
                 [*params, width, whole, d.ts(cutoff)],
             )
-        tx.count(f"DELETE FROM reading_values WHERE {where} AND t < ?", [*params, d.ts(cutoff)])  # noqa: S608
+        # values are found through their readings (no index leads from a meter to its values)
+        tx.count(
+            "DELETE FROM reading_values WHERE t < ? AND rid IN"  # noqa: S608
+            f" (SELECT rid FROM readings WHERE {where} AND t < ?)",
+            [d.ts(cutoff), *params, d.ts(cutoff)],
+        )
         deleted = tx.count(f"DELETE FROM readings WHERE {where} AND t < ?", [*params, d.ts(cutoff)])  # noqa: S608
         self._recompute_dirty(tx)
         return deleted
@@ -237,6 +242,10 @@ class LifecycleMixin:
     def _erase_meters(self, tx: Tx, meters: list[str]) -> dict[str, int]:
         rows: dict[str, int] = {}
         where = f"meter_id IN {in_list(meters)}"
+        rows["reading_values"] = tx.count(
+            f"DELETE FROM reading_values WHERE rid IN (SELECT rid FROM readings WHERE {where})",  # noqa: S608
+            meters,
+        )
         for table in _ERASED_TABLES:
             rows[table] = tx.count(f"DELETE FROM {table} WHERE {where}", meters)  # noqa: S608
         rows["quarantine"] = sum(

@@ -12,8 +12,9 @@ the step from one bucket's last value to the next one's first is taken on query.
 **Why hours only.** Meters send every 15 minutes or more often, so a stored quarter-hour held
 about one value: it doubled the rows every batch writes (26,000 values and 26,000 quarter-hour
 rows per 2,000 readings of 13 values on the ingest benchmark, against 6,500 hourly rows) to
-save nothing on query. Quarter-hours are aggregated here from one index range scan of the
-values (``values_series``), which reads as many rows as the stored quarter-hours did.
+save nothing on query. Quarter-hours are aggregated here from the values of the meter's
+readings in the span (found by (meter, time), then by row id), which reads about as many rows
+as the stored quarter-hours did, times the properties a reading carries.
 
 **How ingest keeps them.** Each batch's new values are aggregated in Python (:func:`partials`,
 about 4 µs a value) into one partial per (meter, property, hour), and the partials are upserted
@@ -165,11 +166,15 @@ GROUP BY meter_id, property_id, b"""  # noqa: S608
 
 def recompute_dirty_sql(d: Dialect, width: int) -> str:
     """Recompute the dirty buckets of one width from the stored values."""
+    # through the meter's readings in each dirty bucket (index (meter, time)), then each
+    # reading's value of the bucket's property (by row id)
     source = (
-        "SELECT v.meter_id, v.property_id, v.t, v.num, v.rid, v.pos FROM reading_values v "  # noqa: S608
-        f"JOIN rollups r ON r.dirty = 1 AND r.width = {width} AND v.meter_id = r.meter_id "
-        f"AND v.property_id = r.property_id AND v.t >= r.bucket "
-        f"AND v.t < {d.plus('r.bucket', width)} WHERE v.num IS NOT NULL"
+        "SELECT g.meter_id AS meter_id, o.property_id AS property_id, g.t AS t, v.num AS num,"  # noqa: S608
+        " v.rid AS rid, v.pos AS pos FROM rollups o "
+        f"JOIN readings g ON g.meter_id = o.meter_id AND g.t >= o.bucket "
+        f"AND g.t < {d.plus('o.bucket', width)} "
+        "JOIN reading_values v ON v.rid = g.rid AND v.t = g.t AND v.property_id = o.property_id "
+        f"WHERE o.dirty = 1 AND o.width = {width} AND v.num IS NOT NULL"
     )
     replace = ", ".join(
         f"{c} = excluded.{c}"
@@ -360,28 +365,41 @@ def fetch_fine(
     """The buckets of one series in ``[start, end)`` and the last value before them.
 
     Hours come from the stored rollups; quarter-hours are computed here from the values
-    themselves (one index range scan of ``values_series``), see the module docstring.
+    themselves (the meter's readings in the span, each probed for the property's value), see
+    the module docstring.
     """
     d = tx.dialect
     aligned = datetime.fromtimestamp(start.timestamp() // width * width, start.tzinfo)
     key = [meter_id, property_id]
     if width != HOUR:
-        before = tx.one(
-            "SELECT num FROM reading_values WHERE meter_id = ? AND property_id = ? AND t < ?"
-            " AND num IS NOT NULL ORDER BY t DESC, rid DESC, pos DESC LIMIT 1",
-            [*key, d.ts(aligned)],
+        # the last value before an hour is its predecessor's ``last_v``; the values from that
+        # hour on are read through the meter's readings and folded in up to ``aligned``
+        hour = datetime.fromtimestamp(aligned.timestamp() // HOUR * HOUR, UTC)
+        last = tx.one(
+            "SELECT last_v FROM rollups WHERE meter_id = ? AND property_id = ? AND width = ?"
+            " AND bucket < ? ORDER BY bucket DESC LIMIT 1",
+            [*key, HOUR, d.ts(hour)],
         )
+        before = None if last is None else last[0]
         values = tx.run(
-            "SELECT t, num FROM reading_values WHERE meter_id = ? AND property_id = ?"
-            " AND t >= ? AND t < ? AND num IS NOT NULL ORDER BY t, rid, pos",
-            [*key, d.ts(aligned), d.ts(end)],
+            "SELECT r.t, v.num FROM readings r JOIN reading_values v ON v.rid = r.rid"
+            " AND v.t = r.t AND v.property_id = ? WHERE r.meter_id = ? AND r.t >= ?"
+            " AND r.t < ? AND v.num IS NOT NULL ORDER BY r.t, r.rid, v.pos",
+            [property_id, meter_id, d.ts(hour), d.ts(end)],
         )
-        parts = partials(((meter_id, property_id, d.us(t), v) for t, v in values), width)
+        edge = d.us(d.ts(aligned))
+        series: list[tuple[str, str, int, float]] = []
+        for t, v in values:
+            us = d.us(t)
+            if us < edge:
+                before = v
+            else:
+                series.append((meter_id, property_id, us, v))
         fine = [
             FineRow(d.dt(d.from_us(p[3])), p[4], p[5], p[6], p[7], p[9], p[11], p[12])
-            for p in parts
+            for p in partials(series, width)
         ]
-        return (None if before is None else before[0], fine)
+        return (before, fine)
     before = tx.one(
         "SELECT last_v FROM rollups WHERE meter_id = ? AND property_id = ? AND width = ? "
         "AND bucket < ? ORDER BY bucket DESC LIMIT 1",

@@ -4,7 +4,9 @@
 created on demand by the store), so that retention drops whole months. ``readings`` (one row
 per reading, 13 times fewer rows) is not partitioned: its primary key on the reading id must
 be unique across all time, which a partitioned table cannot enforce without the time column.
-TimescaleDB is not used: Debian does not ship it (MEASURED.md).
+TimescaleDB is not used: Debian does not ship it (MEASURED.md). Values are reached through
+their readings' row ids only (index ``values_rid``); why, with the measurements, is in
+:mod:`omdp.cloud.storage.schema_sqlite`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ CREATE TABLE erasure_audit (
     actor TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
     row_counts TEXT NOT NULL
 );
+""",
+    ),
+    (
+        2,
+        "values found through their readings: no (meter, property, time) index",
+        """
+DROP INDEX IF EXISTS values_series
 """,
     ),
 )

@@ -187,13 +187,11 @@ class SqlStore(abc.ABC):
         of the join (they follow those of the heads).
 
         SQLite joins by the values' primary key (rid, pos), one probe per reading. PostgreSQL's
-        planner would hash every value of the table for a plain join: when the filter bounds
-        meters and time, the values are bounded by them too (one index range of
-        ``values_series``); otherwise each reading's values are probed through ``LATERAL``
-        (partitions pruned on the time). Measured at 2.6 million values, one meter's month
-        (2,784 readings), in SQL: 490-620 ms as a plain join, 88-100 ms through ``LATERAL``
-        (cold), 29 ms as the bounded join. On SQLite, bounding the values as well measured
-        67 ms against 27 ms (``omdp bench query``, 10.5 million values, loaded machine).
+        planner would hash every value of the table for a plain join, so each reading's values
+        are probed through ``LATERAL`` (index ``values_rid``, partitions pruned on the time).
+        Measured at 2.6 million values, one meter's month (2,784 readings), in SQL: 490-620 ms
+        as a plain join, 88-100 ms through ``LATERAL`` (cold). There is no index from a meter
+        to its values (see :mod:`omdp.cloud.storage.schema_sqlite`, migration 2).
         """
         d = self.dialect
         head = f"{self._HEAD} FROM readings r WHERE {where}"
@@ -205,12 +203,8 @@ class SqlStore(abc.ABC):
         if flt.properties is not None:
             on += f" AND v.property_id IN {in_list(flt.properties)}"
             params.extend(flt.properties)
-        bounded = flt.meter_ids is not None and flt.start is not None and flt.end is not None
-        if d.lateral and bounded:
-            on += f" AND v.meter_id IN {in_list(flt.meter_ids or ())} AND v.t >= ? AND v.t < ?"
-            params += [*(flt.meter_ids or ()), d.ts(flt.start), d.ts(flt.end)]  # type: ignore[arg-type]
         columns = "v.property_id, v.num, v.txt, v.unit, v.vdate"
-        if d.lateral and not bounded:
+        if d.lateral:
             values = (
                 f"LEFT JOIN LATERAL (SELECT v.pos, {columns} FROM reading_values v"  # noqa: S608
                 f" WHERE {on} OFFSET 0) v ON TRUE"

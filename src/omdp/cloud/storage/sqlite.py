@@ -8,8 +8,9 @@ does not notice.
 
 **Layout**: a ``readings`` row per reading (the idempotency key, paging order) and a narrow
 ``reading_values`` row per property value, clustered by reading (``WITHOUT ROWID``, primary
-key (rid, pos): appends at the end of the tree) with one index (meter, property, time) for
-series queries; hourly rollups kept at ingest (see :mod:`omdp.cloud.storage.rollups`).
+key (rid, pos): appends at the end of the tree) and no other index, for the reasons and
+measurements in :mod:`omdp.cloud.storage.schema_sqlite`; hourly rollups kept at ingest (see
+:mod:`omdp.cloud.storage.rollups`).
 Measured figures: a narrow table takes 102k-167k rows/s through ``executemany`` in batches of
 1,000-10,000 (MEASURED.md); ``write_batch`` of 2,000 readings of 13 values (26,000 values,
 6,500 hourly partials) takes 0.21-0.35 s on a loaded two-core machine; at 10.5 million values
