@@ -152,8 +152,16 @@ class IngestSettings(BaseModel):
         pattern=r"^[A-Za-z0-9._-]{1,64}$",
         description="MQTT 5 shared-subscription group: $share/{group}/concentrator/#.",
     )
-    batch_size: int = Field(default=1000, ge=1, le=50_000)
-    flush_interval_s: float = Field(default=0.2, gt=0, le=60)
+    batch_size: int = Field(
+        default=1000, ge=1, le=50_000, description="Most messages written in one commit."
+    )
+    flush_interval_s: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="Longest a message waits for its batch while the previous batch commits"
+        " (with the writer free, a batch is written at once).",
+    )
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
 

@@ -6,10 +6,14 @@
   :class:`StoredReading`; anything else (oversized, malformed topic, not UTF-8 or JSON, invalid,
   meter mismatch) becomes a :class:`QuarantineEntry` with its reasons. Bad input never stops
   the service.
-- Messages are written in batches (``batch_size`` or ``flush_interval_s``, whichever first) and
-  acknowledged to the broker only after their batch is committed: a crash loses nothing, and
-  the broker's redelivery is harmless because the store skips reading ids it already holds.
-- One batch is written while the next is collected (a bounded queue of two between them).
+- Messages are written in batches and acknowledged to the broker only after their batch is
+  committed: a crash loses nothing, and the broker's redelivery is harmless because the store
+  skips reading ids it already holds.
+- One batch is written while the next is collected (a bounded queue of two between them). A
+  batch goes to the writer as soon as the writer is free (group commit: under load batches
+  grow while the previous one commits, when quiet a message is written at once), and at the
+  latest after ``flush_interval_s`` or at ``batch_size`` messages. Waiting out the interval
+  with an idle writer had left the last batch of a burst 0.2 s late.
   A failed write is retried with capped backoff; its messages stay unacknowledged meanwhile.
 
 Measured (``omdp bench ingest``, 30,000 readings of 13 values, best of 3, two loaded cores
@@ -49,6 +53,9 @@ log = logging.getLogger(__name__)
 
 RECEIVE_QUEUE = 70_000
 """Above MQTT 5's maximum of 65,535 unacknowledged QoS 1 messages towards one client."""
+
+IDLE_POLL_S = 0.005
+"""While a batch is being written, how often the collector looks whether the writer is free."""
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -134,6 +141,7 @@ class IngestService:
         self.settings = settings
         self.metrics = metrics or IngestMetrics()
         self.ready = asyncio.Event()
+        self._writer_idle = True
 
     @property
     def topic_filter(self) -> str:
@@ -180,12 +188,14 @@ class IngestService:
                     message = client.messages.get_nowait()
                 except asyncio.QueueEmpty:
                     remaining = deadline - loop.time()
-                    if remaining <= 0 or stop.is_set():
+                    if remaining <= 0 or stop.is_set() or (self._writer_idle and batches.empty()):
                         break
                     try:
-                        message = await asyncio.wait_for(client.messages.get(), remaining)
+                        message = await asyncio.wait_for(
+                            client.messages.get(), min(remaining, IDLE_POLL_S)
+                        )
                     except TimeoutError:
-                        break
+                        continue
                 self._add(batch, message)
             await batches.put(batch)
 
@@ -208,7 +218,12 @@ class IngestService:
 
     async def _write(self, client: MqttClient, batches: asyncio.Queue[_Batch | None]) -> None:
         loop = asyncio.get_running_loop()
-        while (batch := await batches.get()) is not None:
+        while True:
+            self._writer_idle = True
+            batch = await batches.get()
+            self._writer_idle = False
+            if batch is None:
+                return
             delay = 0.5
             while True:
                 try:

@@ -45,6 +45,13 @@ _FINE_TIME = re.compile(rb"\.\d{7}\d*[Zz+-]")
 """A time with more than six fractional digits: pydantic truncates, msgspec rounds."""
 
 
+def _in_range(when: datetime) -> bool:
+    """``EARLIEST <= when < LATEST``, the years first: a year strictly between 1970 and 2199
+    is inside whatever the offset (at most a day), and reading ``year`` costs nothing, where
+    comparing aware datetimes of two offsets cost about 0.6 µs (15 µs a 13-value reading)."""
+    return 1970 < when.year < 2199 or EARLIEST <= when < LATEST  # noqa: PLR2004
+
+
 class _Definition(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     property_id: _Id
     property_description: _Short | None = None
@@ -117,7 +124,7 @@ def fast_values(payload: bytes, meter_id: str) -> FastReading | None:
         reading = _decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):  # pydantic says why
         return None
-    if not EARLIEST <= reading.reading_time < LATEST:
+    if not _in_range(reading.reading_time):
         return None
     individual = reading.meter_individual
     if individual is not None and individual.meter_individual_id != meter_id:
@@ -126,7 +133,7 @@ def fast_values(payload: bytes, meter_id: str) -> FastReading | None:
     for v in reading.property_values:
         date = v.date
         if (v.numerical_value is None and v.text_value is None) or (
-            date is not None and not EARLIEST <= date < LATEST
+            date is not None and not _in_range(date)
         ):
             return None
         definition = v.operational_property_definition
@@ -174,7 +181,7 @@ def live_values(payload: bytes) -> tuple[datetime, LiveValues] | None:
         reading = _live_decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):  # pydantic says why
         return None
-    if not EARLIEST <= reading.reading_time < LATEST:
+    if not _in_range(reading.reading_time):
         return None
     values: LiveValues = {}
     for v in reading.property_values:
