@@ -5,6 +5,7 @@ CL-2: malformed messages are quarantined with reasons; CL-1: consumption across 
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,22 @@ import orjson
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.ingest import classify
 from omdp.cloud.metrics import IngestMetrics
-from omdp.cloud.model import ALL_FUNCTIONS, Interval, QuarantineEntry, StoredReading
-from omdp.cloud.storage.rollups import FineRow, bucketer, fine_width, partials, roll, step
+from omdp.cloud.model import (
+    ALL_FUNCTIONS,
+    Interval,
+    QuarantineEntry,
+    StoredReading,
+    StoredValue,
+)
+from omdp.cloud.storage.rollups import (
+    FineRow,
+    batch_partials,
+    bucketer,
+    fine_width,
+    partials,
+    roll,
+    step,
+)
 
 TOPIC = "concentrator/edge-1/smartMeterMessage/meter-0001/readings"
 
@@ -74,6 +89,36 @@ def test_metrics_exposition() -> None:
     text = IngestMetrics(received=3, stored=2, quarantined=1).exposition().decode()
     assert "omdp_ingest_received_total 3.0" in text
     assert "omdp_ingest_lag_seconds 0.0" in text
+
+
+def test_batch_partials_equal_the_partials_of_the_flattened_values() -> None:
+    """CL-1: the ingest's per-reading fold gives the partials of its values one by one
+    (text-only values skipped, a property twice in one reading, readings out of batch order)."""
+    rng = random.Random(7)
+    start = datetime(2024, 3, 31, tzinfo=UTC)
+    readings = [
+        StoredReading(
+            f"r{i}",
+            f"m{rng.randrange(3)}",
+            start + timedelta(minutes=rng.randrange(0, 300)),
+            tuple(
+                StoredValue(f"P{rng.randrange(4)}", None, "x")
+                if rng.random() < 0.1
+                else StoredValue(f"P{rng.randrange(4)}", rng.uniform(-5, 50))
+                for _ in range(rng.randrange(0, 6))
+            ),
+        )
+        for i in range(400)
+    ]
+    times = [int(r.reading_time.timestamp()) * 1_000_000 for r in readings]
+    order = sorted(range(len(readings)), key=times.__getitem__)
+    flat = [
+        (readings[i].meter_id, v.property_id, times[i], v.numerical_value)
+        for i in order
+        for v in readings[i].values
+        if v.numerical_value is not None
+    ]
+    assert sorted(batch_partials(readings, order, times)) == sorted(partials(flat))
 
 
 def test_partials_per_hour_with_reset_and_internal_consumption() -> None:

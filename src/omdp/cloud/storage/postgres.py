@@ -32,7 +32,7 @@ from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.lifecycle import LifecycleMixin
 from omdp.cloud.storage.registry import RegistryMixin
-from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, merge_sql, new_values, partials
+from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, batch_partials, merge_sql
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
 from omdp.errors import StorageError
@@ -267,7 +267,7 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
         ordered = sorted((i for _, i in new), key=times.__getitem__)
         with cur.copy(f"COPY stage_roll ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_ROLLUP_TYPES)
-            for p in partials(new_values(readings, ordered, times)):
+            for p in batch_partials(readings, ordered, times):
                 copy.write_row(p)
         # Writers in other processes (shared subscriptions) merge into the same buckets: the
         # merge and recomputation run one batch at a time, so that a recomputation (whose

@@ -39,7 +39,7 @@ the sum over any span still equals the register's advance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -66,19 +66,17 @@ Partial = tuple[str, str, int, int, int, float, float, float, int, float, int, f
 times in integer microseconds since the epoch."""
 
 
-def partials(values: Iterable[tuple[str, str, int, float]], width: int = HOUR) -> list[Partial]:
-    """Bucket partials of ``(meter, property, t_us, value)`` rows given in storage order.
-
-    Storage order is (time, row id, position): the order a recomputation reads them in, so that
-    merging partials and recomputing agree. Times are integer microseconds since the epoch.
-    """
-    span = width * 1_000_000
-    acc: dict[tuple[str, str, int], list[Any]] = {}
-    for meter, prop, t, v in values:
-        key = (meter, prop, t - t % span)
-        a = acc.get(key)
+def _fold(props: dict[str, list[Any]], t: int, values: Iterable[Sequence[Any]]) -> None:
+    """Fold ``(property, value, ...)`` items at time ``t`` into the accumulators of one
+    (meter, bucket): ``[n, min, max, sum, first_t, first, last_t, last, internal]`` per
+    property. Items without a number are skipped."""
+    for item in values:
+        v = item[1]
+        if v is None:
+            continue
+        a = props.get(item[0])
         if a is None:
-            acc[key] = [1, v, v, v, t, v, t, v, 0.0]
+            props[item[0]] = [1, v, v, v, t, v, t, v, 0.0]
             continue
         a[0] += 1
         if v < a[1]:  # noqa: PLR1730 - a comparison costs less than calling min()
@@ -90,20 +88,49 @@ def partials(values: Iterable[tuple[str, str, int, float]], width: int = HOUR) -
         a[8] += v - last if v >= last else v
         a[6] = t
         a[7] = v
-    return [(m, p, width, b, *a) for (m, p, b), a in acc.items()]
 
 
-def new_values(
+def _emit(groups: dict[tuple[str, int], dict[str, list[Any]]], width: int) -> list[Partial]:
+    return [(m, p, width, b, *a) for (m, b), props in groups.items() for p, a in props.items()]
+
+
+def partials(values: Iterable[tuple[str, str, int, float]], width: int = HOUR) -> list[Partial]:
+    """Bucket partials of ``(meter, property, t_us, value)`` rows given in storage order.
+
+    Storage order is (time, row id, position): the order a recomputation reads them in, so that
+    merging partials and recomputing agree. Times are integer microseconds since the epoch.
+    """
+    span = width * 1_000_000
+    groups: dict[tuple[str, int], dict[str, list[Any]]] = {}
+    for meter, prop, t, v in values:
+        key = (meter, t - t % span)
+        props = groups.get(key)
+        if props is None:
+            props = groups[key] = {}
+        _fold(props, t, ((prop, v),))
+    return _emit(groups, width)
+
+
+def batch_partials(
     readings: Sequence[StoredReading], order: Iterable[int], times: Sequence[int]
-) -> Iterator[tuple[str, str, int, float]]:
-    """``(meter, property, t_us, value)`` of the numerical values of ``readings[i]`` for ``i``
-    in ``order`` (time order, batch order within a time: the row ids' order)."""
+) -> list[Partial]:
+    """Hourly partials of the numerical values of ``readings[i]`` for ``i`` in ``order``
+    (time order, batch order within a time: the row ids' order); times in microseconds.
+
+    The same as :func:`partials` of those values, a reading at a time: its (meter, hour) is
+    looked up once, and its values fold in without a tuple each (about a third less time
+    than flattening them first, on 13-value readings)."""
+    span = HOUR * 1_000_000
+    groups: dict[tuple[str, int], dict[str, list[Any]]] = {}
     for i in order:
         r = readings[i]
         t = times[i]
-        for v in r.values:
-            if v.numerical_value is not None:
-                yield r.meter_id, v.property_id, t, v.numerical_value
+        key = (r.meter_id, t - t % span)
+        props = groups.get(key)
+        if props is None:
+            props = groups[key] = {}
+        _fold(props, t, r.values)
+    return _emit(groups, HOUR)
 
 
 def merge_sql(d: Dialect, *, source: str | None = None) -> str:

@@ -37,7 +37,7 @@ from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.lifecycle import LifecycleMixin
 from omdp.cloud.storage.registry import RegistryMixin
-from omdp.cloud.storage.rollups import merge_sql, new_values, partials
+from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
 from omdp.errors import StorageError
@@ -190,7 +190,7 @@ class SqliteStore(RegistryMixin, LifecycleMixin, SqlStore):
             )
             if values:
                 ordered = sorted(new, key=times.__getitem__)
-                tx.many(merge_sql(d), partials(new_values(readings, ordered, times)))
+                tx.many(merge_sql(d), batch_partials(readings, ordered, times))
                 self._recompute_dirty(tx)
                 first: dict[str, int] = {}
                 for i in ordered:
