@@ -93,6 +93,7 @@ def api(config_file: Path | None, host: str | None, port: int | None) -> None:
 def run(config_file: Path | None, host: str | None, port: int | None) -> None:
     """Run ingest and the REST API in one process (small sites), until SIGTERM or SIGINT."""
     from omdp.cloud.ingest import IngestService
+    from omdp.ops.gc_tuning import tune_for_throughput
 
     settings = cloud_settings(config_file)
 
@@ -100,6 +101,7 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         servers = _servers(settings, store, host, port)
         stop = asyncio.Event()
         service = IngestService(store, settings)
+        tune_for_throughput()
 
         async def ingest() -> None:
             try:

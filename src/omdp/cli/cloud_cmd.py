@@ -40,6 +40,7 @@ def migrate(config_file: Path | None) -> None:
 def ingest(config_file: Path | None) -> None:
     """Subscribe to concentrator/# and store every reading once, until SIGTERM or SIGINT."""
     from omdp.cloud.ingest import IngestService
+    from omdp.ops.gc_tuning import tune_for_throughput
 
     settings = cloud_settings(config_file)
 
@@ -49,6 +50,7 @@ def ingest(config_file: Path | None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         service = IngestService(store, settings)
+        tune_for_throughput()
         server = None
         if settings.ingest.metrics_port is not None:
             from prometheus_client import start_http_server

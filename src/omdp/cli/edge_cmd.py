@@ -42,6 +42,7 @@ def run(config_file: Path | None) -> None:
     SIGKILL loses nothing that was acknowledged.
     """
     from omdp.edge.main import run_edge
+    from omdp.ops.gc_tuning import tune_for_throughput
 
     try:
         settings = load_settings(EdgeSettings, config_file)
@@ -53,6 +54,7 @@ def run(config_file: Path | None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        tune_for_throughput()
         await run_edge(settings, stop=stop)
 
     try:
