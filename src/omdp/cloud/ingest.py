@@ -17,12 +17,14 @@
   A failed write is retried with capped backoff; its messages stay unacknowledged meanwhile.
 
 Measured (``omdp bench ingest``, 30,000 readings of 13 values, best of 3, two loaded cores
-shared with the publisher and Mosquitto): raw paho QoS 1 11,547 msg/s; ingest 2,426
-readings/s (31,537 values/s, 21 %) on SQLite and 2,711 (35,241, 23 %) on PostgreSQL, up from
-378/s on SQLite. Two processes sharing the subscription: 2,834 and 2,183. The process is
-CPU-bound under one GIL: per reading about 0.09 ms of pydantic validation, 0.1-0.2 ms of
-storage (binding 13 value rows and a quarter of an hourly partial), and the paho receive
-thread (MQTT 5 property parsing, acks), so it does not reach the issue's 40 %.
+shared with the publisher and Mosquitto, same run): raw paho QoS 1 15,163 msg/s; ingest 7,170
+readings/s (93,207 values/s, 47 %) on SQLite and 7,155 (93,016, 47 %) on PostgreSQL; two
+processes sharing the subscription 6,415 (42 %) and 7,243 (48 %). The process is CPU-bound
+under one GIL. What took it from 21-30 % to 47 %: the msgspec fast path
+(:mod:`omdp.domain.fast_reading`) and a buffered receive (:mod:`omdp.mqtt.fast_paho`); no
+series index on the values (:mod:`omdp.cloud.storage.schema_sqlite`, 54 of 74 µs a reading
+on SQLite); group commit (above); the collector tuned (:mod:`omdp.ops.gc_tuning`); cheaper
+partials and times converted by PostgreSQL.
 
 The client's receive queue holds more than the 65,535 unacknowledged messages MQTT 5 lets the
 broker send, so that no message is dropped unacknowledged while a batch is being written.

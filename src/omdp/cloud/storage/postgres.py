@@ -15,6 +15,11 @@ transaction of its own, remembered per store). Retention drops whole months.
 
 Every wait is bounded: pool checkout (``timeout``), connect (``connect_timeout``) and each
 statement (``statement_timeout``).
+
+**JIT is off** for the store's sessions: a page of readings probes each reading's values
+through ``LATERAL`` with a plan cost above ``jit_above_cost``, and compiling it took 30-50 ms,
+more than running it (one meter's month of one property at 10.5 million values: 80 ms warm
+with JIT, 28 ms without, same run).
 """
 
 from __future__ import annotations
@@ -123,7 +128,7 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
             timeout=POOL_TIMEOUT_S,
             kwargs={
                 "connect_timeout": 10,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off",
             },
         )
         try:

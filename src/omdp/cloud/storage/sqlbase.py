@@ -190,8 +190,10 @@ class SqlStore(abc.ABC):
         planner would hash every value of the table for a plain join, so each reading's values
         are probed through ``LATERAL`` (index ``values_rid``, partitions pruned on the time).
         Measured at 2.6 million values, one meter's month (2,784 readings), in SQL: 490-620 ms
-        as a plain join, 88-100 ms through ``LATERAL`` (cold). There is no index from a meter
-        to its values (see :mod:`omdp.cloud.storage.schema_sqlite`, migration 2).
+        as a plain join, 88-100 ms through ``LATERAL`` (cold, with JIT); at 10.5 million
+        values, 28-32 ms warm through ``LATERAL`` with JIT off (``omdp bench query``). There
+        is no index from a meter to its values (:mod:`omdp.cloud.storage.schema_sqlite`,
+        migration 2).
         """
         d = self.dialect
         head = f"{self._HEAD} FROM readings r WHERE {where}"
