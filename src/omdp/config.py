@@ -172,7 +172,16 @@ class RetentionSettings(BaseModel):
     default_days: int | None = Field(default=None, ge=1)
     meter_class_days: dict[MeterClass, int] = Field(default_factory=dict)
     household_days: dict[Identifier, int] = Field(default_factory=dict)
-    interval_s: float = Field(default=3600, gt=0, description="How often ingest enforces it.")
+    interval_s: float = Field(default=3600, gt=0, description="How often it is enforced.")
+
+
+def retention_policy_set(settings: RetentionSettings) -> bool:
+    """Whether the settings limit how long anything is kept."""
+    return (
+        settings.default_days is not None
+        or bool(settings.meter_class_days)
+        or bool(settings.household_days)
+    )
 
 
 ApiScope = Literal["readings:read", "readings:delete", "registry:write", "operate"]
@@ -318,6 +327,10 @@ class EdgeSettings(ComponentSettings):
         default_factory=ApiSettings,
         description="The query API of a no-cloud edge: tokens, keys, limits, as the cloud's.",
     )
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings,
+        description="How long a no-cloud edge's store keeps readings (CL-13), as the cloud's.",
+    )
     catalog_files: list[Path] = Field(
         default_factory=list,
         description="Extra property catalogues, for the in-process adapters and the store.",
@@ -361,6 +374,9 @@ class EdgeSettings(ComponentSettings):
                 msg = "set store (keep the history on the edge) or cloud, not both"
                 raise ValueError(msg)
             self.cloud = None
+        elif retention_policy_set(self.retention):
+            msg = "retention applies to the edge's own store: set store, or drop retention"
+            raise ValueError(msg)
         elif self.cloud is None:
             msg = "cloud is null and no store is set: forwarded readings would have nowhere to go"
             raise ValueError(msg)

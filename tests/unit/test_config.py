@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from omdp.config import CloudSettings, EdgeSettings, load_settings
+from omdp.config import CloudSettings, EdgeSettings, RetentionSettings, load_settings
 from omdp.errors import ConfigError
 
 
@@ -54,3 +54,9 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
     """A configuration file that does not exist is said so."""
     with pytest.raises(ConfigError, match="not found"):
         load_settings(EdgeSettings, tmp_path / "nope.yaml")
+
+
+def test_edge_retention_needs_the_edge_store() -> None:
+    """CL-13: a retention policy on an edge that forwards to a cloud would do nothing: refused."""
+    with pytest.raises(ValueError, match="retention applies to the edge's own store"):
+        EdgeSettings(retention=RetentionSettings(default_days=30))

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, RetentionSettings
+from omdp.config import CloudSettings, RetentionSettings, retention_policy_set
 from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
@@ -108,11 +108,7 @@ def classify(
 
 def retention_policy(settings: RetentionSettings) -> RetentionPolicy | None:
     """The policy the settings describe, or None when they keep everything for ever."""
-    if (
-        settings.default_days is None
-        and not settings.meter_class_days
-        and not settings.household_days
-    ):
+    if not retention_policy_set(settings):
         return None
     return RetentionPolicy(
         default_days=settings.default_days,
@@ -247,19 +243,30 @@ class IngestService:
             m.lag_s = loop.time() - batch.first_at
 
     async def _retention(self, stop: asyncio.Event) -> None:
-        policy = retention_policy(self.settings.retention)
-        if policy is None:
-            return
-        while not stop.is_set():
-            try:
-                report = await asyncio.to_thread(
-                    self.store.apply_retention, policy, now=datetime.now(UTC)
-                )
-                log.info("retention deleted %d readings", report.readings_deleted)
-            except StorageError:
-                log.exception("retention run failed; trying again later")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.retention.interval_s)
+        await enforce_retention(self.store, self.settings.retention, stop)
+
+
+async def enforce_retention(
+    store: ReadingStore, settings: RetentionSettings, stop: asyncio.Event
+) -> None:
+    """Apply the retention policy now and every ``interval_s`` until ``stop`` is set (CL-13);
+    return at once when the settings keep everything. A failed run is logged and retried at the
+    next interval: retention never stops the service it runs in."""
+    policy = retention_policy(settings)
+    if policy is None:
+        return
+    while not stop.is_set():
+        try:
+            report = await asyncio.to_thread(store.apply_retention, policy, now=datetime.now(UTC))
+            log.info(
+                "retention deleted %d readings, dropped %d partitions",
+                report.readings_deleted,
+                len(report.partitions_dropped),
+            )
+        except StorageError:
+            log.exception("retention run failed; trying again later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.interval_s)
 
 
 def replay(

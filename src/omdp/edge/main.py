@@ -23,7 +23,8 @@ from fastapi import FastAPI
 
 from omdp.catalog import Catalog
 from omdp.cloud.api import create_app as create_query_api
-from omdp.cloud.storage import open_store
+from omdp.cloud.ingest import enforce_retention
+from omdp.cloud.storage import ReadingStore, open_store
 from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings
 from omdp.edge.api import create_app, http_server
 from omdp.edge.ingress import LocalSubscriber
@@ -54,8 +55,8 @@ def query_settings(settings: EdgeSettings, store: DatabaseSettings) -> CloudSett
 
 async def _destination(
     settings: EdgeSettings, catalog: Catalog, stack: contextlib.AsyncExitStack
-) -> tuple[Sink, FastAPI | None]:
-    """The sink the forwarder delivers to, and the query API when it is the edge's own store."""
+) -> tuple[Sink, ReadingStore | None, FastAPI | None]:
+    """The sink the forwarder delivers to; the edge's own store and its query API, if any."""
     cid = settings.concentrator_id
     if settings.store is None:
         if settings.cloud is None:  # refused by EdgeSettings; for the type checker
@@ -68,7 +69,7 @@ async def _destination(
         )
         stack.push_async_callback(cloud.close)
         await cloud.connect(wait=False)  # an unreachable cloud is an outage, not an error
-        return MqttSink(cloud, cid), None
+        return MqttSink(cloud, cid), None, None
     db = settings.store
     store = await asyncio.to_thread(open_store, db.url, pool_size=db.pool_size, catalog=catalog)
     stack.callback(store.close)
@@ -76,7 +77,7 @@ async def _destination(
     sink = StoreSink(store, cid, window=window, batch=min(settings.outbox_batch, window // 2 or 1))
     await stack.enter_async_context(sink)
     log.info("edge %s: no cloud, keeping the history in %s", cid, db.url.split("://")[0])
-    return sink, create_query_api(query_settings(settings, db), store)
+    return sink, store, create_query_api(query_settings(settings, db), store)
 
 
 async def run_edge(
@@ -103,7 +104,7 @@ async def run_edge(
     log.info("outbox %s holds %d message(s)", settings.outbox_path, outbox.depth())
     try:
         async with contextlib.AsyncExitStack() as stack:
-            sink, query_api = await _destination(settings, catalog, stack)
+            sink, store, query_api = await _destination(settings, catalog, stack)
             service = EdgeService(settings, outbox=outbox, sink=sink)
             if settings.local is not None:
                 service.local = LocalSubscriber(
@@ -118,6 +119,8 @@ async def run_edge(
             async with asyncio.TaskGroup() as tg:
                 running = tg.create_task(service.run())
                 serving = tg.create_task(server.serve())
+                if store is not None:
+                    tg.create_task(enforce_retention(store, settings.retention, stop))
                 while not server.started and not serving.done():
                     await asyncio.sleep(0.02)
                 log.info("edge %s: HTTP API on %s:%d", cid, settings.http_host, server.port)

@@ -27,6 +27,7 @@ from omdp.config import (
     DatabaseSettings,
     EdgeSettings,
     MqttSettings,
+    RetentionSettings,
     ThresholdRule,
 )
 from omdp.edge.samples import sample_reading
@@ -292,3 +293,49 @@ def test_no_cloud_edge_sigkill_mid_stream_loses_nothing(
     assert keys_of(content) == expected_keys(count, meters)  # none lost, none twice
     assert depth == 0
     assert quarantined(url) == []
+
+
+def test_no_cloud_edge_enforces_its_retention(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """CL-13 on a no-cloud edge: with ``retention.default_days`` set, readings older than that
+    leave the edge's store at the next run of its retention job; recent ones stay."""
+    url = f"sqlite:///{tmp_path / 'home.sqlite3'}"
+    settings = home_settings(
+        mosquitto,
+        tmp_path,
+        url,
+        retention=RetentionSettings(default_days=30, interval_s=0.2),
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = [
+        (
+            f"smartMeterMessage/m{i % 3}/readings",
+            sample_reading(f"m{i % 3}", i, at=now - timedelta(days=60, minutes=i)),
+        )
+        for i in range(30)
+    ]
+    fresh = [
+        (
+            f"smartMeterMessage/m{i % 3}/readings",
+            sample_reading(f"m{i % 3}", 1000 + i, at=now - timedelta(minutes=i)),
+        )
+        for i in range(20)
+    ]
+
+    async def main() -> list[dict[str, Any]]:
+        async with (
+            running_edge(settings) as (_service, port),
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http,
+            MqttClient(MqttSettings(port=mosquitto.port), client_id="adapters") as pub,
+        ):
+            await wait_subscribed(http)
+            await publish_all(pub, [*old, *fresh])
+            async with asyncio.timeout(15):
+                while (await http.get("/v1/status")).json()["outbox"]["depth"]:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # at least one more retention run after the last commit
+            return await query_all(http)
+
+    content = asyncio.run(main())
+    times = sorted(datetime.fromisoformat(r["readingTime"]) for r in content)
+    assert len(content) == len(fresh)
+    assert times[0] >= now - timedelta(minutes=20)
