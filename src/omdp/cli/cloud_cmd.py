@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 @click.group()
 def cloud() -> None:
     """Run the cloud: ingest concentrator/#, manage storage (CL-1, CL-2, CL-13)."""

@@ -37,7 +37,13 @@ from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.lifecycle import LifecycleMixin
 from omdp.cloud.storage.registry import RegistryMixin
-from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, batch_partials, merge_sql
+from omdp.cloud.storage.rollups import (
+    ROLLUP_COLUMNS,
+    Partial,
+    batch_partials,
+    merge_sql,
+    replace_sql,
+)
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
 from omdp.errors import StorageError
@@ -96,6 +102,9 @@ class PostgresDialect(Dialect):
 
     def bucket(self, column: str, width_s: int) -> str:
         return f"date_bin(INTERVAL '{width_s} seconds', {column}, {_ORIGIN})"
+
+    def us_sql(self, column: str) -> str:
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::int8"
 
     def plus(self, column: str, width_s: int) -> str:
         return f"({column} + INTERVAL '{width_s} seconds')"
@@ -241,6 +250,22 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
             stored=stored, duplicates=len(readings) - stored, quarantined=len(quarantine)
         )
 
+    @staticmethod
+    def _stage_partials(tx: Tx, parts: list[Partial]) -> None:
+        """COPY partials into ``stage_roll`` (emptied first), times as integer microseconds."""
+        cur = tx.cursor
+        cur.execute(_STAGE)
+        cur.execute("DELETE FROM stage_roll")
+        with cur.copy(f"COPY stage_roll ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_ROLLUP_TYPES)
+            for p in parts:
+                copy.write_row(p)
+
+    def _replace_rollups(self, tx: Tx, parts: list[Partial]) -> None:
+        """Write recomputed buckets over the stored ones: COPY, then one upsert."""
+        self._stage_partials(tx, parts)
+        tx.run(replace_sql(source=_STAGED_ROLLUPS))
+
     def _write_values(
         self, tx: Tx, readings: Sequence[StoredReading], new: list[tuple[int, int]]
     ) -> None:
@@ -270,10 +295,7 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
                     )
         times = [d.us(r.reading_time) for r in readings]
         ordered = sorted((i for _, i in new), key=times.__getitem__)
-        with cur.copy(f"COPY stage_roll ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_ROLLUP_TYPES)
-            for p in batch_partials(readings, ordered, times):
-                copy.write_row(p)
+        self._stage_partials(tx, batch_partials(readings, ordered, times))
         # Writers in other processes (shared subscriptions) merge into the same buckets: the
         # merge and recomputation run one batch at a time, so that a recomputation (whose
         # snapshot is taken when its statement starts) never overwrites a merge committed

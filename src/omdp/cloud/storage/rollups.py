@@ -191,26 +191,45 @@ WHERE 1 = 1
 GROUP BY meter_id, property_id, b"""  # noqa: S608
 
 
-def recompute_dirty_sql(d: Dialect, width: int) -> str:
-    """Recompute the dirty buckets of one width from the stored values."""
-    # through the meter's readings in each dirty bucket (index (meter, time)), then each
-    # reading's value of the bucket's property (by row id)
-    source = (
-        "SELECT g.meter_id AS meter_id, o.property_id AS property_id, g.t AS t, v.num AS num,"  # noqa: S608
-        " v.rid AS rid, v.pos AS pos FROM rollups o "
+def dirty_values_sql(d: Dialect, width: int) -> str:
+    """``(meter, property, t_us, num)`` of every numerical value in the buckets of ``width``
+    that hold a dirty property, in storage order; times in integer microseconds.
+
+    Per (meter, bucket): the meter's readings in the bucket (index (meter, time)), then all
+    their values (by row id), so that each reading is read once for all its properties; the
+    properties that were not dirty come out as they were stored.
+    """
+    return (
+        f"SELECT g.meter_id, v.property_id, {d.us_sql('g.t')}, v.num FROM "  # noqa: S608
+        f"(SELECT DISTINCT meter_id, bucket FROM rollups WHERE dirty = 1 AND width = {width}) o "
         f"JOIN readings g ON g.meter_id = o.meter_id AND g.t >= o.bucket "
         f"AND g.t < {d.plus('o.bucket', width)} "
-        "JOIN reading_values v ON v.rid = g.rid AND v.t = g.t AND v.property_id = o.property_id "
-        f"WHERE o.dirty = 1 AND o.width = {width} AND v.num IS NOT NULL"
+        "JOIN reading_values v ON v.rid = g.rid AND v.t = g.t WHERE v.num IS NOT NULL "
+        "ORDER BY g.meter_id, g.t, g.rid, v.pos"
     )
+
+
+def replace_sql(source: str | None = None) -> str:
+    """Upsert recomputed buckets: their rows are replaced and no longer dirty.
+
+    Without ``source`` the statement takes one partial as parameters (``executemany``); with
+    it, the partials are selected from ``source``, as in :func:`merge_sql`.
+    """
     replace = ", ".join(
         f"{c} = excluded.{c}"
-        for c in ("n", "vmin", "vmax", "vsum", "first_t", "first_v", "last_t", "last_v")
+        for c in (
+            "n", "vmin", "vmax", "vsum", "first_t", "first_v", "last_t", "last_v", "internal"
+        )
+    )  # fmt: skip
+    rows = (
+        f"SELECT {ROLLUP_COLUMNS}, 0 FROM {source} WHERE 1 = 1"  # noqa: S608
+        if source
+        else "VALUES (" + ", ".join("?" * 13) + ", 0)"
     )
     return (
-        f"INSERT INTO rollups ({_COLUMNS}) {_aggregate_select(d, width, source)}\n"
+        f"INSERT INTO rollups ({_COLUMNS}) {rows}\n"
         "ON CONFLICT (meter_id, property_id, width, bucket) DO UPDATE SET "
-        f"{replace}, internal = excluded.internal, dirty = 0"
+        f"{replace}, dirty = 0"
     )
 
 

@@ -18,7 +18,13 @@ from typing import Any
 import orjson
 
 from omdp.cloud.model import QuarantineEntry, ReadingFilter, StoredReading, StoredValue
-from omdp.cloud.storage.rollups import WIDTHS, recompute_dirty_sql
+from omdp.cloud.storage.rollups import (
+    WIDTHS,
+    Partial,
+    dirty_values_sql,
+    partials,
+    replace_sql,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -60,6 +66,10 @@ class Dialect:
     def bucket(self, column: str, width_s: int) -> str:
         """SQL of the start of the ``width_s`` bucket (UTC-aligned) that holds ``column``."""
         raise NotImplementedError
+
+    def us_sql(self, column: str) -> str:
+        """SQL of a stored time as integer microseconds since the epoch."""
+        return column
 
     def plus(self, column: str, width_s: int) -> str:
         """SQL of ``column`` plus ``width_s`` seconds."""
@@ -316,10 +326,21 @@ class SqlStore(abc.ABC):
         return True
 
     def _recompute_dirty(self, tx: Tx) -> None:
+        """Recompute the dirty buckets from the stored values; drop those left without any.
+
+        The values are aggregated here with :func:`~omdp.cloud.storage.rollups.partials`, as
+        at ingest: the same computation in SQL (window functions over each bucket) took 160 ms
+        for 3,900 buckets of 31,200 values on SQLite, three times the fetch and the fold.
+        """
         for width in WIDTHS:
             if tx.one("SELECT 1 FROM rollups WHERE dirty = 1 AND width = ? LIMIT 1", [width]):
-                tx.run(recompute_dirty_sql(self.dialect, width))
+                values = tx.run(dirty_values_sql(self.dialect, width))
+                self._replace_rollups(tx, partials(values, width))
         tx.count("DELETE FROM rollups WHERE dirty = 1")
+
+    def _replace_rollups(self, tx: Tx, parts: list[Partial]) -> None:
+        """Write recomputed buckets over the stored ones (``executemany``)."""
+        tx.many(replace_sql(), parts)
 
     # -- quarantine ---------------------------------------------------------------------------
 
