@@ -154,3 +154,23 @@ def test_health_ready_metrics_openapi(api: Api) -> None:
     doc = api.client.get("/api/openapi.json").json()
     assert "/api/v1/meterReadings" in doc["paths"]
     assert "/api/v1/adapterConfigurations" in doc["paths"]
+
+
+def test_me_tells_a_token_its_subject_scopes_and_household(api: Api) -> None:
+    """CL-6: GET /v1/me answers any valid token with who it stands for, so that the app can
+    show an operator's or a household's views; without a valid token, 401."""
+    c = api.client
+    owner = c.get("/api/v1/me", headers=api.as_("owner1"))
+    assert owner.status_code == 200, owner.text
+    assert owner.json() == {
+        "subject": "alice",
+        "scopes": ["readings:delete", "readings:read"],
+        "householdId": "h-one",
+        "operator": False,
+    }
+    operator = c.get("/api/v1/me", headers=api.as_("op")).json()
+    assert operator["operator"] is True
+    assert "householdId" not in operator
+    assert c.get("/api/v1/me", headers=api.as_("none")).json()["scopes"] == []
+    assert c.get("/api/v1/me").status_code == 401
+    assert c.get("/api/v1/me", headers=api.as_("forged")).status_code == 401

@@ -22,6 +22,7 @@ from omdp.cloud.api.routes import (
     erasure,
     health,
     households,
+    me,
     readings,
 )
 from omdp.cloud.storage.port import ReadingStore
@@ -97,7 +98,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     v1 = APIRouter(prefix=prefix)
-    for feature in (readings, households, elements, erasure, aggregates, adapter_config):
+    for feature in (readings, households, elements, erasure, aggregates, adapter_config, me):
         v1.include_router(feature.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -122,6 +122,17 @@ class ErasureOut(SpecModel):
     total_rows: int
 
 
+class CallerOut(SpecModel):
+    """Who a bearer token stands for, so that a client can adapt to its rights (CL-6)."""
+
+    subject: str = Field(description="The caller's name, as audits record it.")
+    scopes: list[str] = Field(description="What the caller may do (operate holds every scope).")
+    household_id: Identifier | None = Field(
+        default=None, description="Set for a household owner: the household whose data it sees."
+    )
+    operator: bool = Field(description="Whether the caller operates the platform.")
+
+
 class Health(BaseModel):
     """Liveness or readiness."""
 
