@@ -33,6 +33,14 @@ function sized(el, height) {
   return { width, height };
 }
 
+/** The x range of a bar chart: half a bucket beyond the first and the last, so that the
+ *  bars at both ends are drawn whole (the data's own range cut them in half). */
+function barRange(u, min, max) {
+  const xs = u.data[0];
+  const step = xs.length > 1 ? xs[1] - xs[0] : 3600;
+  return [min - step / 2, max + step / 2];
+}
+
 /** Build a chart in `el`; redrawn to the element's width when the window resizes. */
 export function chart(el, { series, data, unit, height = 280, bars = false, zoom = true, timeZone, onDraw, legend = true, xRange }) {
   el.replaceChildren();
@@ -43,7 +51,7 @@ export function chart(el, { series, data, unit, height = 280, bars = false, zoom
     tzDate: tz,
     legend: { show: legend, live: true },
     cursor: { drag: { x: zoom, y: false, setScale: zoom }, points: { size: 6 } },
-    scales: { x: xRange ? { time: true, range: xRange } : { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), max == null || max <= 0 ? 1 : max * 1.08] } },
+    scales: { x: { time: true, range: xRange ?? (bars ? barRange : undefined) }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), max == null || max <= 0 ? 1 : max * 1.08] } },
     axes: axes(unit, { timeZone }),
     series: [
       { label: "Time" },
