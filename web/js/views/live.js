@@ -1,9 +1,28 @@
 // Live (APP-1): import and export power now, a live line of the last minutes, today's energy.
-import { edge } from "../api.js";
+import { aggregates, edge } from "../api.js";
 import { chart, css } from "../charts.js";
-import { ago, h, kw, kwh, setStat, stat } from "../format.js";
+import { ago, h, kw, kwh, localParts, setStat, stat, zonedMidnight } from "../format.js";
 
 const WINDOW_S = 10 * 60;
+const STORED_EVERY_MS = 60_000;
+
+/** Energy of each meter since the household's local midnight as the cloud has stored it:
+ *  meterId -> {imp, exp} (null where unknown). The edge counts only from the first reading it
+ *  saw today, so after an edge restart it knows less of the day than the cloud. */
+async function storedToday(ctx) {
+  const tz = ctx.household?.timezone ?? "UTC";
+  const now = new Date();
+  const t = localParts(now, tz);
+  const base = { interval: "day", start: zonedMidnight(t.year, t.month, t.day, tz),
+    end: new Date(now.getTime() + 60e3), functions: ["consumption"] };
+  const sum = (rows) => (rows.length ? rows.reduce((a, r) => a + (r.consumption ?? 0), 0) : null);
+  const one = async (id) => {
+    const [imp, exp] = await Promise.all(["OBIS_1.8.0", "OBIS_2.8.0"].map((propertyId) =>
+      aggregates({ ...base, meterIds: [id], propertyId }).then(sum, () => null)));
+    return [id, { imp, exp }];
+  };
+  return new Map(await Promise.all(ctx.meters.map((m) => one(m.meterIndividualId))));
+}
 
 export async function render(root, ctx) {
   const mine = new Set(ctx.meters.map((m) => m.meterIndividualId));
@@ -36,13 +55,21 @@ export async function render(root, ctx) {
     timeZone: ctx.household?.timezone,
   });
 
+  // Today's energy is the larger of the edge's count and the cloud's: both can only miss some
+  // of the day (the edge before its start, the cloud the readings not yet stored).
+  let stored = new Map();
+  const most = (a, b) => (a == null ? b : b == null ? a : Math.max(a, b));
+  const todayIn = (m) => most(m.today?.importedKwh, stored.get(m.meterId)?.imp);
+  const todayOut = (m) => most(m.today?.exportedKwh, stored.get(m.meterId)?.exp);
+  const refreshStored = () => storedToday(ctx).then((s) => { stored = s; draw(); }, () => {});
+
   function totals() {
     let i = null; let e = null; let ti = null; let te = null; let at = null;
     for (const m of latest.values()) {
       if (m.importPowerKw != null) i = (i ?? 0) + m.importPowerKw;
       if (m.exportPowerKw != null) e = (e ?? 0) + m.exportPowerKw;
-      if (m.today?.importedKwh != null) ti = (ti ?? 0) + m.today.importedKwh;
-      if (m.today?.exportedKwh != null) te = (te ?? 0) + m.today.exportedKwh;
+      if (todayIn(m) != null) ti = (ti ?? 0) + todayIn(m);
+      if (todayOut(m) != null) te = (te ?? 0) + todayOut(m);
       if (!at || m.receivedAt > at) at = m.receivedAt;
     }
     return { i, e, ti, te, at };
@@ -63,7 +90,7 @@ export async function render(root, ctx) {
         return h("tr", {},
           h("td", {}, h("div", {}, name ?? m.meterId), name ? h("div", { class: "muted" }, m.meterId) : null),
           h("td", { class: "r" }, kw(m.importPowerKw)), h("td", { class: "r" }, kw(m.exportPowerKw)),
-          h("td", { class: "r hide-sm" }, `${kwh(m.today?.importedKwh)} / ${kwh(m.today?.exportedKwh)}`),
+          h("td", { class: "r hide-sm" }, `${kwh(todayIn(m))} / ${kwh(todayOut(m))}`),
           h("td", { class: "hide-sm" }, ago(m.receivedAt)));
       }))));
   }
@@ -96,5 +123,12 @@ export async function render(root, ctx) {
   };
   ctx.hub.addEventListener("reading", onReading);
   const ticker = setInterval(draw, 5000);
-  return () => { ctx.hub.removeEventListener("reading", onReading); clearInterval(ticker); plot.release(); };
+  refreshStored();
+  const storedTicker = setInterval(refreshStored, STORED_EVERY_MS);
+  return () => {
+    ctx.hub.removeEventListener("reading", onReading);
+    clearInterval(ticker);
+    clearInterval(storedTicker);
+    plot.release();
+  };
 }
