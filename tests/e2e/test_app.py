@@ -120,7 +120,8 @@ def test_app3_tariff_and_costs(open_page: OpenPage) -> None:
 
 def test_app4_threshold_raises_an_alert_with_a_toast(open_page: OpenPage, platform: Stack) -> None:
     """APP-4: import power above the edge's threshold raises an alert: a toast in the page,
-    a badge, the Alerts view lists it active; back below, it is resolved."""
+    a badge, the Alerts view lists it active and shows the configured rule; back below, it is
+    resolved."""
     assert platform.meter is not None
     page = open_page()
     expect(page.locator("#status-dot")).to_have_class(re.compile(r"\bon\b"))
@@ -133,6 +134,9 @@ def test_app4_threshold_raises_an_alert_with_a_toast(open_page: OpenPage, platfo
         shot(page, "alert-toast-desktop")
         page.get_by_role("link", name="Alerts").click()
         expect(page.get_by_test_id("alerts-active")).to_contain_text("high-power")
+        rules = page.get_by_test_id("alert-rules")  # the edge's configured rule, in words
+        expect(rules).to_contain_text(f"Using more than {THRESHOLD_KW:g} kW")
+        expect(rules).to_contain_text(f"OBIS_1.7.0 above {THRESHOLD_KW:g}")
         shot(page, "alerts-desktop")
     finally:
         platform.meter.override_kw = None

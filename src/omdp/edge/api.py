@@ -2,7 +2,8 @@
 
 - ``GET /v1/live``: every meter's latest reading, import/export power (kW) and today's energy;
   ``GET /v1/live/{meterId}``: one meter;
-- ``GET /v1/alerts``: active alerts and the most recent changes;
+- ``GET /v1/alerts``: active alerts and the most recent changes; ``GET /v1/rules``: the
+  configured alert rules (read-only: they live in the edge's settings);
 - ``GET /v1/stream``: Server-Sent Events, ``event: reading`` and ``event: alert``, JSON data;
 - ``GET /v1/status``: counters and state as JSON; ``GET /metrics``: the same for Prometheus;
 - ``GET /healthz`` (the process answers), ``GET /readyz`` (running, local broker connected).
@@ -14,6 +15,7 @@ A no-cloud edge (``store`` set) also serves the cloud's own query API, mounted u
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,8 +24,17 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from omdp.config import EdgeRule
 from omdp.edge.metrics import render
 from omdp.edge.service import EdgeService
+
+
+def rule_json(rule: EdgeRule) -> dict[str, Any]:
+    """A configured alert rule as the API shows it: camelCase keys, unset fields left out."""
+    return {
+        re.sub(r"_(\w)", lambda m: m.group(1).upper(), key): value
+        for key, value in rule.model_dump(exclude_none=True).items()
+    }
 
 
 def create_app(service: EdgeService, *, query_api: FastAPI | None = None) -> FastAPI:
@@ -74,6 +85,11 @@ def create_app(service: EdgeService, *, query_api: FastAPI | None = None) -> Fas
         active = [a.to_dict() for a in service.rules.active.values()]
         recent = [a.to_dict() for a in reversed(service.rules.recent)]
         return {"active": active, "recent": recent}
+
+    @live.get("/rules")
+    async def rules() -> dict[str, Any]:
+        items = [rule_json(r) for r in service.settings.rules]
+        return {"items": items, "total": len(items)}
 
     @live.get("/stream")
     async def stream() -> StreamingResponse:

@@ -7,7 +7,7 @@
 - ``/app/vendor/uplot-<version>/...`` the chart library from ``web/node_modules/uplot/dist``,
   cached for a year (the version is in the path);
 - ``/app/config.json``: where the app finds the cloud API and the edge's live API;
-- ``/app/edge/v1/{live,live/<id>,alerts,stream}`` when ``edge_url`` is given: a same-origin
+- ``/app/edge/v1/{live,live/<id>,alerts,rules,stream}`` when ``edge_url`` is given: a same-origin
   proxy to the edge's live API, so that the browser needs no CORS grant from the edge. Callers
   of the proxy must present a cloud token with ``readings:read`` (``Authorization: Bearer`` or,
   for ``EventSource``, which cannot send headers, ``?access_token=``).
@@ -271,6 +271,11 @@ def _mount_edge_proxy(app: FastAPI, base: str, edge: str) -> None:
     async def alerts(request: Request) -> Response:
         await _authorised(app, request)
         return await relay("/v1/alerts")
+
+    @app.get(f"{base}/v1/rules", include_in_schema=False)
+    async def rules(request: Request) -> Response:
+        await _authorised(app, request)
+        return await relay("/v1/rules")
 
     @app.get(f"{base}/v1/stream", include_in_schema=False)
     async def stream(request: Request) -> StreamingResponse:

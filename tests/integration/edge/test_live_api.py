@@ -39,7 +39,7 @@ def test_live_values_stream_and_alert_within_a_second(
 ) -> None:
     """APP-1, APP-4, CO-4: a simulated meter's reading shows on /v1/live and the SSE stream
     within a second; a threshold rule raises an alert seen on the stream, /v1/alerts and the
-    cloud topic concentrator/e1/alerts/{ruleId}/{meterId}.
+    cloud topic concentrator/e1/alerts/{ruleId}/{meterId}; /v1/rules lists the rule.
     """
     local = mosquitto_factory("local").start()
     cloud = mosquitto_factory("cloud").start()
@@ -69,6 +69,7 @@ def test_live_values_stream_and_alert_within_a_second(
             out["live"] = live
             out["all"] = (await http.get("/v1/live")).json()
             out["alerts"] = (await http.get("/v1/alerts")).json()
+            out["rules"] = (await http.get("/v1/rules")).json()
             out["missing"] = (await http.get("/v1/live/nope")).status_code
             out["metrics"] = (await http.get("/metrics")).text
             out["status"] = (await http.get("/v1/status")).json()
@@ -100,6 +101,18 @@ def test_live_values_stream_and_alert_within_a_second(
     assert out["all"]["total"] == 1
     assert out["missing"] == 404
     assert [a["ruleId"] for a in out["alerts"]["active"]] == ["high-import"]
+    assert out["rules"] == {  # APP-4: the configured rules, as the app shows them
+        "items": [
+            {
+                "id": "high-import",
+                "kind": "threshold",
+                "propertyId": "OBIS_1.7.0",
+                "above": 5.0,
+                "durationS": 0.0,
+            }
+        ],
+        "total": 1,
+    }
     assert out["alerts"]["recent"][0]["state"] == "raised"
     assert "omdp_edge_messages_in_total 2.0" in out["metrics"]
     assert "omdp_edge_outbox_depth" in out["metrics"]

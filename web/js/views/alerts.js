@@ -1,7 +1,29 @@
 // Alerts (APP-4): the edge rules' active and past alerts, live. Rules live in the edge's
-// configuration; the edge has no endpoint to change them, so thresholds are shown read-only.
+// configuration; the edge lists them (GET /v1/rules) but has no endpoint to change them, so
+// they are shown read-only.
 import { edge } from "../api.js";
 import { ago, dateTime, h } from "../format.js";
+
+const num = (v) => (v == null ? "?" : String(v));
+
+/** A rule's condition in words, from its configuration. */
+function condition(r) {
+  const prop = r.propertyId ?? "any register";
+  const lasting = r.durationS ? ` for ${r.durationS} s` : "";
+  switch (r.kind) {
+    case "threshold":
+      return [r.above != null ? `${prop} above ${r.above}` : null,
+        r.below != null ? `${prop} below ${r.below}` : null].filter(Boolean).join(" or ") + lasting;
+    case "silence":
+      return `no reading for ${r.intervals} × ${r.intervalS} s`;
+    case "register_backwards":
+      return `${prop} goes backwards`;
+    case "physical_range":
+      return `${prop} outside ${num(r.minimum)} … ${num(r.maximum)}`;
+    default:
+      return r.kind;
+  }
+}
 
 export async function render(root, ctx) {
   const tz = ctx.household?.timezone;
@@ -14,8 +36,9 @@ export async function render(root, ctx) {
     h("section", { class: "card" }, h("h2", {}, "Active now"), activeBox),
     h("section", { class: "card" }, h("h2", {}, "Recent changes"), recentBox),
     h("section", { class: "card" }, h("h2", {}, "Rules"), rulesBox,
-      h("p", { class: "muted" }, "Thresholds are set in the edge's configuration (rules); they are shown here read-only.")));
+      h("p", { class: "muted" }, "Rules are set in the edge's configuration (rules); they are shown here read-only.")));
   let data = { active: [], recent: [] };
+  let configured = null; // the edge's rules; null when it does not list them
 
   function draw() {
     const active = data.active.filter(ours);
@@ -33,17 +56,21 @@ export async function render(root, ctx) {
         h("td", {}, h("span", { class: `pill ${a.state === "raised" ? "bad" : "ok"}` }, a.state)),
         h("td", {}, a.meterId), h("td", {}, a.message)))))
       : h("p", { class: "muted" }, "No alert so far."));
-    const rules = new Map();
-    for (const a of [...data.active, ...data.recent]) if (!rules.has(a.ruleId)) rules.set(a.ruleId, a);
-    rulesBox.replaceChildren(rules.size ? h("table", {},
-      h("thead", {}, h("tr", {}, h("th", {}, "Rule"), h("th", { class: "r" }, "Threshold"), h("th", {}, "Last seen"))),
-      h("tbody", {}, [...rules.values()].map((a) => h("tr", {}, h("td", {}, a.ruleId),
-        h("td", { class: "r" }, a.threshold ?? "–"), h("td", {}, ago(a.at))))))
-      : h("p", { class: "muted" }, "The edge's rules show here once they have fired."));
+    const fired = new Map();
+    for (const a of [...data.active, ...data.recent]) if (!fired.has(a.ruleId)) fired.set(a.ruleId, a);
+    const rules = configured ?? [...fired.values()].map((a) => ({ id: a.ruleId, threshold: a.threshold }));
+    rulesBox.replaceChildren(rules.length ? h("table", { "data-testid": "alert-rules" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Rule"), h("th", {}, "When"), h("th", {}, "Meter"), h("th", {}, "Last fired"))),
+      h("tbody", {}, rules.map((r) => h("tr", {}, h("td", {}, r.message ?? r.id),
+        h("td", {}, r.kind ? condition(r) : `threshold ${r.threshold ?? "–"}`),
+        h("td", {}, r.meterId ?? "all"),
+        h("td", {}, fired.has(r.id) ? ago(fired.get(r.id).at) : "not yet")))))
+      : h("p", { class: "muted" }, "The edge has no alert rules."));
   }
 
   try {
     data = await edge("/v1/alerts");
+    configured = (await edge("/v1/rules").catch(() => null))?.items ?? null;
   } catch (err) {
     root.prepend(h("p", { class: "notice bad" }, `The edge does not answer: ${err.message}`));
   }
