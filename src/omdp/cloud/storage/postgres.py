@@ -252,17 +252,23 @@ class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
 
     @staticmethod
     def _stage_partials(tx: Tx, parts: list[Partial]) -> None:
-        """COPY partials into ``stage_roll`` (emptied first), times as integer microseconds."""
-        cur = tx.cursor
-        cur.execute(_STAGE)
-        cur.execute("DELETE FROM stage_roll")
-        with cur.copy(f"COPY stage_roll ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+        """COPY partials into ``stage_roll``, times as integer microseconds."""
+        with tx.cursor.copy(
+            f"COPY stage_roll ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
             copy.set_types(_ROLLUP_TYPES)
             for p in parts:
                 copy.write_row(p)
 
     def _replace_rollups(self, tx: Tx, parts: list[Partial]) -> None:
-        """Write recomputed buckets over the stored ones: COPY, then one upsert."""
+        """Write recomputed buckets over the stored ones: COPY, then one upsert.
+
+        Called after a batch's merge (whose partials ``stage_roll`` still holds) and from
+        deletions and retention (which staged nothing yet): the stage is made and emptied here,
+        not on every batch's path.
+        """
+        tx.cursor.execute(_STAGE)
+        tx.run("DELETE FROM stage_roll")
         self._stage_partials(tx, parts)
         tx.run(replace_sql(source=_STAGED_ROLLUPS))
 
