@@ -174,14 +174,14 @@ class RetentionSettings(BaseModel):
     household_days: dict[Identifier, int] = Field(default_factory=dict)
     interval_s: float = Field(default=3600, gt=0, description="How often it is enforced.")
 
-
-def retention_policy_set(settings: RetentionSettings) -> bool:
-    """Whether the settings limit how long anything is kept."""
-    return (
-        settings.default_days is not None
-        or bool(settings.meter_class_days)
-        or bool(settings.household_days)
-    )
+    @property
+    def limits_anything(self) -> bool:
+        """Whether these settings limit how long anything is kept."""
+        return (
+            self.default_days is not None
+            or bool(self.meter_class_days)
+            or bool(self.household_days)
+        )
 
 
 ApiScope = Literal["readings:read", "readings:delete", "registry:write", "operate"]
@@ -374,7 +374,7 @@ class EdgeSettings(ComponentSettings):
                 msg = "set store (keep the history on the edge) or cloud, not both"
                 raise ValueError(msg)
             self.cloud = None
-        elif retention_policy_set(self.retention):
+        elif self.retention.limits_anything:
             msg = "retention applies to the edge's own store: set store, or drop retention"
             raise ValueError(msg)
         elif self.cloud is None:

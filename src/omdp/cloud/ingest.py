@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, RetentionSettings, retention_policy_set
+from omdp.config import CloudSettings, RetentionSettings
 from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
@@ -108,7 +108,7 @@ def classify(
 
 def retention_policy(settings: RetentionSettings) -> RetentionPolicy | None:
     """The policy the settings describe, or None when they keep everything for ever."""
-    if not retention_policy_set(settings):
+    if not settings.limits_anything:
         return None
     return RetentionPolicy(
         default_days=settings.default_days,
