@@ -134,6 +134,14 @@ def batch_partials(
     return _emit(groups, HOUR)
 
 
+def _partial_rows(source: str | None) -> str:
+    """The rows an upsert of partials inserts (not dirty): one partial as parameters, for
+    ``executemany``, or every partial of ``source`` (a staging table or sub-select)."""
+    if source:
+        return f"SELECT {ROLLUP_COLUMNS}, 0 FROM {source} WHERE 1 = 1"  # noqa: S608
+    return "VALUES (" + ", ".join("?" * 13) + ", 0)"
+
+
 def merge_sql(d: Dialect, *, source: str | None = None) -> str:
     """Upsert partials: merge in-order ones, mark the others dirty (recomputed afterwards).
 
@@ -162,13 +170,8 @@ def merge_sql(d: Dialect, *, source: str | None = None) -> str:
             f"dirty = CASE WHEN {ok} THEN rollups.dirty ELSE 1 END",
         )
     )
-    rows = (
-        f"SELECT {ROLLUP_COLUMNS}, 0 FROM {source} WHERE 1 = 1"  # noqa: S608
-        if source
-        else "VALUES (" + ", ".join("?" * 13) + ", 0)"
-    )
     return (
-        f"INSERT INTO rollups ({_COLUMNS}) {rows}\n"
+        f"INSERT INTO rollups ({_COLUMNS}) {_partial_rows(source)}\n"
         f"ON CONFLICT (meter_id, property_id, width, bucket) DO UPDATE SET {sets}"
     )
 
@@ -222,13 +225,8 @@ def replace_sql(source: str | None = None) -> str:
             "n", "vmin", "vmax", "vsum", "first_t", "first_v", "last_t", "last_v", "internal"
         )
     )  # fmt: skip
-    rows = (
-        f"SELECT {ROLLUP_COLUMNS}, 0 FROM {source} WHERE 1 = 1"  # noqa: S608
-        if source
-        else "VALUES (" + ", ".join("?" * 13) + ", 0)"
-    )
     return (
-        f"INSERT INTO rollups ({_COLUMNS}) {rows}\n"
+        f"INSERT INTO rollups ({_COLUMNS}) {_partial_rows(source)}\n"
         "ON CONFLICT (meter_id, property_id, width, bucket) DO UPDATE SET "
         f"{replace}, dirty = 0"
     )
