@@ -427,15 +427,14 @@ def fetch_fine(
         )
         before = None if last is None else last[0]
         values = tx.run(
-            "SELECT r.t, v.num FROM readings r JOIN reading_values v ON v.rid = r.rid"
-            " AND v.t = r.t AND v.property_id = ? WHERE r.meter_id = ? AND r.t >= ?"
-            " AND r.t < ? AND v.num IS NOT NULL ORDER BY r.t, r.rid, v.pos",
+            f"SELECT {d.us_sql('r.t')}, v.num FROM readings r JOIN reading_values v"  # noqa: S608
+            " ON v.rid = r.rid AND v.t = r.t AND v.property_id = ? WHERE r.meter_id = ?"
+            " AND r.t >= ? AND r.t < ? AND v.num IS NOT NULL ORDER BY r.t, r.rid, v.pos",
             [property_id, meter_id, d.ts(hour), d.ts(end)],
         )
         edge = d.us(d.ts(aligned))
         series: list[tuple[str, str, int, float]] = []
-        for t, v in values:
-            us = d.us(t)
+        for us, v in values:
             if us < edge:
                 before = v
             else:
