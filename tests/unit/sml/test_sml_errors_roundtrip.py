@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -70,6 +72,38 @@ def test_truncated_and_noise() -> None:
     decoder.finish()
     assert len(telegrams) == 1
     assert (decoder.skipped_bytes, decoder.truncated, decoder.files) == (4, 2, 1)
+
+
+_HUGE_LIST = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from omdp.decoders.sml import encode_sml, decode_sml
+from omdp.decoders.sml.crc import crc16_x25
+from omdp.errors import DecodeError
+body = bytes.fromhex(sys.argv[1])
+# the first message's first field (after its 0x76) made a list whose length has 8 more nibbles
+body = body[:9] + b"\\xff" * 8 + b"\\x7f" + body[10:]
+body = body[:-2] + crc16_x25(body[:-2]).to_bytes(2, "big")
+try:
+    decode_sml(body, message_crc=False)
+except DecodeError as exc:
+    print("DecodeError", exc)
+"""
+
+
+def test_a_list_longer_than_the_file_is_refused_in_bounded_memory() -> None:
+    """AD-1: a garbled TLV length declaring billions of list elements is a DecodeError.
+
+    smllib allocates the declared list before reading it; unguarded, this exhausted the
+    test machine's memory. The decode runs in a child limited to 1 GiB of address space.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _HUGE_LIST, FILE.hex()],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "DecodeError" in done.stdout
+    assert "declares" in done.stdout
 
 
 @settings(max_examples=1500, deadline=None)

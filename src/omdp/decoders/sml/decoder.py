@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from smllib.builder._builder import SmlObjBuilder
 from smllib.builder.default_context import create_context
-from smllib.errors import CrcError, SmlLibException
+from smllib.errors import CrcError, InvalidBufferPos, SmlLibException
 from smllib.reader import SmlStreamReader
 from smllib.sml.list_entry import SmlListEntry
 from smllib.sml.message import SmlMessage
@@ -121,6 +121,29 @@ def _entry(entry: Any, default_time: datetime | None) -> ObisValue | None:
     else:
         value = str(raw)
     return ObisValue(code, value, unit_name(entry.unit), stamp)
+
+
+class _BoundedFrame(SmlFrame):
+    """smllib's frame, refusing a list longer than the bytes left.
+
+    smllib allocates a list of the declared length before reading its elements, and a TLV
+    length may have any number of 4-bit continuation nibbles: six garbled bytes declare
+    billions of elements and exhaust memory. Every element takes at least one byte, so a
+    list that declares more elements than bytes remain is garbled.
+    """
+
+    def get_value(self, pos: int | None = None) -> Any:
+        at = self.next_pos if pos is None else pos
+        if at < self.buf_len and self.buffer[at] & 0x70 == 0x70:
+            size, more, cursor = self.buffer[at] & 0x0F, self.buffer[at] & 0x80, at + 1
+            while more and cursor < self.buf_len and size <= self.buf_len:
+                size = size << 4 | self.buffer[cursor] & 0x0F
+                more = self.buffer[cursor] & 0x80
+                cursor += 1
+            if size > self.buf_len - cursor:
+                msg = f"SML list at body byte {at} declares {size} elements, more than remain"
+                raise InvalidBufferPos(msg)
+        return super().get_value(pos)
 
 
 def _messages(frame: SmlFrame, offset: int, *, message_crc: bool) -> list[SmlMessage]:
@@ -308,7 +331,8 @@ class SmlStreamDecoder:
             self._problem(f"SML end sequence has fill count {fill}, not that many zero bytes")
             return None
         try:
-            telegram = _telegram(frame, offset, message_crc=self.message_crc)
+            bounded = _BoundedFrame(frame.bytes, frame.build_ctx, frame.msg_ctx)
+            telegram = _telegram(bounded, offset, message_crc=self.message_crc)
         except ChecksumError as exc:
             self.crc_errors += 1
             self._problem(str(exc), exc)
