@@ -40,7 +40,8 @@ from omdp.domain.obis import ObisCode
 CLOCK: Final = ObisCode.parse("0-0:1.0.0")
 #: codes that identify the meter, in order of preference
 METER_ID_CODES: Final = tuple(
-    ObisCode.parse(c) for c in ("0-0:96.1.0", "0-0:96.1.1", "0-0:42.0.0", "1-0:0.0.0")
+    ObisCode.parse(c)
+    for c in ("0-0:96.1.0", "0-0:96.1.1", "1-1:0.0.5", "1-0:0.0.5", "0-0:42.0.0", "1-0:0.0.0")
 )
 
 

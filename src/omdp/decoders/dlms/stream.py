@@ -116,7 +116,7 @@ class DlmsStreamDecoder:
     def finish(self) -> list[str]:
         """At the end of a capture: the reasons for what remains incomplete."""
         problems = []
-        if self._buf:
+        if self._buf.strip(bytes((FLAG,))):  # a closing flag alone is no truncated frame
             problems.append(f"truncated frame: {len(self._buf)} bytes at the end never completed")
         if self._hdlc_parts or self._mbus_parts:
             parts = len(self._hdlc_parts) + len(self._mbus_parts)
