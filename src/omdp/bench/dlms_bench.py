@@ -10,7 +10,12 @@ Two sets of frames, both decoders in the same process on the same bytes:
 dlms-cosem's work per frame: ``DataNotification.from_bytes`` (plus ``GeneralGlobalCipher`` and
 ``security.decrypt`` for ciphered ones) and its A-XDR decoder over the body: it returns raw lists
 (no OBIS pairing, scaling or units), so the comparison favours it. Frames it rejects (Kaifa's
-tagged date-time) are counted and left out of the ratio.
+tagged date-time) are counted and left out of the ratio. For ciphered frames it is measured
+twice: given the APDU of our HDLC parser (the strict baseline: only its APDU work counts), and
+from the wire bytes with its own HDLC frame parser (``UnnumberedInformationFrame``).
+
+The machine is shared, so wall-clock rates swing with other processes: each decoder runs in
+short rounds alternating with the other, timed in process CPU time, and the best round counts.
 """
 
 from __future__ import annotations
@@ -58,10 +63,20 @@ def _ours_ciphered(frame: bytes) -> int:
     return sum(len(p.telegram.values) for p in result.pushes)
 
 
-def _cosem() -> tuple[Callable[[bytes], int], Callable[[bytes], int]] | None:
+Peer = tuple[Callable[[bytes], int], Callable[[bytes], int], Callable[[bytes], int], str]
+
+
+def _cosem() -> Peer | None:
+    """dlms-cosem's plain, ciphered (from our APDU) and wire (its own HDLC) decoders."""
     try:
+        from importlib.metadata import version
+
         from dlms_cosem import a_xdr
-        from dlms_cosem.protocol.xdlms import DataNotification, GeneralGlobalCipher
+        from dlms_cosem.hdlc.frames import UnnumberedInformationFrame
+        from dlms_cosem.protocol.xdlms import (
+            DataNotification,
+            GeneralGlobalCipher,
+        )
         from dlms_cosem.security import decrypt
     except ImportError:
         return None
@@ -72,8 +87,7 @@ def _cosem() -> tuple[Callable[[bytes], int], Callable[[bytes], int]] | None:
         out: Any = a_xdr.AXdrDecoder(encoding_conf=conf).decode(body)
         return len(out["data"])
 
-    def ciphered(frame: bytes) -> int:
-        apdu = strip_llc(parse_hdlc(frame).information)
+    def deciphered(apdu: bytes) -> int:
         ggc = GeneralGlobalCipher.from_bytes(apdu)
         clear = decrypt(
             ggc.security_control,
@@ -85,19 +99,35 @@ def _cosem() -> tuple[Callable[[bytes], int], Callable[[bytes], int]] | None:
         )
         return plain(clear)
 
-    return plain, ciphered
+    def ciphered(frame: bytes) -> int:
+        return deciphered(strip_llc(parse_hdlc(frame).information))
+
+    def wire(frame: bytes) -> int:
+        return deciphered(strip_llc(UnnumberedInformationFrame.from_bytes(frame).information))
+
+    return plain, ciphered, wire, version("dlms-cosem")
 
 
-def _rate(func: Callable[[bytes], int], frames: list[bytes], seconds: float) -> float:
-    n = 0
-    start = time.perf_counter()
+def _rates(
+    funcs: dict[str, Callable[[bytes], int]], frames: list[bytes], seconds: float
+) -> dict[str, float]:
+    """Frames per CPU second of each function: alternating rounds, the best round of each."""
+    best = dict.fromkeys(funcs, 0.0)
+    per_round = max(len(frames), 50)
+    deadline = time.perf_counter() + seconds * len(funcs)
     while True:
-        for frame in frames:
-            func(frame)
-        n += len(frames)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return n / elapsed
+        for name, func in funcs.items():
+            start = time.process_time()
+            done = 0
+            while done < per_round:
+                for frame in frames:
+                    func(frame)
+                done += len(frames)
+            elapsed = time.process_time() - start
+            if elapsed > 0:
+                best[name] = max(best[name], done / elapsed)
+        if time.perf_counter() >= deadline:
+            return best
 
 
 def _accepted(func: Callable[[bytes], int], frames: list[bytes]) -> list[bytes]:
@@ -116,31 +146,51 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     seconds = 0.5 if quick else 3.0
     plain, ciphered = _plain_corpus(), _ciphered(200)
     figures: dict[str, float | int | str] = {"plain_frames": len(plain)}
-    ours_plain = _rate(_ours_plain, plain, seconds)
-    ours_ciph = _rate(_ours_ciphered, ciphered, seconds)
-    print(f"omdp plain pushes ({len(plain)} corpus APDUs): {ours_plain:,.0f} frames/s")
-    print(f"omdp ciphered HDLC pushes (AES-GCM, 200):       {ours_ciph:,.0f} frames/s")
-    figures |= {"omdp_plain_per_s": round(ours_plain), "omdp_ciphered_per_s": round(ours_ciph)}
     peer = _cosem()
     if peer is None:
+        ours = _rates({"plain": _ours_plain}, plain, seconds)
+        ours |= _rates({"ciphered": _ours_ciphered}, ciphered, seconds)
+        print(f"omdp plain pushes ({len(plain)} corpus APDUs): {ours['plain']:,.0f} frames/s")
+        print(f"omdp ciphered HDLC pushes (AES-GCM, 200):       {ours['ciphered']:,.0f} frames/s")
         print("dlms-cosem not installed (pip install dlms-cosem): no baseline")
-        figures["baseline"] = "dlms-cosem not installed"
+        figures |= {
+            "omdp_plain_per_s": round(ours["plain"]),
+            "omdp_ciphered_per_s": round(ours["ciphered"]),
+            "baseline": "dlms-cosem not installed",
+        }
         return figures
-    both = _accepted(peer[0], plain)
-    print(f"dlms-cosem rejects {len(plain) - len(both)} of {len(plain)} plain corpus pushes")
-    o, p = _rate(_ours_plain, both, seconds), _rate(peer[0], both, seconds)
-    c_o, c_p = ours_ciph, _rate(peer[1], ciphered, seconds)
-    print(f"  plain, {len(both)} both decode: omdp {o:10,.0f}/s  dlms-cosem {p:10,.0f}/s  "
-          f"ratio {o / p:.1f}x")  # fmt: skip
-    print(f"  ciphered, 200:            omdp {c_o:10,.0f}/s  dlms-cosem {c_p:10,.0f}/s  "
-          f"ratio {c_o / c_p:.1f}x")  # fmt: skip
+    cosem_plain, cosem_ciphered, cosem_wire, cosem_version = peer
+    both = _accepted(cosem_plain, plain)
+    all_plain = _rates({"omdp": _ours_plain}, plain, seconds)["omdp"]
+    p = _rates({"omdp": _ours_plain, "cosem": cosem_plain}, both, seconds)
+    c = _rates(
+        {"omdp": _ours_ciphered, "cosem": cosem_ciphered, "cosem_wire": cosem_wire},
+        ciphered,
+        seconds,
+    )
+    print(f"omdp plain pushes ({len(plain)} corpus APDUs): {all_plain:,.0f} frames/s")
+    print(f"dlms-cosem {cosem_version} rejects {len(plain) - len(both)} of {len(plain)} plain "
+          "corpus pushes")  # fmt: skip
+    print(f"  plain, {len(both)} both decode:  omdp {p['omdp']:9,.0f}/s  "
+          f"dlms-cosem {p['cosem']:9,.0f}/s  ratio {p['omdp'] / p['cosem']:.2f}x")  # fmt: skip
+    print(f"  ciphered HDLC, 200:       omdp {c['omdp']:9,.0f}/s  "
+          f"dlms-cosem {c['cosem']:9,.0f}/s  ratio {c['omdp'] / c['cosem']:.2f}x "
+          "(dlms-cosem given our HDLC parse)")  # fmt: skip
+    print(f"  ciphered HDLC, 200:       omdp {c['omdp']:9,.0f}/s  "
+          f"dlms-cosem {c['cosem_wire']:9,.0f}/s  ratio {c['omdp'] / c['cosem_wire']:.2f}x "
+          "(dlms-cosem with its own HDLC frame parser)")  # fmt: skip
     figures |= {
+        "omdp_plain_per_s": round(all_plain),
+        "omdp_ciphered_per_s": round(c["omdp"]),
+        "dlms_cosem_version": cosem_version,
         "dlms_cosem_rejects": len(plain) - len(both),
-        "both_plain_omdp_per_s": round(o),
-        "both_plain_dlms_cosem_per_s": round(p),
-        "ciphered_dlms_cosem_per_s": round(c_p),
-        "ratio_plain": round(o / p, 2),
-        "ratio_ciphered": round(c_o / c_p, 2),
+        "both_plain_omdp_per_s": round(p["omdp"]),
+        "both_plain_dlms_cosem_per_s": round(p["cosem"]),
+        "ciphered_dlms_cosem_per_s": round(c["cosem"]),
+        "ciphered_dlms_cosem_wire_per_s": round(c["cosem_wire"]),
+        "ratio_plain": round(p["omdp"] / p["cosem"], 2),
+        "ratio_ciphered": round(c["omdp"] / c["cosem"], 2),
+        "ratio_ciphered_wire": round(c["omdp"] / c["cosem_wire"], 2),
     }
     return figures
 

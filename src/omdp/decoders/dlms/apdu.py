@@ -71,10 +71,10 @@ def _notification_time(r: Reader, tz: tzinfo) -> datetime | None:
 
 
 def _meter_id(telegram_values: list[Any]) -> str | None:
+    texts = {v.obis: v.value for v in reversed(telegram_values) if isinstance(v.value, str)}
     for code in METER_ID_CODES:
-        for value in telegram_values:
-            if value.obis == code and isinstance(value.value, str):
-                return str(value.value)
+        if code in texts:
+            return str(texts[code])
     return None
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from omdp.decoders.dlms.errors import DlmsError, DlmsTruncatedError
 
@@ -293,29 +293,115 @@ _SIMPLE: Final[Mapping[int, Callable[[Reader], Any]]] = MappingProxyType(
 #: the deepest nesting of arrays and structures we follow (a guard against hostile input)
 MAX_DEPTH: Final = 16
 
+_FIXED_FORMATS: Final[Mapping[int, str]] = MappingProxyType(
+    {
+        DOUBLE_LONG: ">i",
+        DOUBLE_LONG_UNSIGNED: ">I",
+        BCD: ">b",
+        INTEGER: ">b",
+        LONG: ">h",
+        UNSIGNED: ">B",
+        LONG_UNSIGNED: ">H",
+        LONG64: ">q",
+        LONG64_UNSIGNED: ">Q",
+        ENUM: ">B",
+        FLOAT32: ">f",
+        FLOAT64: ">d",
+    }
+)
+_Unpack = Callable[[bytes, int], tuple[Any, ...]]
+#: fixed-size types by tag (a 256-entry tuple: indexing it is the cheapest lookup there is):
+#: (size, unpacker), None for every other tag; read inline by :func:`read_data`
+_FIXED: Final[tuple[tuple[int, _Unpack] | None, ...]] = tuple(
+    (struct.calcsize(_FIXED_FORMATS[tag]), struct.Struct(_FIXED_FORMATS[tag]).unpack_from)
+    if tag in _FIXED_FORMATS
+    else None
+    for tag in range(256)
+)
+
+
+def _truncated(what: str, at: int, size: int) -> NoReturn:
+    msg = f"{what} at offset {at} needs {size} bytes, the data ends first"
+    raise DlmsTruncatedError(msg, offset=at)
+
 
 def read_data(r: Reader, depth: int = 0) -> Any:
-    """Read one tagged COSEM Data value at the cursor."""
-    at = r.pos
-    tag = r.byte()
-    if tag in (ARRAY, STRUCTURE):
-        if depth >= MAX_DEPTH:
-            msg = f"arrays and structures nested deeper than {MAX_DEPTH}"
-            raise DlmsError(msg, offset=at)
-        count = r.length()
-        if count > r.remaining:
-            msg = f"{'array' if tag == ARRAY else 'structure'} of {count} elements in "
-            msg += f"{r.remaining} bytes"
-            raise DlmsTruncatedError(msg, offset=at)
-        items = [read_data(r, depth + 1) for _ in range(count)]
-        return Array(items) if tag == ARRAY else Structure(items)
-    if tag == COMPACT_ARRAY:
-        return _compact_array(r)
-    reader = _SIMPLE.get(tag)
-    if reader is None:
-        msg = f"unknown COSEM data type 0x{tag:02X}"
-        raise DlmsError(msg, offset=at)
-    return reader(r)
+    """Read one tagged COSEM Data value at the cursor.
+
+    One loop over the bytes with an explicit stack of open arrays and structures: numbers and
+    octet-strings (nearly everything a push carries) are read inline, the rarer types through
+    their reader in ``_SIMPLE``. No recursion, no cursor method calls per value.
+    """
+    buf, pos, n = r.buf, r.pos, len(r.buf)
+    if type(buf) is not bytes:  # octet-strings come out as bytes, never as views
+        buf = r.buf = bytes(buf)
+    fixed = _FIXED
+    stack: list[tuple[list[Any], int, int]] = []
+    items: list[Any] = []
+    remaining = 1
+    while True:
+        if pos >= n:
+            _truncated("a COSEM value", pos, 1)
+        at = pos
+        tag = buf[pos]
+        pos += 1
+        known = fixed[tag]
+        if known is not None:
+            size, unpack = known
+            if pos + size > n:
+                _truncated(f"a value of type 0x{tag:02X}", at, size + 1)
+            value = unpack(buf, pos)[0]
+            pos += size
+        elif tag in (OCTET_STRING, STRUCTURE, ARRAY):
+            if pos >= n:
+                _truncated("an A-XDR length", pos, 1)
+            length = buf[pos]
+            pos += 1
+            if length >= 0x80:
+                r.pos = pos - 1
+                length = r.length()
+                pos = r.pos
+            if tag == OCTET_STRING:
+                end = pos + length
+                if end > n:
+                    _truncated("an octet-string", at, end - at)
+                value = buf[pos:end]
+                pos = end
+            else:
+                kind = "array" if tag == ARRAY else "structure"
+                if length > n - pos:
+                    msg = f"{kind} of {length} elements in {n - pos} bytes"
+                    raise DlmsTruncatedError(msg, offset=at)
+                if depth + len(stack) >= MAX_DEPTH:
+                    msg = f"arrays and structures nested deeper than {MAX_DEPTH}"
+                    raise DlmsError(msg, offset=at)
+                if length:
+                    stack.append((items, remaining, tag))
+                    items, remaining = [], length
+                    continue
+                value = Array() if tag == ARRAY else Structure()
+        elif tag == COMPACT_ARRAY:
+            r.pos = pos
+            value = _compact_array(r)
+            pos = r.pos
+        else:
+            reader = _SIMPLE.get(tag)
+            if reader is None:
+                msg = f"unknown COSEM data type 0x{tag:02X}"
+                raise DlmsError(msg, offset=at)
+            r.pos = pos
+            value = reader(r)
+            pos = r.pos
+        items.append(value)
+        remaining -= 1
+        while not remaining:  # close every container this value completed
+            if not stack:
+                r.pos = pos
+                return items[0]
+            done = items
+            items, remaining, tag = stack.pop()
+            items.append(Array(done) if tag == ARRAY else Structure(done))
+            remaining -= 1
 
 
 def decode_data(raw: bytes, pos: int = 0) -> tuple[Any, int]:
@@ -393,23 +479,7 @@ class Typed:
     value: Any
 
 
-_PACK: Final[Mapping[int, str]] = MappingProxyType(
-    {
-        DOUBLE_LONG: ">i",
-        DOUBLE_LONG_UNSIGNED: ">I",
-        BCD: ">b",
-        INTEGER: ">b",
-        LONG: ">h",
-        UNSIGNED: ">B",
-        LONG_UNSIGNED: ">H",
-        LONG64: ">q",
-        LONG64_UNSIGNED: ">Q",
-        ENUM: ">B",
-        FLOAT32: ">f",
-        FLOAT64: ">d",
-        BOOLEAN: ">?",
-    }
-)
+_PACK: Final[Mapping[int, str]] = MappingProxyType({**_FIXED_FORMATS, BOOLEAN: ">?"})
 
 
 def encode_date_time(moment: datetime) -> bytes:

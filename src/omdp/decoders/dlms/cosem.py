@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from omdp.decoders.dlms.axdr import (
     Array,
@@ -77,6 +78,10 @@ class DlmsHints:
 
     layouts: tuple[ListLayout, ...] = ()
     scalings: Mapping[str, Scaling] = field(default_factory=lambda: MappingProxyType({}))
+    #: the answers of :meth:`scaling_for` so far (a push repeats the same codes every time)
+    _memo: dict[ObisCode, Scaling | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def layout_for(self, count: int) -> ListLayout | None:
         """The layout with exactly ``count`` items, if any."""
@@ -87,14 +92,22 @@ class DlmsHints:
 
     def scaling_for(self, code: ObisCode) -> Scaling | None:
         """The profile's scaling of ``code`` (full code first, then ``C.D.E``)."""
-        return self.scalings.get(str(code)) or self.scalings.get(f"{code.c}.{code.d}.{code.e}")
+        if not self.scalings:
+            return None
+        memo = self._memo
+        if code in memo:
+            return memo[code]
+        found = self.scalings.get(str(code)) or self.scalings.get(f"{code.c}.{code.d}.{code.e}")
+        if len(memo) < _MEMO_LIMIT:
+            memo[code] = found
+        return found
 
 
+_MEMO_LIMIT: Final = 1024
 NO_HINTS: Final = DlmsHints()
 
 
-@dataclass(frozen=True, slots=True)
-class Labelled:
+class Labelled(NamedTuple):
     """A value with its OBIS code as the walk found it."""
 
     obis: ObisCode
@@ -103,48 +116,48 @@ class Labelled:
     unit: int | None = None
 
 
-def _is_obis(item: Any) -> bool:
-    # value group A is 0-15 (abstract, electricity, ... water): six printable characters are text
-    return isinstance(item, bytes) and len(item) == 6 and item[0] <= 15
-
-
-def _is_scaler_unit(item: Any) -> bool:
-    return (
-        isinstance(item, Structure)
-        and len(item) == 2
-        and isinstance(item[0], int)
-        and isinstance(item[1], int)
-        and not isinstance(item[0], bool)
-    )
+@lru_cache(maxsize=_MEMO_LIMIT)
+def _obis(raw: bytes) -> ObisCode:
+    """The code of six bytes; pushes repeat the same few codes, so they are built once."""
+    return ObisCode.from_bytes(raw)
 
 
 def walk(body: Any) -> tuple[list[Labelled], list[Any]]:
     """Split a push body into OBIS-labelled values and positional values (in order)."""
     labelled: list[Labelled] = []
     positional: list[Any] = []
-    _walk(body, labelled, positional)
+    if type(body) is Structure or type(body) is Array:
+        _walk(body, labelled, positional)
+    else:
+        positional.append(body)
     return labelled, positional
 
 
-def _walk(node: Any, labelled: list[Labelled], positional: list[Any]) -> None:
-    if not isinstance(node, Structure | Array):
-        positional.append(node)
-        return
-    items = list(node)
-    i = 0
+def _walk(items: tuple[Any, ...], labelled: list[Labelled], positional: list[Any]) -> None:
+    # exact type checks (bool is no int here, bytes no str): this runs for every value
     n = len(items)
+    i = 0
     while i < n:
         item = items[i]
-        if _is_obis(item) and i + 1 < n:
+        kind = type(item)
+        # value group A is 0-15 (abstract, electricity ... water): six printable bytes are text
+        if kind is bytes and len(item) == 6 and item[0] <= 15 and i + 1 < n:
             raw = items[i + 1]
             i += 2
             scaler = unit = None
-            if i < n and _is_scaler_unit(items[i]):
-                scaler, unit = items[i]
-                i += 1
-            labelled.append(Labelled(ObisCode.from_bytes(item), raw, scaler, unit))
+            if i < n:
+                pair = items[i]
+                if (
+                    type(pair) is Structure
+                    and len(pair) == 2
+                    and type(pair[0]) is int
+                    and type(pair[1]) is int
+                ):
+                    scaler, unit = pair
+                    i += 1
+            labelled.append(Labelled(_obis(item), raw, scaler, unit))
             continue
-        if isinstance(item, Structure | Array):
+        if kind is Structure or kind is Array:
             _walk(item, labelled, positional)
         else:
             positional.append(item)
@@ -160,13 +173,12 @@ def _scaled(raw: int, scaler: int) -> Value:
 
 
 def _text(raw: bytes) -> str:
-    if raw and all(0x20 <= b < 0x7F for b in raw):
-        return raw.decode("ascii")
+    if raw.isascii() and (text := raw.decode("ascii")).isprintable():
+        return text
     return raw.hex()
 
 
-@dataclass(frozen=True, slots=True)
-class Converted:
+class Converted(NamedTuple):
     """A value ready for an :class:`ObisValue`: value, unit and a moment where it is one."""
 
     value: Value | None
@@ -174,17 +186,21 @@ class Converted:
     moment: datetime | None = None
 
 
+_NO_SCALING: Final = Scaling()
+
+
 def convert(code: ObisCode, raw: Any, scaling: Scaling | None, tz: tzinfo = UTC) -> Converted:
     """Turn a raw COSEM value into our value, scaled and with its unit."""
-    if isinstance(raw, bool):
-        return Converted(int(raw))
-    if isinstance(raw, int):
-        s = scaling or Scaling()
+    kind = type(raw)
+    if kind is int:  # nearly every value: test the exact type first
+        s = scaling or _NO_SCALING
         return Converted(_scaled(raw, s.scaler), s.unit)
-    if isinstance(raw, float):
-        s = scaling or Scaling()
+    if kind is bool:
+        return Converted(int(raw))
+    if kind is float:
+        s = scaling or _NO_SCALING
         return Converted(raw * 10**s.scaler, s.unit)
-    if isinstance(raw, bytes) and (code == CLOCK or looks_like_date_time(raw)):
+    if kind is bytes and (looks_like_date_time(raw) or code == CLOCK):
         raw = parse_date_time(raw)
     if isinstance(raw, CosemDateTime):
         moment = raw.to_datetime(tz)
@@ -198,6 +214,12 @@ def convert(code: ObisCode, raw: Any, scaling: Scaling | None, tz: tzinfo = UTC)
     return Converted(None)  # null-data, dont-care, nested arrays: nothing to report
 
 
+@lru_cache(maxsize=_MEMO_LIMIT)
+def _pushed_scaling(scaler: int, unit: int | None) -> Scaling:
+    """The scaler-unit pair a push sent (a handful of pairs, built once each)."""
+    return Scaling(scaler, unit_name(unit))
+
+
 def to_values(
     labelled: list[Labelled],
     positional: list[Any],
@@ -206,22 +228,26 @@ def to_values(
 ) -> tuple[list[ObisValue], list[Any]]:
     """OBIS values of a walked push; the positional values no layout explained stay apart."""
     items: list[tuple[ObisCode, Any, Scaling | None]] = []
-    for item in labelled:
-        scaling = hints.scaling_for(item.obis)
-        if item.scaler is not None:
-            scaling = Scaling(item.scaler, unit_name(item.unit))
-        items.append((item.obis, item.raw, scaling))
+    for obis, raw, scaler, unit_code in labelled:
+        if scaler is not None:
+            items.append((obis, raw, _pushed_scaling(scaler, unit_code)))
+        else:
+            items.append((obis, raw, hints.scaling_for(obis)))
     rest: list[Any] = positional
     layout = hints.layout_for(len(positional)) if positional else None
     if layout is not None:
         rest = []
-        for code, raw in zip(layout.items, positional, strict=True):
-            if code is not None:
-                items.append((code, raw, hints.scaling_for(code)))
+        for position, raw in zip(layout.items, positional, strict=True):
+            if position is not None:
+                items.append((position, raw, hints.scaling_for(position)))
     values = []
     for code, raw, scaling in items:
-        out = convert(code, raw, scaling, tz)
-        if out.value is None:
+        if type(raw) is int:  # nearly every value: scaled inline, no call to convert
+            s = scaling or _NO_SCALING
+            value = raw if not s.scaler else _scaled(raw, s.scaler)
+            values.append(ObisValue(code, value, s.unit))
             continue
-        values.append(ObisValue(code, out.value, out.unit, out.moment))
+        converted, unit, moment = convert(code, raw, scaling, tz)
+        if converted is not None:
+            values.append(ObisValue(code, converted, unit, moment))
     return values, rest

@@ -76,9 +76,7 @@ def notification(
             element.append(Structure([Typed(INTEGER, v.scaler), Typed(ENUM, unit)]))
         items.append(Structure(element))
     when = b"\x00" if moment is None else b"\x0c" + encode_date_time(moment)
-    return (
-        b"\x0f" + invoke_id.to_bytes(4, "big") + when + encode_data(Structure(items))
-    )
+    return b"\x0f" + invoke_id.to_bytes(4, "big") + when + encode_data(Structure(items))
 
 
 def hdlc_frames(apdu: bytes, *, max_information: int = 2000) -> bytes:

@@ -61,6 +61,7 @@ class DlmsKeys:
         Raises:
             ValueError: not hex, or not 16 bytes.
         """
+
         def raw(text: str, name: str) -> bytes:
             try:
                 return bytes.fromhex(text.replace(" ", ""))
