@@ -13,8 +13,10 @@ import pytest
 
 from omdp.decoders.dlms import (
     Array,
+    DlmsError,
     DlmsKeys,
     DlmsStreamDecoder,
+    DlmsTruncatedError,
     Structure,
     Typed,
     axdr,
@@ -147,9 +149,9 @@ def test_compact_array_and_bit_string() -> None:
 
 
 def test_unknown_type_and_truncation_have_offsets() -> None:
-    with pytest.raises(axdr.DlmsError, match="unknown COSEM data type 0x07"):
+    with pytest.raises(DlmsError, match="unknown COSEM data type 0x07"):
         decode_data(b"\x07\x00")
-    with pytest.raises(axdr.DlmsTruncatedError):
+    with pytest.raises(DlmsTruncatedError):
         decode_data(b"\x06\x00\x01")
 
 
