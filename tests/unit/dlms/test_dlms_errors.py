@@ -145,7 +145,7 @@ def test_compact_array_and_bit_string() -> None:
     # compact-array of long-unsigned: type 12, contents 3 values
     raw = bytes.fromhex("13 12 06 0001 0002 0003".replace(" ", ""))
     assert decode_data(raw)[0] == (1, 2, 3)
-    assert decode_data(bytes.fromhex("040a" "ffc0"))[0].bits == "1111111111"
+    assert decode_data(bytes.fromhex("040affc0"))[0].bits == "1111111111"
 
 
 def test_unknown_type_and_truncation_have_offsets() -> None:
