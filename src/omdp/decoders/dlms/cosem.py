@@ -12,13 +12,14 @@ Pushes carry their values in one of three shapes, all read by one walk over the 
   by their position; a profile's :class:`ListLayout` of the same length names each position.
 
 Anything the walk meets that is neither an OBIS code, the value after one, nor a scaler-unit
-pair is a *positional* value. Numbers are scaled exactly (``value * 10**scaler`` as Decimal);
+pair is a *positional* value. The name of the push setup (``0-x:25.9.0``) that IDIS pushes send
+first labels nothing and is skipped. Numbers are scaled exactly (``value * 10**scaler`` as Decimal);
 octet-strings become a date-time where they are one, text where printable, else hex.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -66,6 +67,31 @@ class ListLayout:
     name: str
     items: tuple[ObisCode | None, ...]
 
+    def fits(self, values: Sequence[Any]) -> bool:
+        """Whether ``values`` can be this list: as many, and each of a type its code can hold.
+
+        Lists of one length differ between operators (a Wiener Netze IM350 sends the meter
+        number and the clock before eight registers, other Austrian pushes send time, date, six
+        registers and two texts): the clock must be a 12-byte date-time, an energy or power
+        register (``1-b:c.7.e``, ``1-b:c.8.e``) a number, a general-purpose text (``0-b:96.x.x``)
+        an octet- or visible-string. Positions without a code hold anything.
+        """
+        if len(values) != len(self.items):
+            return False
+        return all(
+            code is None or _holds(code, raw) for code, raw in zip(self.items, values, strict=True)
+        )
+
+
+def _holds(code: ObisCode, raw: Any) -> bool:
+    if code.a == 0 and code.c == 1 and code.d == 0:  # clock
+        return isinstance(raw, CosemDateTime) or (type(raw) is bytes and len(raw) == 12)
+    if code.a == 1 and code.d in (7, 8):  # registers: numbers
+        return type(raw) is int or type(raw) is float
+    if code.a == 0 and code.c == 96:  # identifiers and texts
+        return isinstance(raw, bytes | str)
+    return True
+
 
 @dataclass(frozen=True, slots=True)
 class DlmsHints:
@@ -83,10 +109,10 @@ class DlmsHints:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
-    def layout_for(self, count: int) -> ListLayout | None:
-        """The layout with exactly ``count`` items, if any."""
+    def layout_for(self, values: Sequence[Any]) -> ListLayout | None:
+        """The first layout that ``values`` fit (as many items, of fitting types), if any."""
         for layout in self.layouts:
-            if len(layout.items) == count:
+            if layout.fits(values):
                 return layout
         return None
 
@@ -142,6 +168,9 @@ def _walk(items: tuple[Any, ...], labelled: list[Labelled], positional: list[Any
         kind = type(item)
         # value group A is 0-15 (abstract, electricity ... water): six printable bytes are text
         if kind is bytes and len(item) == 6 and item[0] <= 15 and i + 1 < n:
+            if item[2] == 25 and item[3] == 9:  # a push setup's own name opens IDIS pushes:
+                i += 1  # it labels nothing (the meter number after it is a value of its own)
+                continue
             raw = items[i + 1]
             i += 2
             scaler = unit = None
@@ -200,7 +229,7 @@ def convert(code: ObisCode, raw: Any, scaling: Scaling | None, tz: tzinfo = UTC)
     if kind is float:
         s = scaling or _NO_SCALING
         return Converted(raw * 10**s.scaler, s.unit)
-    if kind is bytes and (looks_like_date_time(raw) or code == CLOCK):
+    if kind is bytes and (looks_like_date_time(raw) or (code == CLOCK and len(raw) == 12)):
         raw = parse_date_time(raw)
     if isinstance(raw, CosemDateTime):
         moment = raw.to_datetime(tz)
@@ -234,7 +263,7 @@ def to_values(
         else:
             items.append((obis, raw, hints.scaling_for(obis)))
     rest: list[Any] = positional
-    layout = hints.layout_for(len(positional)) if positional else None
+    layout = hints.layout_for(positional) if positional else None
     if layout is not None:
         rest = []
         for position, raw in zip(layout.items, positional, strict=True):
