@@ -72,10 +72,14 @@ def test_wiener_netze_clock_and_eight_registers(profile: str) -> None:
     assert got["0-0:1.0.0"][0] == MOMENT.isoformat()
 
 
-def test_wiener_netze_im350_sends_its_meter_number_first() -> None:
-    """Wiener Netze IM350: {meter number (16 characters), clock, the eight registers}."""
+@pytest.mark.parametrize(
+    "profile", ["dlms-iskra-am550", "dlms-landis-gyr-e450", "dlms-siemens-im350"]
+)
+def test_wiener_netze_list_with_the_meter_number_first(profile: str) -> None:
+    """Wiener Netze IM350 (and later firmware of the others): {meter number (16 characters),
+    clock, the eight registers}."""
     body = [b"SMS1030700000042", encode_date_time(MOMENT), *map(_dlu, REGISTERS)]
-    got, telegram = _values(_push(body), "dlms-siemens-im350")
+    got, telegram = _values(_push(body), profile)
     _expect_registers(got)
     assert got["0-0:96.1.0"] == ("SMS1030700000042", None)
     assert telegram.meter_id == "SMS1030700000042"
