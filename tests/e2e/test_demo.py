@@ -25,7 +25,7 @@ from omdp.testing.services import free_port
 
 pytestmark = pytest.mark.e2e
 
-METERS = {"h1-electricity", "h1-water", "h2-dsmr", "h2-sml-pv"}
+METERS = {"h1-electricity", "h1-water", "h2-dsmr", "h2-sml-pv", "h3-dlms"}
 REGISTER_AND_RUN = (  # until the lead registers the command in omdp.cli.main
     "import sys; from omdp.cli.main import SUBCOMMANDS, cli; "
     "SUBCOMMANDS['demo'] = ('omdp.cli.demo_cmd', 'demo', 'demo'); "
@@ -135,6 +135,7 @@ def test_demo_runs_every_meter_and_stops_on_ctrl_c(demo_factory: type[Demo]) -> 
     api = demo.wait_for(r"API docs:\s+(http://\S+)/docs", timeout=60)[1]
     token = demo.wait_for(r"Token:\s+(\S+)", timeout=5)[1]
     assert api == f"http://127.0.0.1:{demo.http}"
+    demo.wait_for(r"household-3: h3-dlms$", timeout=5)  # the encrypted DLMS meter's household
 
     deadline = time.monotonic() + 60
     seen: set[str] = set()

@@ -53,7 +53,8 @@ def _parse(path: Path, text: str) -> Any:
 
 def _holds_secrets(config: AdapterConfigFile) -> bool:
     auth = config.cloud_auth
-    return auth.password is not None or auth.token is not None
+    meter_keys = config.meter is not None and bool(config.meter.key or config.meter.auth_key)
+    return auth.password is not None or auth.token is not None or meter_keys
 
 
 def check_private(path: Path, config: AdapterConfigFile) -> None:
@@ -63,7 +64,7 @@ def check_private(path: Path, config: AdapterConfigFile) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         msg = (
-            f"{path}: holds secrets (CloudAuth) but is readable by other users "
+            f"{path}: holds secrets (CloudAuth or Meter keys) but is readable by other users "
             f"(mode {mode:04o}); run: chmod 600 {path}"
         )
         raise ConfigError(msg)

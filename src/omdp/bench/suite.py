@@ -30,6 +30,7 @@ BENCHMARKS: Mapping[str, tuple[str, str]] = {
         "Parse and validate MeterReadings against pydantic-core and msgspec.",
     ),
     "mbus": ("omdp.bench.mbus_bench", "Decode the M-Bus corpus against pyMeterBus."),
+    "dlms": ("omdp.bench.dlms_bench", "Decode and decrypt DLMS pushes against dlms-cosem."),
     "edge": (
         "omdp.bench.edge_bench",
         "Edge forwarding rate and backlog drain against the raw broker rate.",

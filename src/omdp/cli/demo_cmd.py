@@ -85,6 +85,8 @@ def _banner(console: Console, e: Endpoints, startup_s: float) -> None:
     out(f"  omdp cloud run --config {rel / 'config' / 'cloud.yaml'}")
     out(f"  omdp edge run --config {rel / 'config' / 'edge.yaml'}")
     out(f"  omdp adapter run --config {rel / 'config' / 'adapters' / '<meter>.yaml'}")
+    secret = rel / "adapter-secret.key"
+    out(f"    with OMDP_ADAPTER_SECRET_KEY_FILE={secret} (the DLMS meter's key is encrypted)")
     out("Ctrl-C stops the demo.")
 
 
@@ -104,7 +106,8 @@ def _banner(console: Console, e: Endpoints, startup_s: float) -> None:
               help="The embedded MQTT broker.")  # fmt: skip
 @click.option(
     "--meter-ports-from", type=click.IntRange(0, 65533), default=40100, show_default=True,
-    help="M-Bus gateway on this port, DSMR bridge on +1, SML head on +2; 0: free ports.",
+    help="M-Bus gateway on this port, DSMR bridge on +1, SML head on +2, DLMS bridge on +4; "
+    "0: free ports.",
 )  # fmt: skip
 @click.option(
     "--broker", type=click.Choice(["amqtt", "mosquitto"]), default="amqtt", show_default=True,
@@ -129,6 +132,9 @@ def demo(
     Two households in Europe/Berlin: household-1 with a 3-phase electricity meter and a water
     meter on one M-Bus, household-2 with a DSMR 5 meter and an SML meter with PV. Readings every
     5 s; a year of 15-minute history is written at the first start. Ctrl-C stops it.
+
+    Household-3 has an encrypted DLMS/COSEM meter (a Kaifa MA309 as Austrian network operators
+    install them: AES-GCM pushes in wired M-Bus frames); its key is encrypted in its adapter file.
     """
     from rich.console import Console
 

@@ -392,7 +392,8 @@ def adapterfile_verify(file: Path, trust: str) -> None:
     help="Fernet key file; created (mode 600) when missing. Keep it outside the file's folder.",
 )
 def adapterfile_encrypt_secrets(file: Path, key_file: Path) -> None:
-    """Encrypt CloudAuth.password and token of FILE in place (AD-5)."""
+    """Encrypt CloudAuth.password and token, and a DLMS Meter.key and authKey, of FILE in place
+    (AD-5)."""
     from cryptography.fernet import Fernet
 
     from omdp.security.keys import write_private

@@ -1,4 +1,4 @@
-"""``omdp simulate``: simulated meters (DSMR P1, SML, wired M-Bus) over TCP or a pseudo-terminal.
+"""``omdp simulate``: simulated meters (DSMR P1, SML, M-Bus, DLMS) over TCP or a pseudo-terminal.
 
 Each command prints where it listens as one line on stdout (``listening tcp 127.0.0.1:40001``
 or ``listening pty /dev/pts/5``) and runs until Ctrl-C or SIGTERM, then stops cleanly. Adapters
@@ -86,6 +86,41 @@ def sml(*, host: str, tcp_port: int, use_pty: bool, interval: float, seed: int, 
     meter = SmlMeter(profile=_profile(seed, pv))
     asyncio.run(
         _serve_stream(meter.file_at, interval=interval, host=host, port=tcp_port, use_pty=use_pty)
+    )
+
+
+@simulate.command("dlms")
+@_push_options
+@click.option("--profile", "meter_profile", default="dlms-kaifa-ma309", show_default=True,
+              help="A shipped DLMS profile (its link and list layout): dlms-kaifa-ma309, "
+              "dlms-siemens-im350, dlms-kaifa-ma304, ...")  # fmt: skip
+@click.option("--key", default=None, help="Encryption key, 32 hex digits (default: the demo key; "
+              "'none' for plain pushes).")  # fmt: skip
+@click.option("--auth-key", default=None, help="Authentication key: pushes are then authenticated.")
+@click.option("--link", type=click.Choice(["mbus", "hdlc"]), default=None,
+              help="Framing (default: the profile's).")  # fmt: skip
+def dlms(
+    *,
+    host: str,
+    tcp_port: int,
+    use_pty: bool,
+    interval: float,
+    seed: int,
+    pv: bool,
+    meter_profile: str,
+    key: str | None,
+    auth_key: str | None,
+    link: str | None,
+) -> None:
+    """A DLMS/COSEM push meter sending AES-GCM ciphered pushes (HDLC or M-Bus)."""
+    from omdp.decoders.dlms import DlmsKeys
+    from omdp.simulators.dlms_meter import DEMO_KEY, DlmsMeter
+
+    chosen = key or DEMO_KEY
+    keys = None if chosen.lower() == "none" else DlmsKeys.from_hex(chosen, auth_key)
+    meter = DlmsMeter(profile=_profile(seed, pv), meter_profile=meter_profile, keys=keys, link=link)
+    asyncio.run(
+        _serve_stream(meter.frame_at, interval=interval, host=host, port=tcp_port, use_pty=use_pty)
     )
 
 

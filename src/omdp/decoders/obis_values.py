@@ -18,7 +18,7 @@ from omdp.domain.obis import ObisCode
 #: the value types a decoder may put in :attr:`ObisValue.value`
 Value = Decimal | float | int | str
 
-Protocol = Literal["dsmr", "sml"]
+Protocol = Literal["dsmr", "sml", "dlms", "d0"]
 
 
 def json_number(value: Value) -> float | int | str:

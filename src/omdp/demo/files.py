@@ -4,13 +4,17 @@ Layout of ``--data-dir`` (default ``./data``)::
 
     demo.json                  what the first run did (history origin, backfill finished)
     secrets.json               API token and HMAC keys, mode 600, generated at the first run
+    meter-keys.json            the DLMS meter's key, as its network operator would hand it out
+    adapter-secret.key         Fernet key of the adapter files' secrets, mode 600
+                               (OMDP_ADAPTER_SECRET_KEY_FILE of ``omdp adapter run``)
     omdp.sqlite3               the cloud's store
     edge-outbox.sqlite3        the edge's outbox
     adapters/<meter>.outbox.sqlite3   each adapter's outbox
     device-credentials.json    devices created through the API (CL-10)
     config/cloud.yaml          omdp cloud run --config ...   (mode 600: holds keys)
     config/edge.yaml           omdp edge run --config ...
-    config/adapters/<meter>.yaml   omdp adapter run --config ...  (mode 600, AD-5)
+    config/adapters/<meter>.yaml   omdp adapter run --config ...  (mode 600, AD-5; the DLMS
+                               meter's key in it encrypted with adapter-secret.key)
     mosquitto/                 the broker's folder with --broker mosquitto
 
 The configuration files are written at every start (ports may differ between runs); the state
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.fernet import Fernet
 
 from omdp.cloud.api.auth import hash_token
 from omdp.demo.layout import (
@@ -37,6 +42,7 @@ from omdp.demo.layout import (
     DemoMeter,
     Ports,
 )
+from omdp.security.protect import encrypt_secrets
 
 PRIVATE = 0o600
 
@@ -71,6 +77,35 @@ class Secrets:
         )
         write_private(path, json.dumps(asdict(made)))
         return made
+
+
+@dataclass(frozen=True, slots=True)
+class MeterKeys:
+    """The DLMS meter's AES key, generated once per data folder (mode 600).
+
+    The simulated meter ciphers its pushes with it, as a real one does with the key its network
+    operator hands the household; the adapter file holds it encrypted at rest (AD-5).
+    """
+
+    dlms_key: str
+
+    @classmethod
+    def load_or_create(cls, data: Path) -> MeterKeys:
+        """The folder's meter keys, generated and stored (mode 600) when missing."""
+        path = data / "meter-keys.json"
+        if path.exists():
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        made = cls(dlms_key=secrets.token_hex(16).upper())
+        write_private(path, json.dumps(asdict(made)))
+        return made
+
+
+def adapter_fernet(files: SiteFiles) -> Fernet:
+    """The key that encrypts the adapter files' secrets, created (mode 600) at the first use."""
+    path = files.adapter_secret_key
+    if not path.exists():
+        write_private(path, Fernet.generate_key().decode())
+    return Fernet(path.read_bytes().strip())
 
 
 @dataclass(slots=True)
@@ -138,6 +173,11 @@ class SiteFiles:
         """The cloud store's URL."""
         return f"sqlite:///{self.data / 'omdp.sqlite3'}"
 
+    @property
+    def adapter_secret_key(self) -> Path:
+        """The Fernet key of the adapter files' encrypted secrets."""
+        return self.data / "adapter-secret.key"
+
 
 def cloud_doc(files: SiteFiles, ports: Ports, keys: Secrets, protocol: str = "5") -> dict[str, Any]:
     """The cloud's settings (``omdp cloud run --config``)."""
@@ -203,8 +243,10 @@ def adapter_doc(
     }
     if meter.kind == "mbus":
         source |= {"address": meter.address, "timezone": TIMEZONE, "timeout": 2.0}
+    if meter.kind == "dlms":  # the household's key, encrypted at rest below (AD-5)
+        source |= {"key": MeterKeys.load_or_create(files.data).dlms_key, "timezone": TIMEZONE}
     outbox = files.data / "adapters" / f"{meter.meter_id}.outbox.sqlite3"
-    return {
+    doc = {
         "MeterIndividualId": meter.meter_id,
         "Meter": source,
         "Broker": {
@@ -219,6 +261,7 @@ def adapter_doc(
             "outboxPath": str(outbox),
         },
     }
+    return encrypt_secrets(doc, adapter_fernet(files)) if "key" in source else doc
 
 
 def write_site(

@@ -4,6 +4,8 @@ The table :data:`METERS` is the whole site; everything else (simulators, adapter
 registry, history) is derived from it. Household 1 has a 3-phase electricity meter and a water
 meter on one wired M-Bus (TCP gateway); household 2 has a DSMR 5 meter (P1 over a TCP bridge)
 and an SML eHZ meter with a PV system (optical head over TCP), both in Europe/Berlin.
+Household 3 has an encrypted DLMS/COSEM meter as Austrian network operators install them: a
+Kaifa MA309 pushing AES-GCM ciphered Data-Notifications in wired M-Bus frames (TCP bridge).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ CONCENTRATOR_ID: Final = "demo-edge"
 READING_INTERVAL_S: Final = 5.0
 """Seconds between live readings: real meters send every 1 to 900 s; 5 s keeps the demo lively."""
 
-MeterKind = Literal["mbus", "dsmr", "sml"]
+MeterKind = Literal["mbus", "dsmr", "sml", "dlms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,9 @@ class DemoMeter:
 HOUSEHOLDS: Final = (
     DemoHousehold("household-1", "Household 1 (M-Bus)", "Flat with M-Bus electricity and water", 2),
     DemoHousehold("household-2", "Household 2 (PV)", "House with a DSMR meter and PV on SML", 4),
+    DemoHousehold(
+        "household-3", "Household 3 (DLMS)", "Flat with an encrypted DLMS/COSEM smart meter", 3
+    ),
 )
 
 METERS: Final = (
@@ -93,6 +98,10 @@ METERS: Final = (
         "h2-sml-pv", "household-2", "Electricity with PV feed-in (SML eHZ)", "sml", "sml-ehz",
         "demo-emh-ehz", "EMH eHZ SML meter", MeterClass.ELECTRICITY, seed=33, pv_peak_w=4200.0,
     ),
+    DemoMeter(
+        "h3-dlms", "household-3", "Electricity (DLMS/COSEM, AES-GCM)", "dlms", "dlms-kaifa-ma309",
+        "demo-kaifa-ma309", "Kaifa MA309 DLMS meter", MeterClass.ELECTRICITY, seed=44,
+    ),
 )  # fmt: skip
 
 
@@ -108,6 +117,8 @@ class Ports:
 
     def meter(self, kind: MeterKind) -> int:
         """The TCP port of a meter simulator (0: any free one)."""
+        if kind == "dlms" and self.meters_from:  # the DLMS meter's bridge on +4
+            return self.meters_from + 4
         if self.meters_from == 0:
             return 0
         return self.meters_from + ("mbus", "dsmr", "sml").index(kind)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,11 +29,12 @@ from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings, EdgeSettings, load_settings
 from omdp.demo import history
 from omdp.demo.broker import BrokerKind, embedded_broker, mosquitto_config
-from omdp.demo.files import DemoState, Secrets, SiteFiles, write_site
+from omdp.demo.files import DemoState, MeterKeys, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, READING_INTERVAL_S, TIMEZONE, DemoMeter, Ports, individual
 from omdp.demo.layout import households as registry_households
 from omdp.demo.watchdog import arm
 from omdp.ops.bounded_run import until_signal
+from omdp.security.protect import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
 from omdp.simulators.profiles import HouseholdProfile
 
 log = logging.getLogger(__name__)
@@ -143,8 +145,26 @@ def _state(files: SiteFiles, history_days: int) -> tuple[DemoState, bool]:
     return state, True
 
 
+async def _start_dlms(
+    stack: contextlib.AsyncExitStack, state: DemoState, ports: Ports, files: SiteFiles
+) -> int:
+    """The encrypted DLMS meter behind its TCP bridge; return the bridge's port."""
+    from omdp.decoders.dlms import DlmsKeys  # noqa: PLC0415
+    from omdp.simulators.dlms_meter import DlmsMeter  # noqa: PLC0415
+    from omdp.simulators.dsmr_meter import MeterStreamServer  # noqa: PLC0415
+
+    meter = next(m for m in METERS if m.kind == "dlms")
+    dlms = DlmsMeter(
+        profile=_live_profile(meter, state.history_origin, time.time()),
+        meter_profile=meter.profile,
+        keys=DlmsKeys.from_hex(MeterKeys.load_or_create(files.data).dlms_key),
+    )
+    server = MeterStreamServer(dlms.frame_at, interval=READING_INTERVAL_S, port=ports.meter("dlms"))
+    return (await stack.enter_async_context(server)).port
+
+
 async def _start_meters(
-    stack: contextlib.AsyncExitStack, state: DemoState, ports: Ports
+    stack: contextlib.AsyncExitStack, state: DemoState, ports: Ports, files: SiteFiles
 ) -> dict[str, str]:
     """Start the simulators; return each meter's ``host:port``."""
     from omdp.cli.simulate_cmd import mbus_meters  # noqa: PLC0415 - the shared M-Bus tables
@@ -162,7 +182,8 @@ async def _start_meters(
     mbus_port = await stack.enter_async_context(bus.serve_tcp("127.0.0.1", ports.meter("mbus")))
     dsmr = DsmrMeter(profile=_live_profile(by_kind["dsmr"], state.history_origin, now))
     sml = SmlMeter(profile=_live_profile(by_kind["sml"], state.history_origin, now))
-    where: dict[str, int] = {"mbus": mbus_port}
+    dlms_port = await _start_dlms(stack, state, ports, files)
+    where: dict[str, int] = {"mbus": mbus_port, "dlms": dlms_port}
     for kind, frame_at in (("dsmr", dsmr.telegram_at), ("sml", sml.file_at)):
         server = MeterStreamServer(
             frame_at,
@@ -196,6 +217,9 @@ async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Ev
     files = SiteFiles(options.data_dir.resolve())
     files.data.mkdir(parents=True, exist_ok=True)
     keys = Secrets.load_or_create(files.data)
+    # the adapters read the DLMS meter's key, encrypted in their files, with the demo's own key
+    os.environ.pop(SECRET_KEY_ENV, None)
+    os.environ[SECRET_KEY_FILE_ENV] = str(files.adapter_secret_key)
     state, first_run = _state(files, options.history_days)
     catalog = default_catalog()
     signals = asyncio.create_task(until_signal(stop))
@@ -214,7 +238,7 @@ async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Ev
             broker = await stack.enter_async_context(
                 embedded_broker(options.broker, port=ports.mqtt, folder=files.data / "mosquitto")
             )
-            meter_tcp = await _start_meters(stack, state, ports)
+            meter_tcp = await _start_meters(stack, state, ports, files)
             protocol = "3.1.1" if options.broker == "amqtt" else "5"  # amqtt has no MQTT 5
             write_site(files, ports, keys, meter_tcp, protocol=protocol)
             cloud = load_settings(CloudSettings, files.cloud)

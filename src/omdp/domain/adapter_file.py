@@ -72,7 +72,7 @@ class BrokerConnection(_FileModel):
 class MeterConnection(_FileModel):
     """How the adapter reaches its meter."""
 
-    kind: Literal["mbus", "dsmr", "sml", "json-mqtt"]
+    kind: Literal["mbus", "dsmr", "sml", "json-mqtt", "dlms"]
     tcp: Annotated[str, Field(max_length=300)] | None = Field(
         default=None, description="host:port of a TCP gateway or bridge."
     )
@@ -124,6 +124,22 @@ class MeterConnection(_FileModel):
         default=None,
         alias="timePath",
         description="json-mqtt: JSON path of the device's own timestamp, e.g. $.time.",
+    )
+    key: Annotated[str, Field(min_length=1, max_length=400)] | None = Field(
+        default=None,
+        description=(
+            "dlms: the household's encryption key (32 hex digits; enc:v1:... when encrypted at "
+            "rest). A secret: the file must then be mode 600."
+        ),
+    )
+    auth_key: Annotated[str, Field(min_length=1, max_length=400)] | None = Field(
+        default=None,
+        alias="authKey",
+        description="dlms: the authentication key, where the operator uses one (32 hex digits).",
+    )
+    listen: Annotated[str, Field(max_length=300)] | None = Field(
+        default=None,
+        description="dlms: host:port to accept a pushing bridge on (instead of tcp or serial).",
     )
 
 

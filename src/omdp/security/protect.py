@@ -19,7 +19,8 @@ variable ``OMDP_ADAPTER_TRUST_KEY`` (wins) or ``Adapter.trustKey`` in the file, 
 ``ed25519:<base64 raw key>`` or the path of a PEM public key (relative to the file). A missing,
 malformed or wrong signature is then refused at start, naming the file.
 
-**Encryption at rest.** ``CloudAuth.password`` and ``CloudAuth.token`` may be stored as
+**Encryption at rest.** ``CloudAuth.password``, ``CloudAuth.token`` and a DLMS meter's
+``Meter.key`` and ``Meter.authKey`` may be stored as
 ``enc:v1:<Fernet token>``, the key held outside the file: ``OMDP_ADAPTER_SECRET_KEY`` (a Fernet
 key) or ``OMDP_ADAPTER_SECRET_KEY_FILE`` (a file holding one).
 """
@@ -49,6 +50,8 @@ TRUST_ENV = "OMDP_ADAPTER_TRUST_KEY"
 SECRET_KEY_ENV = "OMDP_ADAPTER_SECRET_KEY"  # noqa: S105 - a variable name
 SECRET_KEY_FILE_ENV = "OMDP_ADAPTER_SECRET_KEY_FILE"  # noqa: S105 - a variable name
 _SECRET_FIELDS = ("password", "token")
+#: where secrets live: the cloud credentials and a DLMS meter's keys
+_SECRET_SECTIONS = (("CloudAuth", _SECRET_FIELDS), ("Meter", ("key", "authKey")))
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
@@ -175,34 +178,43 @@ def fernet_from_env() -> Fernet | None:
         raise ConfigError(msg) from None
 
 
+def _secret_places(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str, str]]:
+    """``(section, field, name)`` of every secret the document holds."""
+    places: list[tuple[dict[str, Any], str, str]] = []
+    for section_name, fields in _SECRET_SECTIONS:
+        section = doc.get(section_name)
+        if isinstance(section, dict):
+            found = [f for f in fields if isinstance(section.get(f), str)]
+            places.extend((section, f, f"{section_name}.{f}") for f in found)
+    return places
+
+
 def encrypt_secrets(doc: dict[str, Any], fernet: Fernet) -> dict[str, Any]:
-    """``doc`` with ``CloudAuth.password`` and ``token`` encrypted (idempotent)."""
+    """``doc`` with ``CloudAuth.password``/``token`` and ``Meter.key``/``authKey`` encrypted
+    (idempotent)."""
     out = copy.deepcopy(doc)
-    auth = out.get("CloudAuth") or {}
-    for field in _SECRET_FIELDS:
-        value = auth.get(field)
-        if isinstance(value, str) and not value.startswith(ENCRYPTED):
-            auth[field] = ENCRYPTED + fernet.encrypt(value.encode()).decode()
+    for section, field, _name in _secret_places(out):
+        value = section[field]
+        if not value.startswith(ENCRYPTED):
+            section[field] = ENCRYPTED + fernet.encrypt(value.encode()).decode()
     return out
 
 
 def decrypt_secrets(doc: dict[str, Any], fernet: Fernet | None, *, source: str) -> dict[str, Any]:
     """``doc`` with encrypted secrets in the clear (in memory only)."""
-    auth = doc.get("CloudAuth")
-    if not isinstance(auth, dict):
-        return doc
-    encrypted = [f for f in _SECRET_FIELDS if str(auth.get(f, "")).startswith(ENCRYPTED)]
+    out = copy.deepcopy(doc)
+    encrypted = [p for p in _secret_places(out) if p[0][p[1]].startswith(ENCRYPTED)]
     if not encrypted:
         return doc
     if fernet is None:
-        msg = f"{source}: CloudAuth secrets are encrypted; set {SECRET_KEY_ENV} (AD-5)"
+        names = ", ".join(name for _s, _f, name in encrypted)
+        msg = f"{source}: {names} encrypted; set {SECRET_KEY_ENV} (AD-5)"
         raise ConfigError(msg)
-    out = copy.deepcopy(doc)
-    for field in encrypted:
+    for section, field, name in encrypted:
         try:
-            out["CloudAuth"][field] = fernet.decrypt(auth[field][len(ENCRYPTED) :]).decode()
+            section[field] = fernet.decrypt(section[field][len(ENCRYPTED) :]).decode()
         except InvalidToken:
-            msg = f"{source}: CloudAuth.{field} cannot be decrypted with {SECRET_KEY_ENV} (AD-5)"
+            msg = f"{source}: {name} cannot be decrypted with {SECRET_KEY_ENV} (AD-5)"
             raise ConfigError(msg) from None
     return out
 

@@ -8,15 +8,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from omdp.adapter.config import load_adapter_file
 from omdp.catalog import default_catalog
 from omdp.cloud.storage import open_store
 from omdp.config import CloudSettings, EdgeSettings, load_settings
 from omdp.demo import history
-from omdp.demo.files import DemoState, Secrets, SiteFiles, write_site
+from omdp.demo.files import DemoState, MeterKeys, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, Ports, individual
+from omdp.errors import ConfigError
 from omdp.ops.ids import READING_NAMESPACE, reading_id
 from omdp.ops.status import parse_prometheus
+from omdp.security.protect import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC).timestamp()
 
@@ -59,8 +63,11 @@ def test_backfill_writes_every_meter_once(tmp_path: Path) -> None:
         store.close()
 
 
-def test_site_files_load_as_each_part_reads_them(tmp_path: Path) -> None:
+def test_site_files_load_as_each_part_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     files = SiteFiles(tmp_path)
+    monkeypatch.setenv(SECRET_KEY_FILE_ENV, str(files.adapter_secret_key))  # as the demo does
     keys = Secrets.load_or_create(tmp_path)
     assert Secrets.load_or_create(tmp_path) == keys
     assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
@@ -76,6 +83,39 @@ def test_site_files_load_as_each_part_reads_them(tmp_path: Path) -> None:
         config = load_adapter_file(path)
         assert config.meter_individual_id == meter.meter_id
         assert config.adapter.household_id == meter.household_id
+
+
+def test_ad5_dlms_meter_key_is_encrypted_in_its_adapter_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AD-5: household 3's DLMS key is generated once (mode 600) and sits in its adapter file
+    only encrypted; the file loads with the demo's secret key and no other."""
+    monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
+    monkeypatch.delenv(SECRET_KEY_FILE_ENV, raising=False)
+    files = SiteFiles(tmp_path)
+    write_site(files, Ports(), Secrets.load_or_create(tmp_path),
+               {m.meter_id: "127.0.0.1:40104" for m in METERS})  # fmt: skip
+    meter = next(m for m in METERS if m.kind == "dlms")
+    assert meter.household_id == "household-3"
+    key = MeterKeys.load_or_create(tmp_path).dlms_key
+    assert MeterKeys.load_or_create(tmp_path).dlms_key == key
+    assert len(bytes.fromhex(key)) == 16
+    for private in (tmp_path / "meter-keys.json", files.adapter_secret_key, files.adapter(meter)):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    text = files.adapter(meter).read_text(encoding="utf-8")
+    assert key not in text
+    assert key.lower() not in text
+    assert "key: enc:v1:" in text
+    with pytest.raises(ConfigError, match=SECRET_KEY_ENV):
+        load_adapter_file(files.adapter(meter))
+    monkeypatch.setenv(SECRET_KEY_FILE_ENV, str(files.adapter_secret_key))
+    config = load_adapter_file(files.adapter(meter))
+    assert config.meter is not None
+    assert config.meter.kind == "dlms"
+    assert config.meter.key == key
+    assert config.meter.profile == "dlms-kaifa-ma309"
+    assert Ports(meters_from=40100).meter("dlms") == 40104
+    assert Ports(meters_from=0).meter("dlms") == 0
 
 
 def test_state_round_trips(tmp_path: Path) -> None:

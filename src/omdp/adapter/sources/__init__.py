@@ -11,6 +11,8 @@ dsmr       ``serial`` (115200 8N1; 9600 7E1 for DSMR 2.2/3)  telegram (CRC check
 sml        ``serial`` (9600 8N1) or ``tcp``                SML file (file and message CRCs)
 mbus       ``serial`` (2400 8E1) or ``tcp`` gateway         read every ``interval`` s (REQ_UD2)
 json-mqtt  ``topic`` on ``brokerHost:brokerPort``           message
+dlms       ``serial`` (2400 8N1), ``tcp`` bridge or          push (HDLC or M-Bus; AES-GCM with
+           ``listen`` host:port for a pushing bridge         ``key``/``authKey``)
 =========  ==============================================  ====================================
 """
 
@@ -20,6 +22,7 @@ from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from omdp.adapter.sources.base import Backoff, MeterSource, SourceIOError, SourceStats
+from omdp.adapter.sources.dlms import DLMS_BAUDRATE, dlms_hints, dlms_keys, dlms_source
 from omdp.adapter.sources.dsmr import DSMR_BAUDRATE, dsmr_source
 from omdp.adapter.sources.json_mqtt import JsonMqttSource
 from omdp.adapter.sources.mbus import MBusBus, MBusSource, parse_address, sample_from_frames
@@ -40,6 +43,7 @@ __all__ = [
     "PushSource",
     "SourceIOError",
     "SourceStats",
+    "dlms_source",
     "dsmr_source",
     "mbus_transport",
     "meter_timezone",
@@ -116,7 +120,8 @@ def open_source(
     Raises:
         ConfigError: the section lacks what the kind needs or holds an unusable value.
     """
-    name = name or f"{meter.kind}:{meter.tcp or meter.serial or meter.topic or '-'}"
+    where = meter.tcp or meter.serial or meter.topic or meter.listen or "-"
+    name = name or f"{meter.kind}:{where}"
     tz = meter_timezone(meter)
     timeout = meter.timeout or 5.0
     if meter.kind == "dsmr":
@@ -139,6 +144,22 @@ def open_source(
             serial=meter.serial,
             baudrate=meter.baudrate or SML_BAUDRATE,
             serial_format=meter.serial_format or "8N1",
+            interval=meter.interval,
+            silence_intervals=silence_intervals,
+            connect_timeout=timeout,
+            backoff=backoff,
+        )
+    if meter.kind == "dlms":
+        return dlms_source(
+            name,
+            tcp=_tcp(meter),
+            serial=meter.serial,
+            listen=split_host_port(meter.listen) if meter.listen else None,
+            baudrate=meter.baudrate or DLMS_BAUDRATE,
+            serial_format=meter.serial_format or "8N1",
+            keys=dlms_keys(meter.key, meter.auth_key),
+            hints=dlms_hints(meter.profile),
+            tz=tz,
             interval=meter.interval,
             silence_intervals=silence_intervals,
             connect_timeout=timeout,
