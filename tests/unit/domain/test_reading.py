@@ -60,19 +60,48 @@ def test_dm1_times_keep_the_senders_offset_on_output() -> None:
     assert out["readingTime"] == "2024-03-31T02:30:00+02:00"
 
 
-@pytest.mark.parametrize("when", ["1969-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "not a time"])
-def test_dm1_implausible_or_malformed_times_are_refused(when: str) -> None:
-    """DM-1: far-past, far-future and malformed times are errors on readingTime."""
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00Z", "9999-06-01T00:00:00Z", "not a time", "2024-13-01T00:00:00Z"]
+)
+def test_dm1_unrepresentable_or_malformed_times_are_refused(when: str) -> None:
+    """DM-1: times the stores cannot represent and malformed times are errors on readingTime."""
     [(path, _)] = problems(reading(readingTime=when))
     assert path == "$.readingTime"
+
+
+@pytest.mark.parametrize(
+    ("when", "read"),
+    [
+        ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59+00:00"),
+        ("2200-01-01T00:00:00+01:00", "2200-01-01T00:00:00+01:00"),
+        ("2024-01-01t00:00:00z", "2024-01-01T00:00:00+00:00"),
+        ("2024-01-01 00:00:00-00:00", "2024-01-01T00:00:00+00:00"),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999999+00:00"),
+        ("2024-06-30T23:59:60.5+02:00", "2024-06-30T23:59:59.999999+02:00"),
+        ("2024-01-01T00:00:00.123456789+01:00", "2024-01-01T00:00:00.123456+01:00"),
+    ],
+)
+def test_dm1_every_rfc3339_time_with_an_offset_is_read(when: str, read: str) -> None:
+    """DM-1: any RFC 3339 time with an offset is a reading time: old and far-future years,
+    lower-case separators, a space for T, the unknown offset -00:00, leap seconds (read as the
+    last microsecond before them), nanoseconds (truncated)."""
+    ok = parse_reading(json.dumps(reading(readingTime=when)))
+    assert ok.reading_time.isoformat() == read
 
 
 def test_dm2_fault_code_and_sequence_number_are_kept() -> None:
     """DM-2: faultCode and sequenceNumber are optional and preserved."""
     ok = parse_reading(json.dumps(reading(faultCode="FC1", sequenceNumber=7)))
     assert (ok.fault_code, ok.sequence_number) == ("FC1", 7)
-    [(path, _)] = problems(reading(sequenceNumber=-1))
-    assert path == "$.sequenceNumber"
+
+
+@pytest.mark.parametrize("odd", [-1, 1.5, "seven", 2**64, None, [], {}])
+def test_dm2_a_sequence_number_that_is_no_counter_is_ignored(odd: Any) -> None:
+    """DM-2: sequenceNumber is not in the published schema, so any value is allowed: a counter
+    (0 to 2^63-1) is kept, anything else is ignored and the reading stored."""
+    ok = parse_reading(json.dumps(reading(sequenceNumber=odd)))
+    assert ok.sequence_number is None
+    assert ok.property_values[0].numerical_value == 1234.5
 
 
 def test_dm3_a_property_value_must_have_a_value() -> None:
