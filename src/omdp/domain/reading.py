@@ -59,7 +59,10 @@ _TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
 
 def _time_text(value: Any) -> Any:
     """Refuse what pydantic would read as a time but the schema's ``datetime`` is not: numbers
-    and digit strings (Unix times). Only on the pydantic path; msgspec reads RFC 3339 alone."""
+    and digit strings (Unix times). Only on the pydantic path; msgspec reads RFC 3339 alone.
+    Python code passes datetimes, which are times already."""
+    if isinstance(value, datetime):
+        return value
     if not isinstance(value, str) or _TIME_TEXT.match(value) is None:
         msg = "not an RFC 3339 time, e.g. 2024-01-01T00:00:00Z"
         raise PydanticCustomError(NOT_RFC3339, msg)

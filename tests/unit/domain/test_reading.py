@@ -249,3 +249,13 @@ def test_dm1_spec_examples_are_valid(shared_dir: Path) -> None:
         ok = parse_reading(example.read_bytes())
         assert ok.meter_individual is not None
         assert ok.meter_individual.physical_meter_type is not None
+
+
+def test_dm1_python_code_builds_readings_from_datetimes() -> None:
+    """DM-1: adapters build readings from aware datetimes (the text check is for JSON only)."""
+    from datetime import UTC, datetime
+
+    from omdp.domain.reading import MeterReading
+
+    when = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    assert MeterReading(meter_reading_identifier="r1", reading_time=when).reading_time == when
