@@ -1,4 +1,4 @@
-"""The MeterReading model: DM-1..DM-6 and the published defects of SPEC.md §8."""
+"""The MeterReading model: DM-1..DM-6 and the published defects of docs/requirements.md."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def test_dm3_property_value_date_must_carry_an_offset() -> None:
 
 
 def test_dm3_unit_outside_allowed_units_is_kept_and_flagged() -> None:
-    """DM-3 and SPEC.md §8: a power in kWh is stored and flagged, not rejected."""
+    """DM-3 and docs/requirements.md: a power in kWh is stored and flagged, not rejected."""
     doc = reading()
     doc["propertyValues"][0]["operationalPropertyDefinition"]["propertyId"] = "OBIS_15.7.0"
     from omdp.catalog import default_catalog
@@ -154,7 +154,7 @@ def test_dm3_unit_outside_allowed_units_is_kept_and_flagged() -> None:
 
 
 def test_dm4_property_name_spelling_is_accepted_and_written_as_description() -> None:
-    """DM-4 and SPEC.md §8: propertyName is read, propertyDescription is written."""
+    """DM-4 and docs/requirements.md: propertyName is read, propertyDescription is written."""
     doc = reading()
     doc["propertyValues"][0]["operationalPropertyDefinition"]["propertyName"] = "A+ total"
     out = json.loads(parse_reading(json.dumps(doc)).to_json())
@@ -189,7 +189,7 @@ def test_dm5_element_lists_its_properties() -> None:
 
 
 def test_dm6_meter_individual_physical_meter_spelling_and_household() -> None:
-    """DM-6 and SPEC.md §8: physicalMeter is read as physicalMeterType; householdId kept."""
+    """DM-6 and docs/requirements.md: physicalMeter is read as physicalMeterType; householdId kept."""
     doc = reading(
         meterIndividual={
             "meterIndividualId": "meter-7",
