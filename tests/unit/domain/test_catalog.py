@@ -26,7 +26,7 @@ def test_dm4_lookup_by_id_with_units_and_kind() -> None:
 
 
 def test_dm4_published_defects_are_fixed() -> None:
-    """DM-4 / docs/requirements.md: OBIS_16.8. becomes OBIS_16.8.1; the section headings are gone."""
+    """DM-4 (docs/requirements.md): OBIS_16.8. becomes OBIS_16.8.1; no section headings."""
     cat = default_catalog()
     assert "OBIS_16.8.1" in cat
     assert "OBIS_16.8." not in cat

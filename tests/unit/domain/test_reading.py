@@ -189,7 +189,7 @@ def test_dm5_element_lists_its_properties() -> None:
 
 
 def test_dm6_meter_individual_physical_meter_spelling_and_household() -> None:
-    """DM-6 and docs/requirements.md: physicalMeter is read as physicalMeterType; householdId kept."""
+    """DM-6 (docs/requirements.md): physicalMeter is read as physicalMeterType; householdId kept."""
     doc = reading(
         meterIndividual={
             "meterIndividualId": "meter-7",
