@@ -188,5 +188,6 @@ def live_values(payload: bytes) -> tuple[datetime, LiveValues] | None:
             if v.text_value is None:
                 return None
             continue
-        values[v.operational_property_definition.property_id] = (v.numerical_value, v.unit)
+        unit = v.unit or None  # an empty unit is no unit (DM-3)
+        values[v.operational_property_definition.property_id] = (v.numerical_value, unit)
     return reading.reading_time, values

@@ -222,5 +222,9 @@ def test_live_values_read_the_time_and_numbers() -> None:
     first = doc["propertyValues"][0]
     prop = first["operationalPropertyDefinition"]["propertyId"]
     assert values[prop] == (first["numericalValue"], first["unit"])
+    first["unit"] = ""  # DM-3: an empty unit is no unit, in live data too
+    got = live_values(orjson.dumps(doc))
+    assert got is not None
+    assert got[1][prop] == (first["numericalValue"], None)
     del doc["propertyValues"][1]["numericalValue"]  # DM-3: neither number nor text
     assert live_values(orjson.dumps(doc)) is None
