@@ -38,7 +38,7 @@ def test_help_and_version() -> None:
 
 
 def test_dm1_validate_spec_examples_exit_0(shared_dir: Path) -> None:
-    """DM-1..DM-6: `omdp validate` accepts the published examples (SPEC.md §8)."""
+    """DM-1..DM-6: `omdp validate` accepts the published examples (docs/requirements.md)."""
     files = sorted(str(p) for p in (shared_dir / "spec-data" / "examples").glob("*.json"))
     out = omdp("validate", *files)
     assert out.returncode == 0, out.stderr

@@ -14,15 +14,22 @@ from omdp.conformance.report import (
     FAILED,
     PASSED,
     REQUIREMENT_IDS,
+    REQUIREMENTS,
     CaseRecord,
     Report,
     build_report,
     ids_in,
+    read_requirements,
     render_markdown,
 )
 
 
 def test_every_specification_id_is_listed() -> None:
+    """The ids come from docs/requirements.md, each defined once with a title."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "requirements.md").read_text()
+    assert read_requirements(text) == REQUIREMENTS
+    assert all(text.count(f"- **{rid}** ") == 1 for rid in REQUIREMENT_IDS)
+    assert REQUIREMENTS["DM-3"] == "Property values"
     assert len(REQUIREMENT_IDS) == 6 + 6 + 4 + 3 + 15 + 5
     assert REQUIREMENT_IDS[0] == "DM-1"
     assert "CL-15" in REQUIREMENT_IDS
@@ -57,7 +64,7 @@ def test_report_flags_gaps_and_failures() -> None:
     again = Report.from_json(json.loads(json.dumps(report.to_json())))
     assert again.gaps == report.gaps
     markdown = render_markdown(report)
-    assert "| DM-2 | **GAP: no test** |" in markdown
+    assert "| DM-2 | Fault code | **GAP: no test** |" in markdown
     assert "`t.py::b`: failed" in markdown
 
 

@@ -2,7 +2,7 @@
 
 Beside it, in the same run and with the same payloads and publisher code, the raw broker rate:
 plain paho-mqtt 2 (threaded loop, 100 publishes in flight, at most 10,000 outstanding) ->
-Mosquitto (persistence off, as in MEASURED.md) -> a paho subscriber in another process that
+Mosquitto (persistence off, as in the baseline) -> a paho subscriber in another process that
 only counts. Target (issue 6): ingest at 40 % or more of the raw rate, on SQLite and on
 PostgreSQL (CL-15). Each figure is the best of three runs; ingest is timed from the first
 publish until the store holds every reading (committed). The benchmark starts its own
@@ -143,7 +143,7 @@ RUNS = 3
 def run(*, quick: bool) -> None:
     """Print ingest rates on SQLite and PostgreSQL beside the raw broker rate (best of 3 each).
 
-    One Mosquitto with persistence off serves every run (as in MEASURED.md; the ingest's
+    One Mosquitto with persistence off serves every run (as in the baseline; the ingest's
     persistent session lives in the broker's memory), so that raw and ingest differ only in the
     subscriber. Each ingest run publishes new reading ids into the same store.
     """

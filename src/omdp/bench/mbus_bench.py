@@ -1,8 +1,8 @@
 """``omdp bench mbus``: decode the public M-Bus corpus with our codec and with pyMeterBus.
 
 Both decoders run in the same process on the same frames: the libmbus test frames and the
-pyMeterBus frames shipped in ``tests/frames/mbus`` (or ``../shared/corpus`` when the tests are
-not installed). The ratio is computed on the frames both decoders accept; frames pyMeterBus
+pyMeterBus frames shipped in ``tests/frames/mbus`` of a source checkout.
+The ratio is computed on the frames both decoders accept; frames pyMeterBus
 rejects are counted and reported separately. Our decoder also reports its figure on all frames.
 """
 
@@ -37,10 +37,6 @@ def load_corpus() -> list[tuple[str, bytes]]:
         (
             _ROOT / "tests" / "frames" / "mbus" / "libmbus" / "test-frames",
             _ROOT / "tests" / "frames" / "mbus" / "pymeterbus" / "pymeterbus_expected.json",
-        ),
-        (
-            _ROOT.parent / "shared" / "corpus" / "libmbus" / "test-frames",
-            _ROOT.parent / "shared" / "corpus" / "pymeterbus" / "pymeterbus_expected.json",
         ),
     ]
     for folder, pmb in candidates:
@@ -106,7 +102,7 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     """Measure both decoders, print frames/s, records/s and the ratio, and return them."""
     corpus = load_corpus()
     if not corpus:
-        print("no M-Bus corpus found (tests/frames/mbus or ../shared/corpus)")
+        print("no M-Bus corpus found (tests/frames/mbus of a source checkout)")
         return {"corpus_frames": 0}
     seconds = 0.5 if quick else 3.0
     ours_ok = []

@@ -16,9 +16,9 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 IN_FLIGHT = 100
-"""QoS 1 publishes the broker may leave unacknowledged (MEASURED.md used 20; more does not hurt)."""
+"""QoS 1 publishes the broker may leave unacknowledged (the baseline: 20; more does not hurt)."""
 OUTSTANDING = 10_000
-"""Publishes queued in paho at most: paho loses messages past 65,535 outstanding (MEASURED.md)."""
+"""Publishes queued in paho at most: paho loses messages past 65,535 outstanding (measured)."""
 
 
 def client(name: str) -> paho.Client:

@@ -2,7 +2,7 @@
 
 Our :func:`~omdp.domain.validation.parse_reading` must cost no more than pydantic's own
 validation of the same message. The baseline is plain pydantic models of the same shape with
-no custom validators (the figure MEASURED.md gives for pydantic); a pydantic-core validator of
+no custom validators (the baseline figure for pydantic); a pydantic-core validator of
 typed dicts (no model instances at all), msgspec typed structs and ``orjson.loads`` (no
 validation) are printed for context. All are measured in the same run, best of three.
 """

@@ -22,7 +22,8 @@ def dsmr() -> None:
     "--spec",
     default="auto",
     show_default=True,
-    help="Telegram specification: auto, v2.2, v3, v4, v5, belgian, luxembourg, sweden, ...",
+    help="Force a specification (auto detects it): v2.2, v3, v4, v5, belgian, luxembourg, "
+    "msn, sweden, sagemcom-t210-d-r, energienetze-steiermark, iskra-ie, eon-hungary, q3d.",
 )
 @click.option("--strict", is_flag=True, help="Fail on a line the spec cannot parse.")
 def decode(file: BinaryIO, spec: str, strict: bool) -> None:
@@ -49,3 +50,27 @@ def decode(file: BinaryIO, spec: str, strict: bool) -> None:
     if splitter.truncated:
         click.echo(f"error: {splitter.truncated} truncated telegram(s) dropped", err=True)
         sys.exit(1)
+
+
+@dsmr.command("compare")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--spec", default="auto", show_default=True, help="Ours: auto, or one forced.")
+@click.option("--misses", is_flag=True, help="List every value of the reference we lack.")
+def compare_cmd(files: tuple[str, ...], spec: str, misses: bool) -> None:
+    """Measure our decoding of telegram FILES against dsmr_parser with its best specification
+    for each telegram: the share of its values (value, unit, time) that we give too."""
+    from pathlib import Path
+
+    from omdp.decoders.dsmr.reference import compare
+
+    named = [(name, Path(name).read_bytes().decode("latin-1")) for name in files]
+    result = compare(named, spec=spec)
+    for name, best in result.specs.items():
+        click.echo(f"{name}: dsmr_parser's best specification {best}")
+    if misses:
+        for name, ref in result.missed:
+            click.echo(f"missing in {name}: {ref}")
+    click.echo(
+        f"{result.matched} of {result.total} values of dsmr_parser = {100 * result.share:.2f} % "
+        f"({result.same_type} of the same type)"
+    )

@@ -1,4 +1,4 @@
-"""Conformance: which tests prove which requirement of the specification (docs SPEC.md)."""
+"""Conformance: which tests prove which requirement of docs/requirements.md."""
 
 from omdp.conformance.report import (
     REQUIREMENT_IDS,

@@ -11,13 +11,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: family -> highest number, as in the working specification (SPEC.md).
-FAMILIES: Mapping[str, int] = {"DM": 6, "AD": 6, "CO": 4, "CM": 3, "CL": 15, "APP": 5}
+from omdp.assets import requirements_document
 
-REQUIREMENT_IDS: tuple[str, ...] = tuple(
-    f"{family}-{number}" for family, top in FAMILIES.items() for number in range(1, top + 1)
-)
-"""Every requirement id of the specification, in the specification's order."""
+_DEFINITION = re.compile(r"^- \*\*((?:DM|AD|CO|CM|CL|APP)-\d{1,2})\*\* ([^:]+):", re.MULTILINE)
+
+
+def read_requirements(text: str) -> dict[str, str]:
+    """The requirement ids of docs/requirements.md with their titles, in the document's order.
+
+    A requirement is a list item ``- **DM-3** Property values: what it requires...``.
+    """
+    return {rid: title.strip() for rid, title in _DEFINITION.findall(text)}
+
+
+REQUIREMENTS: Mapping[str, str] = read_requirements(requirements_document().read_text())
+"""Every requirement id of docs/requirements.md and its title."""
+
+REQUIREMENT_IDS: tuple[str, ...] = tuple(REQUIREMENTS)
+"""Every requirement id, in the order of docs/requirements.md."""
+
+FAMILIES: Mapping[str, int] = {
+    family: max(int(rid.split("-")[1]) for rid in REQUIREMENT_IDS if rid.startswith(family + "-"))
+    for family in dict.fromkeys(rid.split("-")[0] for rid in REQUIREMENT_IDS)
+}
+"""family -> highest number."""
 
 # ``DM-3`` in docstrings and names; in test names also ``cl8`` and ``cl_8``
 # (``test_cl8_small_result``). Never inside a longer word (``ADD-1``, ``BAD1``) nor followed by
@@ -162,22 +179,23 @@ def render_markdown(report: Report) -> str:
     out = [
         "# Conformance report",
         "",
-        f"{len(report.requirements)} requirement ids of the specification, {report.tests} tests "
+        f"{len(report.requirements)} requirement ids (docs/requirements.md), {report.tests} tests "
         "collected. A requirement is proved by the tests that name its id in their name or "
         "docstring.",
         "",
-        "| requirement | status | passed | failed | skipped |",
-        "|---|---|---|---|---|",
+        "| requirement | title | status | passed | failed | skipped |",
+        "|---|---|---|---|---|---|",
     ]
     for rid, entry in report.requirements.items():
         status = "**GAP: no test**" if entry["status"] == "gap" else entry["status"]
         out.append(
-            f"| {rid} | {status} | {entry['passed']} | {entry['failed']} | {entry['skipped']} |"
+            f"| {rid} | {REQUIREMENTS.get(rid, '')} | {status} | {entry['passed']} | "
+            f"{entry['failed']} | {entry['skipped']} |"
         )
     gaps = report.gaps
     out += ["", f"Gaps: {', '.join(gaps) if gaps else 'none'}.", ""]
     for rid, entry in report.requirements.items():
-        out.append(f"## {rid}")
+        out.append(f"## {rid}: {REQUIREMENTS[rid]}" if rid in REQUIREMENTS else f"## {rid}")
         out.append("")
         for test in entry["tests"]:
             out.append(f"- `{test['nodeid']}`: {test['outcome']}")

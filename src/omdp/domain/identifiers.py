@@ -1,4 +1,4 @@
-"""Opaque identifiers (SPEC.md §8): any short printable string, UUIDs recommended, not required.
+"""Opaque identifiers (docs/requirements.md): short printable strings, UUIDs recommended.
 
 The published examples use identifiers that are not valid UUIDs (``a1b2c3d4-e5f6-g7h8-...``), so
 identifiers are opaque. They travel in MQTT topics and URLs, so the characters are limited to a

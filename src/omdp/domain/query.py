@@ -1,20 +1,23 @@
 """The cloud's query request and response (CL-3, CL-4, CL-5).
 
 ``POST {host}/{optionalPath}/v1/meterReadings`` takes a :class:`ReadingsQuery` (every field
-optional) and answers a :class:`ReadingsResponse`. ``resultForm`` is our extension of CL-5: the
-caller chooses JSON or a bulk link; JSON is the default.
+optional) and answers a :class:`ReadingsResponse`, whose fields are the specification's
+(``linkToBulk``, ``page``: the number of the page returned, ``content``) with the types it gives
+them. What we add lives in fields the specification does not define, marked "Extension" in
+their descriptions: in the request ``resultForm`` (CL-5: the caller chooses JSON or a bulk link;
+JSON is the default), ``meterIds`` and ``householdId``; in the response ``pageSize``,
+``totalRows``, ``totalPages`` and ``resultForm`` (which form the server chose).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from omdp.domain.identifiers import Identifier
-from omdp.domain.reading import SpecModel, Timestamp, Unit
+from omdp.domain.reading import PropertyId, ReadingTime, SpecModel, StoredText
 
 MAX_PAGE_SIZE = 10_000
 
@@ -29,20 +32,20 @@ class ResultForm(StrEnum):
 class PropertyFilter(SpecModel):
     """Keeps readings whose value of one property satisfies every condition given."""
 
-    specific_property_name: Identifier = Field(description="Operational property id.")
+    specific_property_name: PropertyId = Field(description="Operational property id.")
     numerical_value_greater_than: float | None = None
     numerical_value_less_than: float | None = None
     numerical_value_equal_to: float | None = None
-    text_value_equal_to: Annotated[str, Field(max_length=4096)] | None = None
+    text_value_equal_to: StoredText | None = None
 
 
 class ReadingsQuery(SpecModel):
     """The body of ``POST /v1/meterReadings`` (CL-3); every field is optional."""
 
-    reading_time_start: Timestamp | None = Field(
+    reading_time_start: ReadingTime | None = Field(
         default=None, description="Inclusive lower bound of readingTime."
     )
-    reading_time_end: Timestamp | None = Field(
+    reading_time_end: ReadingTime | None = Field(
         default=None, description="Exclusive upper bound of readingTime."
     )
     max_rows: int | None = Field(default=None, ge=1, description="Cap on the whole result.")
@@ -50,7 +53,8 @@ class ReadingsQuery(SpecModel):
     page_size: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
     operational_properties: list[PropertyFilter] | None = Field(default=None, max_length=64)
     result_form: ResultForm = Field(
-        default=ResultForm.JSON, description="json (default) or bulk: a link to a download."
+        default=ResultForm.JSON,
+        description="Extension (CL-5): json (default) or bulk, a link to a download.",
     )
     meter_ids: list[Identifier] | None = Field(
         default=None,
@@ -78,32 +82,39 @@ class ReadingsQuery(SpecModel):
 class ResultPropertyValue(SpecModel):
     """One property value in a query result (CL-4)."""
 
-    property_name: Identifier
+    property_name: str
     numerical_value: float | None = None
     text_value: str | None = None
-    unit: Unit | None = None
+    unit: str = Field(description="The value's unit; empty when it has none.")
 
 
 class ResultReading(SpecModel):
     """One reading in a query result (CL-4)."""
 
-    reading_time: Timestamp
+    reading_time: ReadingTime
     meter_id: Identifier
     property_values: list[ResultPropertyValue]
 
 
-class Page(SpecModel):
-    """Where this page lies in the whole result."""
-
-    page_number: int = Field(ge=0)
-    page_size: int = Field(ge=1)
-    total_rows: int = Field(ge=0, description="Rows in the whole result (after maxRows).")
-    total_pages: int = Field(ge=0)
-
-
 class ReadingsResponse(SpecModel):
-    """The answer of ``POST /v1/meterReadings`` (CL-4)."""
+    """The answer of ``POST /v1/meterReadings`` (CL-4, CL-5)."""
 
-    link_to_bulk: str | None = None
-    page: Page | None = None
+    link_to_bulk: str | None = Field(
+        default=None, description="A link to download the whole result (CL-5)."
+    )
+    page: int | None = Field(
+        default=None, ge=0, description="The number of the page returned (from 0)."
+    )
     content: list[ResultReading] | None = None
+    page_size: int | None = Field(
+        default=None, ge=1, description="Extension: readings per page of this result."
+    )
+    total_rows: int | None = Field(
+        default=None, ge=0, description="Extension: readings in the whole result (after maxRows)."
+    )
+    total_pages: int | None = Field(
+        default=None, ge=0, description="Extension: pages of the whole result."
+    )
+    result_form: ResultForm | None = Field(
+        default=None, description="Extension (CL-5): json (content) or bulk (linkToBulk)."
+    )

@@ -4,11 +4,16 @@
 straight from JSON with pydantic-core (faster than decoding to a dict first) and turns
 pydantic's errors into ``(json_path, reason)`` pairs. :func:`unit_issues` finds values whose unit
 is not among the property's allowed units: such readings are kept and flagged, not rejected
-(SPEC.md §8).
+(docs/requirements.md, DM-3).
+
+A leap second (``23:59:60``, which RFC 3339 allows and Python's datetime cannot hold) is read as
+``23:59:59.999999``: only when validation fails, the times with a leap second are rewritten and
+the message validated once more.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,12 +22,16 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from omdp.domain.identifiers import IDENTIFIER_RULE
-from omdp.domain.reading import MISSING_VALUE, MeterReading
+from omdp.domain.reading import MISSING_VALUE, NO_NUL, MeterReading
 from omdp.domain.units import units_equal
 from omdp.errors import ValidationFailure
 
 if TYPE_CHECKING:
     from omdp.catalog import Catalog
+
+
+_LEAP_SECOND = re.compile(rb'("\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:)60(?:\.\d+)?(?=[Zz+-][^"]*")')
+"""A leap second in an RFC 3339 time inside a JSON string."""
 
 
 def json_path(loc: Sequence[int | str]) -> str:
@@ -42,7 +51,16 @@ def _reason(error: ErrorDetails) -> str:
     if kind == "json_invalid":
         return f"not valid JSON: {error['ctx'].get('error', '')}" if "ctx" in error else "not JSON"
     if kind == "string_pattern_mismatch":
+        if error.get("ctx", {}).get("pattern") == NO_NUL:
+            return "text contains the NUL character, which the stores cannot keep"
         return f"not a valid identifier ({IDENTIFIER_RULE})"
+    if kind == "finite_number":
+        return (
+            "not a finite number: NaN, infinities and numbers beyond the range of a double "
+            "(about 1.8e308) cannot be stored"
+        )
+    if kind == "string_too_short" and error["loc"][-1] == "propertyId":
+        return "an operational property MUST have an id (DM-4)"
     msg = error["msg"]
     return msg.removeprefix("Value error, ")
 
@@ -67,7 +85,15 @@ def parse_reading(data: bytes | str, *, source: str = "message") -> MeterReading
     try:
         return MeterReading.model_validate_json(data)
     except ValidationError as exc:
-        raise ValidationFailure(source, problems_of(exc)) from None
+        failure = ValidationFailure(source, problems_of(exc))
+    raw = data.encode() if isinstance(data, str) else data
+    leapless = _LEAP_SECOND.sub(rb"\g<1>59.999999", raw)
+    if leapless != raw:
+        try:
+            return MeterReading.model_validate_json(leapless)
+        except ValidationError:
+            pass  # the first reasons name the original bytes
+    raise failure
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,7 @@ async def _cloud(client: httpx.AsyncClient, api: str, status: SiteStatus, now: d
     except (httpx.HTTPError, ValueError) as exc:
         status.problems.append(f"cloud API: query refused or failed ({exc})")
         return
-    total = int(recent.get("page", {}).get("totalRows", 0))
+    total = int(recent.get("totalRows", 0))
     c["readingsPerSecond"] = round(total / WINDOW_S, 2)
     if total:
         last = await _readings(
@@ -98,7 +98,7 @@ async def _cloud(client: httpx.AsyncClient, api: str, status: SiteStatus, now: d
         got = await _readings(
             client, api, {"readingTimeStart": since, "pageSize": 1, "meterIds": [meter]}
         )
-        if not got.get("page", {}).get("totalRows"):
+        if not got.get("totalRows"):
             silent.append(meter)
     c["meters"] = len(ids)
     c["silentMeters"] = silent

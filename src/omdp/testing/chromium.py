@@ -1,4 +1,4 @@
-"""Debian's Chromium, headless, as the app's tests and its benchmark launch it (MEASURED.md)."""
+"""Debian's Chromium, headless, as the app's tests and its benchmark launch it."""
 
 from __future__ import annotations
 

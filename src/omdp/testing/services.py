@@ -3,7 +3,7 @@
 Used by the integration tests (through ``tests/support``) and by ``omdp bench``, so that both
 start the services one way. Each service lives in a folder of its own and is killed after use.
 PostgreSQL refuses to run as root, so as root the cluster runs as the ``postgres`` user in a
-folder that user owns (MEASURED.md).
+folder that user owns (PostgreSQL refuses to run as root).
 """
 
 from __future__ import annotations

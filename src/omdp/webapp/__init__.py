@@ -12,7 +12,8 @@
   of the proxy must present a cloud token with ``readings:read`` (``Authorization: Bearer`` or,
   for ``EventSource``, which cannot send headers, ``?access_token=``).
 
-``web/`` is found beside ``src/`` (the package is installed editable from the repository).
+The app's files are found by :func:`omdp.assets.web_dir`: inside an installed wheel, or in the
+``web/`` of an editable checkout.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from omdp.assets import web_dir
+
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parents[3] / "web"
-"""The app's files: ``<repository>/web``."""
+WEB_DIR = web_dir()
+"""The app's files (``index.html``, ``js/``, ... and ``node_modules/uplot``)."""
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -90,10 +90,10 @@ async def wait_subscribed(http: httpx.AsyncClient, timeout: float = 15) -> None:
 
 
 async def total_rows(http: httpx.AsyncClient) -> int:
-    """``page.totalRows`` of the query for everything."""
+    """``totalRows`` (our extension) of the query for everything."""
     response = await http.post("/v1/meterReadings", json={"pageSize": 1}, headers=AUTH)
     response.raise_for_status()
-    return int(response.json()["page"]["totalRows"])
+    return int(response.json()["totalRows"])
 
 
 async def wait_rows(http: httpx.AsyncClient, count: int, timeout: float) -> None:
@@ -114,7 +114,7 @@ async def query_all(http: httpx.AsyncClient) -> list[dict[str, Any]]:
         answer = response.json()
         content.extend(answer["content"])
         page += 1
-        if page >= answer["page"]["totalPages"]:
+        if page >= answer["totalPages"]:
             return content
 
 

@@ -1,4 +1,4 @@
-"""The operational-property catalogue (DM-4) and the fixes of SPEC.md §8."""
+"""The operational-property catalogue (DM-4) and the fixes of docs/requirements.md."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_dm4_lookup_by_id_with_units_and_kind() -> None:
 
 
 def test_dm4_published_defects_are_fixed() -> None:
-    """DM-4 / SPEC.md §8: OBIS_16.8. becomes OBIS_16.8.1; the section headings are gone."""
+    """DM-4 (docs/requirements.md): OBIS_16.8. becomes OBIS_16.8.1; no section headings."""
     cat = default_catalog()
     assert "OBIS_16.8.1" in cat
     assert "OBIS_16.8." not in cat

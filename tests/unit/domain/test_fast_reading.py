@@ -77,12 +77,13 @@ TIMES = [
     "2199-12-31T23:59:59Z",
     "2200-01-01T00:00:00Z",
     # the years at the edges, where the offset decides (the fast path checks years first)
-    "1970-01-01T00:30:00+01:00",
-    "1970-01-01T00:00:00-01:00",
-    "1970-12-31T23:00:00-23:59",
-    "2199-12-31T23:30:00-01:00",
-    "2199-12-31T22:00:00-01:00",
-    "2199-01-01T00:00:00+23:59",
+    "0001-01-02T00:30:00+01:00",
+    "0001-01-02T00:00:00-01:00",
+    "0001-12-31T23:00:00-23:59",
+    "9998-12-31T23:30:00-01:00",
+    "9998-12-31T22:00:00-01:00",
+    "9998-01-01T00:00:00+23:59",
+    "9999-01-01T00:00:00Z",
     "2024-06-01T12:15:00,5Z",
     1717236900,
     None,
@@ -92,7 +93,7 @@ TIMES = [
 
 @pytest.mark.parametrize("when", TIMES)
 def test_dm1_times_agree_with_pydantic(when: object) -> None:
-    """DM-1: reading times and value dates, offsets required, 1970..2199, six digits at most."""
+    """DM-1: reading times and value dates, offsets required, years 1..9998, six digits."""
     for place in ("readingTime", "date"):
         doc = _base()
         if place == "readingTime":
@@ -105,7 +106,7 @@ def test_dm1_times_agree_with_pydantic(when: object) -> None:
 ODD_VALUES: list[object] = [
     None, True, 0, -1, 1.5, 2**63, 2**63 - 1, 1e308, -1e308, "", "x", "x\n", "5", "a" * 129,
     "a" * 300, "a" * 5000, "ü", "OBIS_1.8.0", "bad/id", "#", [], {}, ["kWh"] * 17, [""],
-    "GAS", "gas", "ELECTRICITY",
+    "GAS", "gas", "ELECTRICITY", "a\x00b", 2**64 - 1, -0.0, 1e3, "a" * 600, "OBIS_12. Events",
 ]  # fmt: skip
 
 
@@ -221,5 +222,9 @@ def test_live_values_read_the_time_and_numbers() -> None:
     first = doc["propertyValues"][0]
     prop = first["operationalPropertyDefinition"]["propertyId"]
     assert values[prop] == (first["numericalValue"], first["unit"])
+    first["unit"] = ""  # DM-3: an empty unit is no unit, in live data too
+    got = live_values(orjson.dumps(doc))
+    assert got is not None
+    assert got[1][prop] == (first["numericalValue"], None)
     del doc["propertyValues"][1]["numericalValue"]  # DM-3: neither number nor text
     assert live_values(orjson.dumps(doc)) is None

@@ -23,7 +23,7 @@ HEX_FILES = sorted(FRAMES.glob("*.hex"))
 #: (frame, record id) -> why our decoding differs from libmbus's on purpose.
 EXCEPTIONS: dict[tuple[str, int], str] = {
     ("sen_pollutherm", 2): "VIF 0x7B is reserved; libmbus prints an empty record, we decode the"
-    " raw number with empty quantity and unit",
+    " raw number with the quantity 'Reserved VIF: 0x7b' and no unit",
 }
 
 

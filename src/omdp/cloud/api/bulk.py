@@ -138,7 +138,7 @@ class LinkSigner:
 
 
 def reading_dict(reading: StoredReading, rename: Rename | None) -> dict[str, Any]:
-    """One reading in the CL-4 result structure (absent values left out)."""
+    """One reading in the CL-4 result structure (absent values left out, the unit never)."""
     values = []
     for v in reading.values:
         item: dict[str, Any] = {"propertyName": v.property_id}
@@ -146,8 +146,7 @@ def reading_dict(reading: StoredReading, rename: Rename | None) -> dict[str, Any
             item["numericalValue"] = v.numerical_value
         if v.text_value is not None:
             item["textValue"] = v.text_value
-        if v.unit is not None:
-            item["unit"] = v.unit
+        item["unit"] = v.unit or ""  # CL-4: every value names its unit, empty when none
         values.append(item)
     meter = reading.meter_id if rename is None else rename(reading.meter_id)
     return {"readingTime": reading.reading_time, "meterId": meter, "propertyValues": values}

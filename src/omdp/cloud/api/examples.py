@@ -39,7 +39,7 @@ RESPONSE_EXAMPLES: dict[str, Any] = {
     "page": {
         "summary": "A page of readings (researcher: pseudonymous meter ids)",
         "value": {
-            "page": {"pageNumber": 0, "pageSize": 100, "totalRows": 2976, "totalPages": 30},
+            "page": 0,
             "content": [
                 {
                     "readingTime": "2024-03-01T00:15:00+00:00",
@@ -50,12 +50,18 @@ RESPONSE_EXAMPLES: dict[str, Any] = {
                     ],
                 }
             ],
+            "pageSize": 100,
+            "totalRows": 2976,
+            "totalPages": 30,
+            "resultForm": "json",
         },
     },
     "bulk": {
         "summary": "A bulk link",
         "value": {
-            "linkToBulk": "https://cloud.example/api/v1/bulk/eJyrVkpS0lJKUbJSMDQw.0aY3Hc?format=ndjson"
+            "linkToBulk": "https://cloud.example/api/v1/bulk/eJyrVkpS0lJKUbJSMDQw.0aY3Hc?format=ndjson",
+            "totalRows": 35040,
+            "resultForm": "bulk",
         },
     },
 }

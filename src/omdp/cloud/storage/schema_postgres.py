@@ -4,7 +4,7 @@
 created on demand by the store), so that retention drops whole months. ``readings`` (one row
 per reading, 13 times fewer rows) is not partitioned: its primary key on the reading id must
 be unique across all time, which a partitioned table cannot enforce without the time column.
-TimescaleDB is not used: Debian does not ship it (MEASURED.md). Values are reached through
+TimescaleDB is not used: Debian does not ship it. Values are reached through
 their readings' row ids only (index ``values_rid``); why, with the measurements, is in
 :mod:`omdp.cloud.storage.schema_sqlite`.
 """

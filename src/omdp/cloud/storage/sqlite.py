@@ -12,7 +12,7 @@ key (rid, pos): appends at the end of the tree) and no other index, for the reas
 measurements in :mod:`omdp.cloud.storage.schema_sqlite`; hourly rollups kept at ingest (see
 :mod:`omdp.cloud.storage.rollups`).
 Measured figures: a narrow table takes 102k-167k rows/s through ``executemany`` in batches of
-1,000-10,000 (MEASURED.md); ``write_batch`` of 2,000 readings of 13 values (26,000 values,
+1,000-10,000 (measured); ``write_batch`` of 2,000 readings of 13 values (26,000 values,
 6,500 hourly partials) takes 0.21-0.35 s on a loaded two-core machine; at 10.5 million values
 (``omdp bench query``, two runs) one meter's property over a month reads in 27 ms, a year of
 hourly aggregates of one meter in 91-166 ms and a household's daily consumption over a year in

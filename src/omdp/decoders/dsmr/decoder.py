@@ -10,9 +10,15 @@ A telegram is ASCII text, CRLF line ends::
     0-1:24.2.1(170102161005W)(00000.107*m3)   M-Bus sub-meter on channel 1, with capture time
     !6EEE                           CRC16/ARC over "/" .. "!" (DSMR 4 and later)
 
-The line regexes and value parsers are ``dsmr_parser``'s, read through our spec table
-(:mod:`.specs`); the loop over them is ours so that every value keeps its full OBIS code and
-position. Where the library falls short we work around it:
+Every well-formed OBIS line is decoded, whether or not the chosen specification lists it (a
+Luxembourg meter's reactive energy, a Swedish meter's per-phase reactive power, a new register):
+a line is typed by the first line rule that reads it, the chosen specification's first, then
+those of its ``fallback`` specifications (:mod:`.specs`), and a line no specification lists is
+read by its shape (:mod:`.generic`): value and unit, a capture time and a value (M-Bus channel
+lines such as ``0-n:24.2.1``), profile generic buffers (``1-0:99.97.0``), maximum-demand
+histories, DSMR 2.2's two-line gas reading. The line regexes and value parsers are
+``dsmr_parser``'s; the loop over the lines is ours so that every value keeps its full OBIS code
+and position. Where the library falls short we work around it:
 
 * ``dsmr_parser.value_types.timestamp`` returns UTC. DSMR meters write wall-clock time with an
   S/W flag; we convert back to the spec's zone (``Europe/Amsterdam``, ``Europe/Brussels``...), so
@@ -33,10 +39,11 @@ Values stay exact (``Decimal``); empty values (``0-0:96.13.0()``) are left out.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -46,8 +53,15 @@ from dsmr_parser.parsers import ProfileGenericParser
 from dsmr_parser.profile_generic_specifications import PG_HEAD_PARSERS
 
 from omdp.decoders.dsmr.crc import crc16_arc
-from omdp.decoders.dsmr.specs import DsmrSpec, detect_spec, spec_by_name
-from omdp.decoders.obis_values import ObisValue, Telegram, Value
+from omdp.decoders.dsmr.generic import (
+    channel_of,
+    local_time,
+    make_value,
+    object_lines,
+    read_by_shape,
+)
+from omdp.decoders.dsmr.specs import SPECS, DsmrSpec, ObjectRule, detect_spec, spec_by_name
+from omdp.decoders.obis_values import ObisValue, Telegram
 from omdp.domain.obis import ObisCode
 from omdp.errors import ChecksumError, DecodeError
 
@@ -55,14 +69,12 @@ log = logging.getLogger(__name__)
 
 _END_RE: Final = re.compile(r"^!([0-9A-Fa-f]{4})?[ \t]*\r?\n", re.MULTILINE)
 _END_NO_NEWLINE_RE: Final = re.compile(r"^!([0-9A-Fa-f]{4})?[ \t]*\Z", re.MULTILINE)
-_CODE_RE: Final = re.compile(r"[^(]*")
 #: meter identifiers, in order of preference
 _METER_ID_CODES: Final = tuple(
-    ObisCode.parse(c) for c in ("0-0:96.1.1", "0-0:42.0.0", "0-0:96.1.255", "1-0:0.0.0")
+    ObisCode.parse(c)
+    for c in ("0-0:96.1.1", "0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.255", "1-0:0.0.0")
 )
 _TIMESTAMP_CODE: Final = ObisCode.parse("0-0:1.0.0")
-#: DSMR unit spellings -> ours
-_UNITS: Final = {"m3": "m3", "M3": "m3", "m³": "m3", "KWH": "kWh", "kwh": "kWh", "KW": "kW"}
 
 
 def _text(data: bytes | str) -> str:
@@ -112,34 +124,12 @@ def _parse_line(parser: Any, line: str) -> Any:
     return parser.parse(line)
 
 
-def _unit(unit: Any) -> str | None:
-    if unit is None or unit == "":
-        return None
-    text = str(unit)
-    return _UNITS.get(text, text)
-
-
-def _local(moment: Any, tz: ZoneInfo) -> datetime | None:
-    return moment.astimezone(tz) if isinstance(moment, datetime) else None
-
-
-def _value(
-    code: ObisCode, raw: Any, unit: Any, stamp: datetime | None, channel: int | None
-) -> ObisValue | None:
-    if raw is None or raw == "":
-        return None
-    value: Value
-    if isinstance(raw, datetime):
-        value, stamp = raw.isoformat(), raw
-    elif isinstance(raw, Decimal | int | str):
-        value = raw
-    else:
-        value = str(raw)
-    return ObisValue(code, value, _unit(unit), stamp, channel)
+_local = local_time
+_value = make_value
 
 
 def _values(code: ObisCode, obj: Any, tz: ZoneInfo) -> list[ObisValue | None]:
-    channel = code.b if code.a == 0 and code.b != 0 else None
+    channel = channel_of(code)
     if isinstance(obj, list):  # MaxDemandParser: one peak per month
         peaks: list[MBusObjectPeak] = obj
         return [_value(code, p.value, p.unit, _local(p.occurred, tz), channel) for p in peaks]
@@ -150,31 +140,57 @@ def _values(code: ObisCode, obj: Any, tz: ZoneInfo) -> list[ObisValue | None]:
         ]
     if isinstance(obj, MBusObject):
         return [_value(code, obj.value, obj.unit, _local(obj.datetime, tz), channel)]
-    raw = obj.value
-    if isinstance(raw, datetime):
-        raw = raw.astimezone(tz)
-    return [_value(code, raw, obj.unit, None, channel)]
+    out = []
+    for item in obj.values:  # one value in the usual line, more in e.g. 1-1:31.4.0(..)(..)
+        raw = item["value"]
+        if isinstance(raw, datetime):
+            raw = raw.astimezone(tz)
+        out.append(_value(code, raw, item["unit"], None, channel))
+    return out
+
+
+_code = functools.lru_cache(maxsize=4096)(ObisCode.parse)
+"""A meter sends the same codes every second: parse each once (a quarter of decoding time)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _rules_for(spec_name: str, code: str) -> tuple[ObjectRule, ...]:
+    """The rules that may read a line of ``code``: the spec's own, then its fallbacks'."""
+    spec = SPECS[spec_name]
+    probe = f"{code}(0)\r\n(0)\r\n"
+    ordered = [spec.rules, *(SPECS[name].rules for name in spec.fallback)]
+    return tuple(rule for rules in ordered for rule in rules if rule.pattern.match(probe))
+
+
+def _by_rule(body: str, pos: int, spec: DsmrSpec, code: ObisCode, text: str) -> list[Any] | None:
+    """The values of the line at ``pos`` as the first rule that reads it types them."""
+    for rule in _rules_for(spec.name, text):
+        match = rule.pattern.match(body, pos)
+        if match is None:
+            continue
+        try:
+            return _values(code, _parse_line(rule.parser, match.group(0)), spec.tz)
+        except (ParseError, ValueError, IndexError, InvalidOperation, TypeError, KeyError):
+            continue  # a line of another shape than this rule's: the next rule, or by shape
+    return None
 
 
 def _decode_lines(body: str, spec: DsmrSpec, start: int, *, strict: bool) -> list[ObisValue]:
-    found: dict[int, list[ObisValue]] = {}
-    for rule in spec.rules:
-        for match in rule.pattern.finditer(body):
-            if match.start() in found:
-                continue  # an earlier rule already read this line
-            line = match.group(0)
-            try:
-                code = ObisCode.parse(_CODE_RE.match(line).group(0))  # type: ignore[union-attr]
-                obj = _parse_line(rule.parser, line)
-                items = _values(code, obj, spec.tz)
-            except (ParseError, DecodeError, ValueError, IndexError, InvalidOperation) as exc:
-                msg = f"cannot parse {rule.name} line {line.strip()!r}: {exc}"
-                if strict:
-                    raise DecodeError(msg, offset=start + match.start()) from exc
-                log.warning("DSMR line skipped at byte %d: %s", start + match.start(), msg)
-                continue
-            found[match.start()] = [v for v in items if v is not None]
-    return [v for pos in sorted(found) for v in found[pos]]
+    out: list[ObisValue] = []
+    for line in object_lines(body):
+        try:
+            code = _code(line.code)
+            items = _by_rule(body, line.pos, spec, code, line.code)
+            if items is None:
+                items = read_by_shape(code, line.groups, spec.tz)
+        except (DecodeError, ValueError, InvalidOperation) as exc:
+            msg = f"cannot parse line {line.text.strip()!r}: {exc}"
+            if strict:
+                raise DecodeError(msg, offset=start + line.pos) from exc
+            log.warning("DSMR line skipped at byte %d: %s", start + line.pos, msg)
+            continue
+        out += [v for v in items if v is not None]
+    return out
 
 
 def decode_telegram(data: bytes | str, *, spec: str = "auto", strict: bool = False) -> Telegram:
@@ -200,8 +216,8 @@ def decode_telegram(data: bytes | str, *, spec: str = "auto", strict: bool = Fal
     """
     chosen = None if spec == "auto" else spec_by_name(spec)
     start, body, crc_hex = _frame(_text(data))
-    if chosen is None:
-        chosen = detect_spec(body)
+    if chosen is None:  # the end line's CRC is part of what tells the specifications apart
+        chosen = detect_spec(body + (crc_hex or ""))
     if chosen.crc:
         _check_crc(body, crc_hex, start)
     values = _decode_lines(body, chosen, start, strict=strict)

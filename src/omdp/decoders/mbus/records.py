@@ -135,7 +135,7 @@ def decode_value(
         ValueError: the field cannot hold what the VIF says (the caller adds the offset).
     """
     if coding == 0xD:
-        return _decode_lvar(data)
+        return _decode_lvar(data, msb_first=msb_first)
     if msb_first and len(data) > 1:
         data = data[::-1]
     kind = meaning.kind
@@ -154,7 +154,10 @@ def decode_value(
     return scale(meaning, raw), raw
 
 
-def _decode_lvar(data: bytes) -> tuple[Value, Value]:
+def _decode_lvar(data: bytes, *, msb_first: bool = False) -> tuple[Value, Value]:
+    """Text (back to front), BCD, negative BCD, or a binary number: unsigned and, as every
+    M-Bus number, least significant byte first (but in a frame of CI 0x76/0x77, MSB first);
+    the number is the bytes' integer as sent, not scaled (libmbus shows the bytes)."""
     lvar = data[0]
     body = data[1:]
     if lvar <= 0xBF:
@@ -166,7 +169,7 @@ def _decode_lvar(data: bytes) -> tuple[Value, Value]:
     if lvar <= 0xDF:
         number = -dt.decode_bcd(body)
         return number, number
-    number = int.from_bytes(body, "little", signed=False)
+    number = int.from_bytes(body, "big" if msb_first else "little", signed=False)
     return number, number
 
 

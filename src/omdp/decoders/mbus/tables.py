@@ -44,7 +44,6 @@ def _named(entries: dict[int, str], unit: str = "") -> dict[int, VifInfo]:
     return {code: VifInfo(name, unit, 1.0) for code, name in entries.items()}
 
 
-UNKNOWN_VIF: Final = VifInfo("", "", 1.0, KIND_UNKNOWN)
 MANUFACTURER_VIF: Final = VifInfo("Manufacturer specific", "", 1.0, KIND_MANUFACTURER)
 PLAIN_TEXT_VIF: Final = VifInfo("", "-", 1.0, KIND_TEXT)
 
@@ -167,12 +166,31 @@ _FB: dict[int, VifInfo] = {
     0x7F: MANUFACTURER_VIF,
 }
 
+RESERVED_EXTENSION: Final = "Reserved VIF extension"
+"""The quantity of a reserved VIF extension code (libmbus's words), so that a user sees why a
+record is not mapped; its bytes stay in the record's ``vib``."""
+
+
+def _unmapped(code: int, table: str) -> VifInfo:
+    """What a code no table row names means: reserved (E111 nnnn of the FD table, every free
+    code of the FB table), or unknown (the others, named by their code)."""
+    if table == "FB" or (table == "FD" and code & 0x70 == 0x70):
+        quantity = RESERVED_EXTENSION
+    elif table == "FD":
+        quantity = f"Unrecognized VIF 0xFD extension: 0x{code:02x}"
+    else:
+        quantity = f"Reserved VIF: 0x{code:02x}"
+    return VifInfo(quantity, "", 1.0, KIND_UNKNOWN)
+
+
 #: primary VIF code (bit 7 cleared) -> meaning; tuple indexed by the code.
-PRIMARY_VIF: Final[tuple[VifInfo, ...]] = tuple(_PRIMARY.get(c, UNKNOWN_VIF) for c in range(128))
+PRIMARY_VIF: Final[tuple[VifInfo, ...]] = tuple(
+    _PRIMARY.get(c) or _unmapped(c, "primary") for c in range(128)
+)
 #: VIFE code after VIF 0xFD (bit 7 cleared) -> meaning.
-FD_VIF: Final[tuple[VifInfo, ...]] = tuple(_FD.get(c, UNKNOWN_VIF) for c in range(128))
+FD_VIF: Final[tuple[VifInfo, ...]] = tuple(_FD.get(c) or _unmapped(c, "FD") for c in range(128))
 #: VIFE code after VIF 0xFB (bit 7 cleared) -> meaning.
-FB_VIF: Final[tuple[VifInfo, ...]] = tuple(_FB.get(c, UNKNOWN_VIF) for c in range(128))
+FB_VIF: Final[tuple[VifInfo, ...]] = tuple(_FB.get(c) or _unmapped(c, "FB") for c in range(128))
 
 #: libmbus applies the first VIFE after the VIF code as a factor (0x70-0x77, 0x7D) or a summand
 #: (0x78-0x7B); bit 7 cleared.

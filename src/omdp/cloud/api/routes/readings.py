@@ -38,11 +38,14 @@ QUERY_TEXT = """Readings of the meters the caller may see, in the specification'
   `propertyValues` are those of the named properties, or all properties when none are named.
   An unknown property is refused (422).
 - **Size**: `maxRows` caps the whole result; `pageNumber` (from 0) and `pageSize` (default
-  1000, at most 10000) page it in the stable order (readingTime, meter, reading id). `page`
-  tells where the page lies; `page.totalRows` counts the whole (capped) result.
+  1000, at most 10000) page it in the stable order (readingTime, meter, reading id). `page` is
+  the number of the page returned, as the specification defines it.
 - **Form** (CL-5): `resultForm` `json` (default) or `bulk`. An unpaged result of more than the
   server's limit (`api.json_max_rows`, 10000) is answered with `linkToBulk` instead: a signed
   link, valid for an hour, that streams the result as NDJSON, CSV or Parquet.
+- **Extensions**: fields the specification does not define, which a client generated from it
+  ignores: `resultForm` in the request; in the response `pageSize`, `totalRows` (readings in the
+  whole capped result), `totalPages` and `resultForm` (`json` or `bulk`, as answered).
 - **Privacy** (CL-8, CL-9, CL-13): a household owner sees only their household's meters; an
   operator sees all; both see real meter ids. Any other caller sees meter ids as stable
   pseudonyms (`pseu-...`), names meters in `meterIds` by those pseudonyms, may not name a
@@ -100,13 +103,14 @@ def _page(ctx: ApiContext, body: ReadingsQuery, plan: _Plan) -> dict[str, Any]:
     if offset < plan.total:
         limit = min(size, plan.total - offset)
         readings = list(ctx.store.query_readings(plan.flt, limit=limit, offset=offset))
-    page = {
-        "pageNumber": number,
+    return {
+        "page": number,
+        "content": [bulk.reading_dict(r, plan.rename) for r in readings],
         "pageSize": size,
         "totalRows": plan.total,
         "totalPages": math.ceil(plan.total / size),
+        "resultForm": ResultForm.JSON,
     }
-    return {"page": page, "content": [bulk.reading_dict(r, plan.rename) for r in readings]}
 
 
 @router.post(
@@ -142,7 +146,8 @@ async def query_readings(
             subject=principal.subject,
         )
         link = str(request.url_for("bulk_download", token=token)) + "?format=ndjson"
-        return Response(orjson.dumps({"linkToBulk": link}), media_type="application/json")
+        answer = {"linkToBulk": link, "totalRows": plan.total, "resultForm": ResultForm.BULK}
+        return Response(orjson.dumps(answer), media_type="application/json")
     answer = await asyncio.to_thread(_page, ctx, body, plan)
     return Response(orjson.dumps(answer), media_type="application/json")
 
