@@ -184,7 +184,9 @@ class RetentionSettings(BaseModel):
         )
 
 
-ApiScope = Literal["readings:read", "readings:delete", "registry:write", "operate"]
+ApiScope = Literal[
+    "readings:read", "readings:delete", "registry:read", "registry:write", "operate"
+]
 """A right a REST API caller may hold (CL-6, CL-11)."""
 
 
@@ -252,6 +254,12 @@ class AuthSettings(BaseModel):
     token_ttl_s: int = Field(default=900, ge=30, le=86400)
     token_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
     external: list[OidcIssuerSettings] = Field(default_factory=list)
+    edge_audience: str = Field(
+        default="omdp-edge",
+        min_length=1,
+        description="aud of the short-lived tokens the app's edge proxy sends the edge for its "
+        "caller; the edge trusts this issuer for this audience (api.auth.external).",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
 
@@ -283,7 +291,7 @@ class ApiSettings(BaseModel):
         description="Static bearer tokens: SHA-256 hex of the token -> the caller it stands for.",
     )
     bulk_secret: SecretStr | None = Field(
-        default=None, description="HMAC key of bulk links; random per process when unset."
+        default=None, description="Key of bulk links (AEAD); random per process when unset."
     )
     pseudonym_key: SecretStr | None = Field(
         default=None,
@@ -301,6 +309,18 @@ class ApiSettings(BaseModel):
     )
     adapter_broker: AdapterBrokerSettings = AdapterBrokerSettings()
     auth: AuthSettings = AuthSettings()
+
+
+class EdgeRegistrySettings(BaseModel):
+    """Where an edge that forwards to a cloud reads which meter belongs to which household."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, description="The cloud API, e.g. https://cloud:8443/api.")
+    client_id: str = Field(min_length=1, description="A client of role concentrator.")
+    client_secret: SecretStr
+    ca_file: Path | None = Field(default=None, description="CA bundle to verify the cloud.")
+    refresh_s: float = Field(default=30.0, ge=1, le=3600, description="How often it is read.")
 
 
 class EdgeSettings(ComponentSettings):
@@ -339,6 +359,14 @@ class EdgeSettings(ComponentSettings):
         default_factory=list,
         description="Adapter configuration files run inside the edge process (adapter and edge "
         "on one device): their readings are handed over without a broker.",
+    )
+    meter_households: dict[Identifier, Identifier] = Field(
+        default_factory=dict,
+        description="Meter id -> household id: who sees which live data. The registry (the "
+        "store of a no-cloud edge, or the cloud's registry) adds the meters it knows.",
+    )
+    registry: EdgeRegistrySettings | None = Field(
+        default=None, description="The cloud registry to read meter households from."
     )
     outbox_path: Path = Path("data/edge-outbox.sqlite3")
     outbox_max_messages: int = Field(default=1_000_000, ge=1)

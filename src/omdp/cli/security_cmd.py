@@ -114,7 +114,10 @@ def user() -> None:
 @_CONFIG
 @click.argument("name")
 @click.option(
-    "--role", type=click.Choice(["owner", "researcher", "operator", "admin"]), required=True
+    "--role",
+    type=click.Choice(["owner", "researcher", "operator", "admin", "concentrator"]),
+    required=True,
+    help="concentrator: an edge's client, reading which meter is whose (registry:read).",
 )
 @click.option("--household", default=None, help="The household of an owner.")
 @click.option("--client", is_flag=True, help="A service client: a secret is generated.")

@@ -225,7 +225,7 @@ class EdgeService:
         values = {prop: value for prop, (value, _unit) in numeric.items()}
         self._alerts(self.rules.observe(meter, values, now))
         if self.stream.subscribers:
-            self.stream.publish("reading", self.live.summary(live, now))
+            self.stream.publish("reading", self.live.summary(live, now), meter)
 
     def _alerts(self, alerts: list[Alert]) -> None:
         if not alerts:
@@ -239,7 +239,7 @@ class EdgeService:
             else:
                 self.counters.alerts_cleared += 1
                 log.info("alert cleared: %s", alert.message, extra={"meter_id": alert.meter_id})
-            self.stream.publish("alert", doc)
+            self.stream.publish("alert", doc, alert.meter_id)
             topic = alert_topic(self.settings.concentrator_id, alert.rule_id, alert.meter_id)
             items.append((topic, orjson.dumps(doc)))
         try:  # alerts go to the cloud through the outbox too

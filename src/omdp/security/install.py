@@ -14,13 +14,14 @@ it also installs the request-body size limit.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
-from omdp.config import CloudSettings
+from omdp.config import AuthSettings, CloudSettings
 from omdp.security.issuer import Issuer, issuer_router
 from omdp.security.keys import Keyring
 from omdp.security.limits import BodySizeLimit
@@ -86,7 +87,6 @@ def install_auth(
         ChainAuthenticator,
         JwtAuthenticator,
         LocalKeys,
-        RemoteJwks,
     )
 
     if getattr(app.state, "auth_installed", None) is not None:
@@ -111,27 +111,36 @@ def install_auth(
             )
         )
         app.state.issuer = issuer
-    for external in auth.external:
-        chain.append(
-            JwtAuthenticator(
-                issuer=external.issuer,
-                audience=external.audience,
-                keys=RemoteJwks(
-                    external.issuer,
-                    discovery_url=external.discovery_url,
-                    ca_file=str(external.ca_file) if external.ca_file else None,
-                    refetch_interval_s=external.refetch_interval_s,
-                ),
-                algorithms=external.algorithms,
-                leeway_s=external.leeway_s,
-                revoked=revoked,
-            )
-        )
+    chain.extend(external_authenticators(auth, revoked=revoked))
     authenticator = ChainAuthenticator(*chain)
     app.state.ctx = dataclasses.replace(ctx, authenticator=authenticator)
     app.add_middleware(BodySizeLimit, max_bytes=auth.max_body_bytes)
     app.state.auth_installed = authenticator
     return authenticator
+
+
+def external_authenticators(
+    auth: AuthSettings, *, revoked: Callable[[str], bool] | None = None
+) -> list[Authenticator]:
+    """One JWT authenticator for each external OpenID Connect issuer of ``auth``."""
+    from omdp.security.jwt_auth import JwtAuthenticator, RemoteJwks  # noqa: PLC0415
+
+    return [
+        JwtAuthenticator(
+            issuer=external.issuer,
+            audience=external.audience,
+            keys=RemoteJwks(
+                external.issuer,
+                discovery_url=external.discovery_url,
+                ca_file=str(external.ca_file) if external.ca_file else None,
+                refetch_interval_s=external.refetch_interval_s,
+            ),
+            algorithms=external.algorithms,
+            leeway_s=external.leeway_s,
+            revoked=revoked,
+        )
+        for external in auth.external
+    ]
 
 
 def config_signing_key(settings: CloudSettings) -> Ed25519PrivateKey:

@@ -87,13 +87,14 @@ class Issuer:
         client_id: str | None = None,
         ttl_s: int | None = None,
         jti: str | None = None,
+        audience: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """A signed access token and its claims."""
+        """A signed access token and its claims (for ``audience``, default the API's)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.url,
             "sub": subject,
-            "aud": self.audience,
+            "aud": audience or self.audience,
             "iat": now,
             "nbf": now,
             "exp": now + (ttl_s or self.ttl_s),
@@ -123,7 +124,13 @@ class Issuer:
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
-            "scopes_supported": ["readings:read", "readings:delete", "registry:write", "operate"],
+            "scopes_supported": [
+                "readings:read",
+                "readings:delete",
+                "registry:read",
+                "registry:write",
+                "operate",
+            ],
         }
 
     def _limit(self, *keys: str) -> None:

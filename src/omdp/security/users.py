@@ -23,7 +23,7 @@ from typing import Literal
 
 from omdp.errors import ConfigError
 
-Role = Literal["owner", "researcher", "operator", "admin"]
+Role = Literal["owner", "researcher", "operator", "admin", "concentrator"]
 Kind = Literal["user", "client"]
 
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
@@ -31,8 +31,10 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "researcher": ("readings:read",),
     "operator": ("operate",),
     "admin": ("operate", "registry:write"),
+    "concentrator": ("registry:read",),
 }
-"""The scopes each role is granted (APP-5: authorisation by role)."""
+"""The scopes each role is granted (APP-5: authorisation by role). A ``concentrator`` is an
+edge's client: it reads which meter belongs to which household, and no readings."""
 
 _N, _R, _P = 2**14, 8, 1
 _DUMMY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="

@@ -86,7 +86,8 @@ ReaderDep = Annotated[Principal, Depends(require(Scope.READ))]
 DeleterDep = Annotated[Principal, Depends(require(Scope.DELETE))]
 RegistrarDep = Annotated[Principal, Depends(require(Scope.REGISTRY_WRITE))]
 AnyCallerDep = Annotated[
-    Principal, Depends(require(Scope.READ, Scope.REGISTRY_WRITE, Scope.DELETE))
+    Principal,
+    Depends(require(Scope.READ, Scope.REGISTRY_READ, Scope.REGISTRY_WRITE, Scope.DELETE)),
 ]
 
 

@@ -30,7 +30,7 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 def _sees_all(principal: Principal) -> bool:
-    return principal.has(Scope.REGISTRY_WRITE)
+    return principal.has(Scope.REGISTRY_WRITE) or principal.has(Scope.REGISTRY_READ)
 
 
 def _visible_household(principal: Principal, household_id: str | None) -> bool:
