@@ -252,7 +252,22 @@ class AuthSettings(BaseModel):
         default=None, description="Signing keys of the issuer; default beside credentials_file."
     )
     token_ttl_s: int = Field(default=900, ge=30, le=86400)
-    token_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
+    token_rate_per_minute: int = Field(
+        default=20, ge=1, le=10_000, description="Token requests per client address and minute."
+    )
+    login_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed logins of one account from one address before that pair waits.",
+    )
+    login_failure_window_s: int = Field(default=900, ge=10, le=86400)
+    login_slowdown_failures_per_minute: int = Field(
+        default=100,
+        ge=1,
+        description="Failed logins a minute (all accounts) above which every login is slowed.",
+    )
+    login_slowdown_s: float = Field(default=1.0, ge=0, le=30)
     external: list[OidcIssuerSettings] = Field(default_factory=list)
     edge_audience: str = Field(
         default="omdp-edge",

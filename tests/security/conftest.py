@@ -1,4 +1,4 @@
-"""Fixtures of the trust-boundary tests: a secured site per test (see :mod:`tests.security.site`)."""
+"""Fixtures of the trust-boundary tests: a secured site per test (:mod:`tests.security.site`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.security.site import Site, free_port, secure_site
 
 

@@ -21,8 +21,6 @@ from typing import Any
 import httpx
 import yaml
 from click.testing import CliRunner
-from tests.support.mosquitto import Mosquitto
-from tests.support.net import free_port
 
 from omdp.cli.security_cmd import broker as broker_cli
 from omdp.cloud.api import create_app
@@ -42,8 +40,14 @@ from omdp.security.broker import roles_path, save_role
 from omdp.security.install import users_path
 from omdp.security.pki import init_ca, issue_server
 from omdp.security.users import UserStore
+from tests.support.mosquitto import Mosquitto
+from tests.support.net import free_port
 
-METERS = {"m-one": ("h-one", "conc-1"), "m-two": ("h-two", "conc-1"), "m-three": ("h-two", "conc-2")}
+METERS = {
+    "m-one": ("h-one", "conc-1"),
+    "m-two": ("h-two", "conc-1"),
+    "m-three": ("h-two", "conc-2"),
+}
 HOUSEHOLDS = ("h-one", "h-two", "h-empty")
 PASSWORDS = {
     "alice": "alice-pw-1",

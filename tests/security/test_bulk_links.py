@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from tests.integration.api.apidata import TestClient
-from tests.security.site import Site, bearer, cloud_app
 
 from omdp.cloud.model import StoredReading, StoredValue
+from tests.integration.api.apidata import TestClient
+from tests.security.site import Site, bearer, cloud_app
 
 pytestmark = pytest.mark.integration
 

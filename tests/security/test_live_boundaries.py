@@ -21,13 +21,13 @@ import orjson
 import pytest
 import yaml
 from click.testing import CliRunner
-from tests.security.site import Site, bearer, cloud_app, login, seed_registry, serving
-from tests.integration.edge.support import running_edge
 
 from omdp.cli.edge_cmd import edge as edge_cli
 from omdp.config import EdgeSettings, ThresholdRule
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
+from tests.integration.edge.support import running_edge
+from tests.security.site import Site, bearer, cloud_app, login, seed_registry, serving
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,7 @@ def edge_token(*args: str) -> tuple[str, dict[str, Any]]:
 
 def edge_settings(site: Site, workdir: Path, cloud_url: str, **extra: Any) -> EdgeSettings:
     """The edge conc-1 on the site broker (local and cloud), trusting the cloud's issuer."""
-    auth = {
-        "external": [{"issuer": cloud_url, "audience": "omdp-edge", "refetch_interval_s": 1}]
-    }
+    auth = {"external": [{"issuer": cloud_url, "audience": "omdp-edge", "refetch_interval_s": 1}]}
     return EdgeSettings(
         concentrator_id="conc-1",
         local=site.mqtt("conc-1", client_id="conc-1-local"),
@@ -125,7 +123,9 @@ def test_cl6_app5_live_data_reaches_only_its_household(site: Site, tmp_path: Pat
     edge token, and through the cloud's app proxy with a login), show an owner without meters
     nothing, refuse a researcher (403) and show an operator everything."""
     site.start_broker()
-    site.users.add("edge-conc-1", "edge-secret-1", role="concentrator", kind="client", household=None)
+    site.users.add(
+        "edge-conc-1", "edge-secret-1", role="concentrator", kind="client", household=None
+    )
     cloud_url = f"http://127.0.0.1:{site.settings.http_port}"
     owner_token, owner_entry = edge_token("--scope", "readings:read", "--household", "h-one")
     op_token, op_entry = edge_token()
@@ -145,7 +145,9 @@ def test_cl6_app5_live_data_reaches_only_its_household(site: Site, tmp_path: Pat
                     p: (await cloud.get(f"/app/edge{p}")).status_code for p in LIVE_PATHS
                 }
                 out["forged"] = (await edge.get("/v1/live", headers=bearer("x.y.z"))).status_code
-                tokens = {u: await login(cloud, u) for u in ("alice", "bob", "nora", "rita", "olga")}
+                tokens = {
+                    u: await login(cloud, u) for u in ("alice", "bob", "nora", "rita", "olga")
+                }
                 await publish(site, "m-two", 1, 7.5)  # above the rule: raises for m-two
                 await publish(site, "m-one", 1, 7.0)
                 await wait_live(edge, bearer(op_token), {"m-one", "m-two"})
@@ -247,7 +249,9 @@ def test_cl6_app5_no_cloud_edge_live_api_by_household(site: Site, tmp_path: Path
                 await wait_live(edge, bearer(op_token), {"m-one", "m-two"})
                 await wait_live(edge, bearer(owner_token), {"m-one"})
                 out["owner"] = (await edge.get("/v1/live", headers=bearer(owner_token))).json()
-                out["reader"] = (await edge.get("/v1/live", headers=bearer(reader_token))).status_code
+                out["reader"] = (
+                    await edge.get("/v1/live", headers=bearer(reader_token))
+                ).status_code
                 out["reader_stream"] = (
                     await edge.get("/v1/stream", headers=bearer(reader_token))
                 ).status_code

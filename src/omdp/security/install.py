@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from omdp.config import AuthSettings, CloudSettings
 from omdp.security.issuer import Issuer, issuer_router
 from omdp.security.keys import Keyring
-from omdp.security.limits import BodySizeLimit
+from omdp.security.limits import BodySizeLimit, LoginGuard
 from omdp.security.protect import load_signing_key
 from omdp.security.users import UserStore
 
@@ -65,7 +65,13 @@ def build_issuer(settings: CloudSettings, users: UserStore | None = None) -> Iss
         keyring=Keyring(keys_path(settings)),
         users=users or UserStore(users_path(settings)),
         ttl_s=auth.token_ttl_s,
-        rate_per_minute=auth.token_rate_per_minute,
+        guard=LoginGuard(
+            per_address=auth.token_rate_per_minute,
+            failures=auth.login_failures,
+            window_s=auth.login_failure_window_s,
+            slowdown_per_minute=auth.login_slowdown_failures_per_minute,
+            slowdown_s=auth.login_slowdown_s,
+        ),
     )
 
 

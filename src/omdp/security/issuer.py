@@ -7,8 +7,9 @@ Endpoints, under the API's path prefix:
   ``client_id``/``client_secret`` in the form) and the ``password`` grant for users
   (``username``, ``password``); optional ``scope`` narrows the role's scopes. Answers
   ``{access_token, token_type: "Bearer", expires_in, scope}``; errors are RFC 6749's
-  ``{error, error_description}`` (400, 401), 429 with ``Retry-After`` above
-  ``token_rate_per_minute`` attempts per client or user name and per address.
+  ``{error, error_description}`` (400, 401), 429 with ``Retry-After`` from the
+  :class:`~omdp.security.limits.LoginGuard`: above ``token_rate_per_minute`` attempts from one
+  address, or after repeated failures of one account from one address (never from elsewhere).
 - ``GET /.well-known/openid-configuration`` and ``GET /oauth/jwks``: discovery and public keys.
 
 Access tokens are ES256 JWTs: ``iss``, ``sub``, ``aud``, ``iat``, ``nbf``, ``exp``, ``jti``,
@@ -30,8 +31,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from omdp.security.keys import ALGORITHM, Keyring
-from omdp.security.limits import RateLimiter
-from omdp.security.users import Account, UserStore
+from omdp.security.limits import LoginGuard
+from omdp.security.users import Account, Kind, UserStore
 
 _FORM = "application/x-www-form-urlencoded"
 RATE_LIMITED = "rate_limited"
@@ -46,10 +47,13 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 class OAuthError(Exception):
     """An RFC 6749 error answer."""
 
-    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
-        """Keep the error code, its description and the HTTP status."""
+    def __init__(
+        self, error: str, description: str, *, status: int = 400, retry_after: int = 60
+    ) -> None:
+        """Keep the error code, its description, the HTTP status (and a 429's wait)."""
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+        self.retry_after = retry_after
 
 
 class Issuer:
@@ -64,14 +68,16 @@ class Issuer:
         users: UserStore,
         ttl_s: int = 900,
         rate_per_minute: int = 20,
+        guard: LoginGuard | None = None,
     ) -> None:
-        """An issuer named ``url`` (the ``iss`` of its tokens) for ``audience``."""
+        """An issuer named ``url`` (the ``iss`` of its tokens) for ``audience``; ``guard``
+        slows password guessing (default: ``rate_per_minute`` a minute per address)."""
         self.url = url.rstrip("/")
         self.audience = audience
         self.keyring = keyring
         self.users = users
         self.ttl_s = ttl_s
-        self.limiter = RateLimiter(rate_per_minute)
+        self.guard = guard or LoginGuard(per_address=rate_per_minute)
 
     def __repr__(self) -> str:
         """Its name."""
@@ -133,12 +139,21 @@ class Issuer:
             ],
         }
 
-    def _limit(self, *keys: str) -> None:
-        for key in keys:
-            wait = self.limiter.hit(key)
-            if wait:
-                msg = f"too many token requests; retry after {int(wait) + 1} s"
-                raise OAuthError(RATE_LIMITED, msg, status=429)
+    async def _check(self, name: str, secret: str, ip: str, kind: Kind) -> Account | None:
+        """The account if the secret is right, after the guard's admission and pace."""
+        wait = self.guard.admit(name, ip)
+        if wait:
+            msg = f"too many token requests; retry after {int(wait) + 1} s"
+            raise OAuthError(RATE_LIMITED, msg, status=429, retry_after=int(wait) + 1)
+        pace = self.guard.pace()
+        if pace:
+            await asyncio.sleep(pace)
+        account = await asyncio.to_thread(self.users.check, name, secret, kind=kind)
+        if account is None:
+            self.guard.failed(name, ip)
+        else:
+            self.guard.succeeded(name, ip)
+        return account
 
     async def grant(
         self, form: dict[str, str], authorization: str | None, ip: str
@@ -147,8 +162,7 @@ class Issuer:
         grant_type = form.get("grant_type")
         if grant_type == "client_credentials":
             client_id, secret = _client_credentials(form, authorization)
-            self._limit(f"ip:{ip}", f"id:{client_id}")
-            account = await asyncio.to_thread(self.users.check, client_id, secret, kind="client")
+            account = await self._check(client_id, secret, ip, "client")
             if account is None:
                 msg = "unknown client or wrong secret"
                 raise OAuthError(INVALID_CLIENT, msg, status=401)
@@ -157,8 +171,7 @@ class Issuer:
             if not username or password is None:
                 msg = "username and password are required"
                 raise OAuthError(INVALID_REQUEST, msg)
-            self._limit(f"ip:{ip}", f"id:{username}")
-            account = await asyncio.to_thread(self.users.check, username, password, kind="user")
+            account = await self._check(username, password, ip, "user")
             if account is None:
                 msg = "unknown user or wrong password"
                 raise OAuthError(INVALID_GRANT, msg)
@@ -284,7 +297,7 @@ def issuer_router(issuer: Issuer) -> APIRouter:
             form = _parse_form(await request.body())
             answer = await issuer.grant(form, request.headers.get("authorization"), ip)
         except OAuthError as exc:
-            headers = {"Retry-After": "60"} if exc.status == 429 else {}
+            headers = {"Retry-After": str(exc.retry_after)} if exc.status == 429 else {}
             if exc.error == INVALID_CLIENT:
                 headers["WWW-Authenticate"] = 'Basic realm="omdp"'
             body = {"error": exc.error, "error_description": exc.description}
