@@ -162,7 +162,7 @@ def user_list(config_file: Path | None) -> None:
 @_CONFIG
 @click.argument("name")
 def user_remove(config_file: Path | None, name: str) -> None:
-    """Remove user or client NAME (its tokens expire on their own)."""
+    """Remove user or client NAME; its tokens are refused from the next request on."""
     if not _users(config_file).remove(name):
         msg = f"no user {name!r}"
         raise click.ClickException(msg)
@@ -174,7 +174,7 @@ def user_remove(config_file: Path | None, name: str) -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_passwd(config_file: Path | None, name: str, password_stdin: bool) -> None:
-    """Set the password of NAME."""
+    """Set the password of NAME; the tokens issued before are refused from now on."""
     secret = _secret(stdin=password_stdin, prompt="new password")
     if len(secret) < 8:
         msg = "a password has at least 8 characters"
@@ -215,13 +215,29 @@ def token_issue(config_file: Path | None, subject: str, household: str | None, d
 
 @token.command("revoke")
 @_CONFIG
-@click.argument("jti")
-def token_revoke(config_file: Path | None, jti: str) -> None:
-    """Revoke the token JTI (refused from the next request on)."""
-    if not _users(config_file).revoke(jti):
-        msg = f"no issued token {jti!r}"
-        raise click.ClickException(msg)
-    click.echo(f"revoked {jti}")
+@click.argument("token_or_jti")
+def token_revoke(config_file: Path | None, token_or_jti: str) -> None:
+    """Revoke a token, named by its jti or its text: refused from the next request on.
+
+    Works for every token the issuer signed: long-lived ones (`token list` shows their jti)
+    and access tokens of logins and clients. To end every token of an account, change its
+    secret (`user passwd`) or remove it (`user remove`).
+    """
+    import jwt
+
+    jti, expires = token_or_jti.strip(), None
+    if jti.count(".") == 2:  # the token itself: take its jti and expiry (no trust needed)
+        try:
+            claims = jwt.decode(jti, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            msg = f"not a token: {exc}"
+            raise click.ClickException(msg) from None
+        if "jti" not in claims:
+            msg = "this token has no jti: it cannot be revoked alone (change the secret)"
+            raise click.ClickException(msg)
+        jti, expires = str(claims["jti"]), float(claims.get("exp", 0)) or None
+    recorded = _users(config_file).revoke(jti, expires=expires)
+    click.echo(f"revoked {jti}" + ("" if recorded else " (an access token)"))
 
 
 @token.command("list")

@@ -14,9 +14,9 @@ it also installs the request-body size limit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
@@ -105,7 +105,7 @@ def install_auth(
     if auth.issuer_enabled:
         issuer = build_issuer(settings, users)
         app.include_router(issuer_router(issuer), prefix=settings.path_prefix.rstrip("/"))
-        revoked = issuer.users.is_revoked
+        revoked = issuer.users.refuses
         chain.append(
             JwtAuthenticator(
                 issuer=issuer.url,
@@ -126,7 +126,7 @@ def install_auth(
 
 
 def external_authenticators(
-    auth: AuthSettings, *, revoked: Callable[[str], bool] | None = None
+    auth: AuthSettings, *, revoked: Callable[[Mapping[str, Any]], bool] | None = None
 ) -> list[Authenticator]:
     """One JWT authenticator for each external OpenID Connect issuer of ``auth``."""
     from omdp.security.jwt_auth import JwtAuthenticator, RemoteJwks  # noqa: PLC0415

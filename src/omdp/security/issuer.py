@@ -13,7 +13,8 @@ Endpoints, under the API's path prefix:
 - ``GET /.well-known/openid-configuration`` and ``GET /oauth/jwks``: discovery and public keys.
 
 Access tokens are ES256 JWTs: ``iss``, ``sub``, ``aud``, ``iat``, ``nbf``, ``exp``, ``jti``,
-``scope`` (space-separated), ``role``, ``client_id`` and, for an owner, ``household_id``.
+``scope`` (space-separated), ``role``, ``client_id``, ``gen`` (the account's generation: see
+:mod:`omdp.security.users`) and, for an owner, ``household_id``.
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ class Issuer:
         ttl_s: int | None = None,
         jti: str | None = None,
         audience: str | None = None,
+        generation: int | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """A signed access token and its claims (for ``audience``, default the API's)."""
+        """A signed access token and its claims (for ``audience``, default the API's); an
+        account's token carries its ``generation`` (claim ``gen``)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.url,
@@ -113,6 +116,8 @@ class Issuer:
             claims["client_id"] = client_id
         if household:
             claims["household_id"] = household
+        if generation is not None:
+            claims["gen"] = generation
         key = self.keyring.active
         token = jwt.encode(
             claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"}
@@ -185,6 +190,7 @@ class Issuer:
             household=account.household_id,
             role=account.role,
             client_id=account.name if account.kind == "client" else form.get("client_id"),
+            generation=await asyncio.to_thread(self.users.generation, account.name),
         )
         return {
             "access_token": token,
