@@ -164,6 +164,10 @@ class IngestSettings(BaseModel):
     )
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address of the metrics listener: loopback by default, for a local scraper.",
+    )
 
 
 class RetentionSettings(BaseModel):
@@ -324,6 +328,10 @@ class ApiSettings(BaseModel):
     )
     adapter_broker: AdapterBrokerSettings = AdapterBrokerSettings()
     auth: AuthSettings = AuthSettings()
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a token (default: an operator's token is needed).",
+    )
 
 
 class EdgeRegistrySettings(BaseModel):

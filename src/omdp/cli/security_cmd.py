@@ -298,6 +298,12 @@ def broker_passwd(config_file: Path | None, name: str, role: str, password_stdin
 @click.option("--require-certificate", is_flag=True, help="Clients must show a certificate.")
 @click.option("--cert-identity", is_flag=True, help="The certificate's CN is the user name.")
 @click.option("--localhost-port", type=click.IntRange(1, 65535), default=None)
+@click.option(
+    "--owner",
+    default=None,
+    help="The user the broker runs as (e.g. mosquitto): the files (and copies of the TLS "
+    "files) are handed to it, mode 600 in a 700 folder. Needs root.",
+)
 def broker_config(
     *,
     config_file: Path | None,
@@ -309,6 +315,7 @@ def broker_config(
     require_certificate: bool,
     cert_identity: bool,
     localhost_port: int | None,
+    owner: str | None,
 ) -> None:
     """Write OUT/password_file, OUT/acl_file and OUT/mosquitto.conf."""
     from omdp.security.broker import BrokerTls, load_roles, roles_path, write_broker_config
@@ -326,11 +333,16 @@ def broker_config(
     )
     try:
         conf = write_broker_config(
-            out.resolve(), hashes, load_roles(roles_path(path)), tls, localhost_port=localhost_port
+            out.resolve(),
+            hashes,
+            load_roles(roles_path(path)),
+            tls,
+            localhost_port=localhost_port,
+            owner=owner,
         )
     except OmdpError as exc:
         raise _fail(exc) from exc
-    click.echo(f"wrote {conf} for {len(hashes)} user(s)")
+    click.echo(f"wrote {conf} for {len(hashes)} user(s)" + (f", owned by {owner}" if owner else ""))
 
 
 # -- adapter files -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from omdp.edge.outbox import Entry
 from omdp.errors import StorageError
+from omdp.security.files import private_file
 
 T = TypeVar("T")
 
@@ -79,7 +80,7 @@ class SqliteOutbox:
 
     def _open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # household data: 0600, and so its WAL
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             msg = f"cannot open the outbox {self.path}: {exc}"

@@ -17,7 +17,10 @@ or ``ingest``; every other user of the credential store is an adapter.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import pwd
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from omdp.errors import ConfigError
+from omdp.security.files import private_dir
 from omdp.security.keys import write_private
 
 BrokerRole = Literal["adapter", "concentrator", "ingest"]
@@ -144,6 +148,34 @@ def conf_text(
     return "\n".join(lines) + "\n"
 
 
+def _copy_tls(folder: Path, tls: BrokerTls) -> BrokerTls:
+    """The TLS files copied into ``folder/tls`` (mode 600), for a broker user to own."""
+    copies = folder / "tls"
+    for source, name in ((tls.ca_file, "ca.crt"), (tls.cert_file, "server.crt")):
+        write_private(copies / name, source.read_bytes())
+    write_private(copies / "server.key", tls.key_file.read_bytes())
+    return dataclasses.replace(
+        tls,
+        ca_file=copies / "ca.crt",
+        cert_file=copies / "server.crt",
+        key_file=copies / "server.key",
+    )
+
+
+def _give(folder: Path, owner: str) -> None:
+    """Hand ``folder`` and everything in it to the user ``owner`` and its group (0700, 0600):
+    Mosquitto started as root drops to that user, then reads its files, which must be its own
+    and no one else's."""
+    try:
+        account = pwd.getpwnam(owner)
+    except KeyError:
+        msg = f"--owner {owner}: no such user on this machine"
+        raise ConfigError(msg) from None
+    for path in (folder, *folder.rglob("*")):
+        os.chown(path, account.pw_uid, account.pw_gid)
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def write_broker_config(
     folder: Path,
     hashes: Mapping[str, str],
@@ -152,13 +184,22 @@ def write_broker_config(
     *,
     localhost_port: int | None = None,
     persistence: bool = True,
+    owner: str | None = None,
 ) -> Path:
-    """Write the three files into ``folder`` (mode 600); returns the ``mosquitto.conf`` path."""
+    """Write the three files into ``folder`` (mode 600); returns the ``mosquitto.conf`` path.
+
+    With ``owner`` (the user Mosquitto runs as, e.g. ``mosquitto``) the TLS files are copied
+    into ``folder/tls`` and the folder and its files are handed to that user (needs root).
+    """
     users: dict[str, BrokerRole] = {u: roles.get(u, "adapter") for u in hashes}
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     write_private(folder / "password_file", password_text(hashes).encode())
     write_private(folder / "acl_file", acl_text(users).encode())
     conf = folder / "mosquitto.conf"
+    if owner is not None:
+        tls = _copy_tls(folder, tls)
     text = conf_text(folder, tls, localhost_port=localhost_port, persistence=persistence)
     write_private(conf, text.encode())
+    if owner is not None:
+        _give(folder, owner)
     return conf

@@ -17,7 +17,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import sqlite3
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from omdp.errors import ConfigError
+from omdp.security.files import private_file
 
 Role = Literal["owner", "researcher", "operator", "admin", "concentrator"]
 Kind = Literal["user", "client"]
@@ -115,9 +115,7 @@ class UserStore:
     def __init__(self, path: Path) -> None:
         """Open (and create, mode 600) the file at ``path``."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        private_file(path)
         with self._db() as db:
             db.executescript(_SCHEMA)
 
