@@ -163,6 +163,13 @@ class IngestSettings(BaseModel):
         " (with the writer free, a batch is written at once).",
     )
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    site_refresh_s: float = Field(
+        default=5.0, gt=0, le=3600, description="How often the meters' sites are read again."
+    )
+    require_site: bool = Field(
+        default=False,
+        description="Quarantine readings of meters that have no site (concentrator) registered.",
+    )
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = Field(
         default="127.0.0.1",

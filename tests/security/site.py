@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -133,18 +134,25 @@ class Site:
         return result.output
 
     def start_broker(self, *extra: str) -> Mosquitto:
-        """Write the broker's files with ``omdp broker config`` and start Mosquitto on them."""
+        """Write the broker's files with ``omdp broker config`` and start Mosquitto on them
+        (the generated mosquitto.conf as it is, plus a log file and, as root, ``user root``)."""
         self.broker_dir = self.root / "broker"
         self.broker = Mosquitto(self.root / "mosq", plain_listener=False, persistence=False)
         self.broker_config(*extra)
-        self.broker.extra_config = embeddable(self.broker_dir / "mosquitto.conf")
+        run = self.broker.workdir / "run.conf"
+        lines = [
+            (self.broker_dir / "mosquitto.conf").read_text(),
+            f"log_dest file {self.broker.log_file}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")
+        run.write_text("\n".join(lines) + "\n")
+        self.broker.config_file = run
+        self.broker._write_config = lambda: None  # type: ignore[method-assign]
         return self.broker.start()
-
-
-def embeddable(conf: Path) -> str:
-    """A generated mosquitto.conf without the lines the test broker writes itself."""
-    own = ("persistence", "autosave_interval", "max_queued_messages")
-    return "\n".join(line for line in conf.read_text().splitlines() if not line.startswith(own))
 
 
 def cloud_doc(root: Path, *, http_port: int = 0, **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,8 @@
 - Each message is classified: a valid reading whose meter agrees with the topic becomes a
   :class:`StoredReading`; anything else (oversized, malformed topic, not UTF-8 or JSON, invalid,
   meter mismatch) becomes a :class:`QuarantineEntry` with its reasons. Bad input never stops
-  the service.
+  the service. A reading forwarded by a concentrator that is not its meter's site is
+  quarantined too, with the reason (:mod:`omdp.cloud.sites`).
 - Messages are written in batches and acknowledged to the broker only after their batch is
   committed: a crash loses nothing, and the broker's redelivery is harmless because the store
   skips reading ids it already holds.
@@ -43,6 +44,7 @@ from datetime import UTC, datetime
 
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
+from omdp.cloud.sites import SiteMap
 from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings, RetentionSettings
 from omdp.domain.fast_reading import fast_values
@@ -140,6 +142,7 @@ class IngestService:
         self.metrics = metrics or IngestMetrics()
         self.ready = asyncio.Event()
         self._writer_idle = True
+        self.sites = SiteMap(store, require_site=settings.ingest.require_site)
 
     @property
     def topic_filter(self) -> str:
@@ -158,6 +161,7 @@ class IngestService:
             queue_size=RECEIVE_QUEUE,
         )
         batches: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=2)
+        await asyncio.to_thread(self.sites.load)
         async with client:
             await client.subscribe(self.topic_filter, qos=1)
             self.ready.set()
@@ -165,6 +169,7 @@ class IngestService:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._write(client, batches))
                 tasks.create_task(self._retention(stop))
+                tasks.create_task(self.sites.keep_current(cfg.site_refresh_s, stop))
                 await self._collect(client, batches, stop)
                 await batches.put(None)
 
@@ -203,6 +208,12 @@ class IngestService:
         item = classify(
             message.topic, message.payload, max_bytes=self.settings.ingest.max_message_bytes
         )
+        if isinstance(item, StoredReading):
+            wrong = self.sites.problem(item.meter_id, item.concentrator_id)
+            if wrong is not None:
+                item = QuarantineEntry(
+                    message.topic, message.payload, datetime.now(UTC), (("topic", wrong),)
+                )
         if isinstance(item, StoredReading):
             batch.readings.append(item)
         else:

@@ -235,6 +235,37 @@ def _cumulative(meter: str, values: list[tuple[datetime, float]]) -> list[Stored
     ]
 
 
+def test_cl14_meter_sites_are_set_kept_and_moved(store: ReadingStore) -> None:
+    """CL-14, CO-3 (migration 3): a meter's site (concentrator) is set, survives an update of
+    the meter, moves, and is listed per site; an unknown meter has none."""
+    store.put_household(Household(household_id="h1", timezone="Europe/Berlin"))
+    element = _element([ENERGY])
+    for meter in ("m-1", "m-2"):
+        individual = MeterIndividual(
+            meter_individual_id=meter, household_id="h1", physical_meter_type=element
+        )
+        store.put_meter(individual)
+    assert store.meter_sites() == {}
+    assert store.set_meter_site("m-1", "edge-a")
+    assert store.set_meter_site("m-2", "edge-a")
+    assert not store.set_meter_site("nope", "edge-a")
+    store.put_meter(  # an update of the meter keeps its site
+        MeterIndividual(
+            meter_individual_id="m-1",
+            meter_individual_name="renamed",
+            household_id="h1",
+            physical_meter_type=element,
+        )
+    )
+    assert store.meter_site("m-1") == "edge-a"
+    assert store.set_meter_site("m-2", "edge-b")
+    assert store.meter_sites() == {"m-1": "edge-a", "m-2": "edge-b"}
+    assert store.meter_sites(concentrator_id="edge-b") == {"m-2": "edge-b"}
+    assert store.set_meter_site("m-1", None)
+    assert store.meter_site("m-1") is None
+    assert store.meter_site("nope") is None
+
+
 def test_daily_rollups_on_dst_days_with_reset_and_gap(store: ReadingStore) -> None:
     """CL-1 rollups: local days of 23 and 25 hours; a counter reset counts from zero; a gap
     stays a gap and its consumption goes to the first bucket after it.
