@@ -146,7 +146,13 @@ class ComponentSettings(BaseSettings):
 class IngestSettings(BaseModel):
     """How the cloud ingest consumes ``concentrator/#`` and batches its writes (CL-2)."""
 
-    client_id: str = Field(default="omdp-cloud-ingest", min_length=1, max_length=128)
+    client_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="MQTT client id of the ingest's persistent session; default derived from "
+        "its broker password (stable, not guessable). Several ingest processes: one each.",
+    )
     shared_group: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9._-]{1,64}$",

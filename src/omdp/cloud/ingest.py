@@ -36,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
+import hmac
 import logging
 import random
 from collections.abc import Sequence
@@ -108,6 +110,21 @@ def classify(
     )
 
 
+def ingest_client_id(settings: CloudSettings) -> str:
+    """The ingest's MQTT client id: ``ingest.client_id``, else ``omdp-ingest-`` and an HMAC of
+    its user name under its broker password (or, without one, its database URL).
+
+    Stable across restarts, as its persistent session needs, and not guessable without the
+    secret, so that nobody can aim at its session (the broker also binds client ids to users).
+    """
+    if settings.ingest.client_id:
+        return settings.ingest.client_id
+    mqtt = settings.mqtt
+    secret = mqtt.password.get_secret_value() if mqtt.password else settings.db.url
+    digest = hmac.new(secret.encode(), f"ingest:{mqtt.username}".encode(), hashlib.sha256)
+    return f"omdp-ingest-{digest.hexdigest()[:24]}"
+
+
 def retention_policy(settings: RetentionSettings) -> RetentionPolicy | None:
     """The policy the settings describe, or None when they keep everything for ever."""
     if not settings.limits_anything:
@@ -155,7 +172,7 @@ class IngestService:
         cfg = self.settings.ingest
         client = MqttClient(
             self.settings.mqtt,
-            client_id=cfg.client_id,
+            client_id=ingest_client_id(self.settings),
             clean_start=False,
             manual_ack=True,
             queue_size=RECEIVE_QUEUE,
