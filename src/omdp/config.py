@@ -169,6 +169,12 @@ class IngestSettings(BaseModel):
         " (with the writer free, a batch is written at once).",
     )
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    quarantine_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Most payload bytes the quarantine holds; bad messages beyond are dropped "
+        "(counted in omdp_ingest_quarantine_dropped, logged).",
+    )
     site_refresh_s: float = Field(
         default=5.0, gt=0, le=3600, description="How often the meters' sites are read again."
     )
@@ -406,6 +412,17 @@ class EdgeSettings(ComponentSettings):
     )
     outbox_path: Path = Path("data/edge-outbox.sqlite3")
     outbox_max_messages: int = Field(default=1_000_000, ge=1)
+    outbox_max_bytes: int = Field(
+        default=1024**3,
+        ge=1024,
+        description="Most payload bytes the outbox holds; intake pauses above (as when full).",
+    )
+    max_message_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Larger messages are dropped at intake (counted, logged), never stored.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8081, ge=0, le=65535)
     timezone: str = Field(default="UTC", description="The household's IANA timezone (APP-1).")

@@ -60,6 +60,12 @@ log = logging.getLogger(__name__)
 RECEIVE_QUEUE = 70_000
 """Above MQTT 5's maximum of 65,535 unacknowledged QoS 1 messages towards one client."""
 
+QUARANTINE_PREFIX = 4096
+"""Bytes of an oversized message kept in quarantine (its size is in the reason)."""
+
+QUARANTINE_RECOUNT_S = 60.0
+"""How often the ingest counts the quarantine's bytes again (an operator may purge it)."""
+
 IDLE_POLL_S = 0.005
 """While a batch is being written, how often the collector looks whether the writer is free."""
 
@@ -81,7 +87,8 @@ def classify(
         return QuarantineEntry(topic, payload, received, tuple(problems))
 
     if len(payload) > max_bytes:
-        return bad(("$", f"message of {len(payload)} bytes exceeds the limit of {max_bytes}"))
+        problem = ("$", f"message of {len(payload)} bytes exceeds the limit of {max_bytes}")
+        return QuarantineEntry(topic, payload[:QUARANTINE_PREFIX], received, (problem,))
     try:
         parsed = _topic(topic)
     except TopicError as exc:
@@ -160,6 +167,8 @@ class IngestService:
         self.ready = asyncio.Event()
         self._writer_idle = True
         self.sites = SiteMap(store, require_site=settings.ingest.require_site)
+        self._quarantine_bytes: int | None = None
+        self._counted_at = 0.0
 
     @property
     def topic_filter(self) -> str:
@@ -251,10 +260,11 @@ class IngestService:
             if batch is None:
                 return
             delay = 0.5
+            quarantine = await self._bounded(batch.quarantine)
             while True:
                 try:
                     result = await asyncio.to_thread(
-                        self.store.write_batch, batch.readings, batch.quarantine
+                        self.store.write_batch, batch.readings, quarantine
                     )
                     break
                 except StorageError:
@@ -269,6 +279,39 @@ class IngestService:
             m.quarantined += result.quarantined
             m.batches += 1
             m.lag_s = loop.time() - batch.first_at
+
+    async def _bounded(self, entries: list[QuarantineEntry]) -> list[QuarantineEntry]:
+        """The entries that fit into the quarantine's byte bound; the rest are dropped,
+        counted and logged (they stay unusable: a bound, not a queue)."""
+        if not entries:
+            return entries
+        limit = self.settings.ingest.quarantine_max_bytes
+        now = asyncio.get_running_loop().time()
+        if self._quarantine_bytes is None or now - self._counted_at >= QUARANTINE_RECOUNT_S:
+            try:
+                self._quarantine_bytes = await asyncio.to_thread(self.store.quarantine_bytes)
+                self._counted_at = now
+            except StorageError:
+                self._quarantine_bytes = self._quarantine_bytes or 0
+        kept = []
+        for entry in entries:
+            if self._quarantine_bytes + len(entry.payload) > limit:
+                self.metrics.quarantine_dropped += 1
+                dropped = self.metrics.quarantine_dropped
+                if dropped == 1 or dropped % 1000 == 0:
+                    log.warning(
+                        "quarantine is full (%d of %d bytes): dropped a bad message on %s "
+                        "(%d dropped so far); purge it with omdp cloud quarantine purge",
+                        self._quarantine_bytes,
+                        limit,
+                        entry.topic,
+                        dropped,
+                        extra={"topic": entry.topic},
+                    )
+                continue
+            self._quarantine_bytes += len(entry.payload)
+            kept.append(entry)
+        return kept
 
     async def _retention(self, stop: asyncio.Event) -> None:
         await enforce_retention(self.store, self.settings.retention, stop)

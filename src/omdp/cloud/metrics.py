@@ -22,6 +22,7 @@ _HELP = {
     "quarantined": "Messages put in quarantine.",
     "batches": "Batches committed.",
     "errors": "Batch writes that failed and were retried.",
+    "quarantine_dropped": "Bad messages dropped because the quarantine was full.",
 }
 
 
@@ -35,6 +36,7 @@ class IngestMetrics:
     quarantined: int = 0
     batches: int = 0
     errors: int = 0
+    quarantine_dropped: int = 0
     lag_s: float = 0.0
 
     def registry(self) -> CollectorRegistry:

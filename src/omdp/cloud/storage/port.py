@@ -193,6 +193,10 @@ class ReadingStore(Protocol):
         """How many messages are in quarantine."""
         ...
 
+    def quarantine_bytes(self) -> int:
+        """How many payload bytes the quarantine holds."""
+        ...
+
     def get_quarantine(self, entry_id: int) -> QuarantineEntry | None:
         """One quarantined message."""
         ...
