@@ -418,10 +418,11 @@ class EdgeSettings(ComponentSettings):
         description="Most payload bytes the outbox holds; intake pauses above (as when full).",
     )
     max_message_bytes: int = Field(
-        default=256 * 1024,
+        default=1024 * 1024,
         ge=1024,
         le=256 * 1024 * 1024,
-        description="Larger messages are dropped at intake (counted, logged), never stored.",
+        description="Larger messages are dropped at intake (counted, logged), never stored; "
+        "smaller ones too big for the cloud are forwarded, to be quarantined there with why.",
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8081, ge=0, le=65535)

@@ -26,9 +26,10 @@ from click.testing import CliRunner
 from omdp.cli.security_cmd import broker as broker_cli
 from omdp.cloud.api import create_app
 from omdp.cloud.api.credentials import FileCredentialStore, hash_password
+from omdp.cloud.ingest import IngestService
 from omdp.cloud.storage import open_store
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, MqttSettings, load_settings
+from omdp.config import CloudSettings, IngestSettings, MqttSettings, load_settings
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -232,6 +233,23 @@ async def serving(app: Any, port: int = 0) -> AsyncIterator[HttpServer]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)
+
+
+@contextlib.asynccontextmanager
+async def running_ingest(site: Site, **ingest: Any) -> AsyncIterator[IngestService]:
+    """The real ingest on the site broker as user ``ingest``, with ``ingest`` settings."""
+    settings = site.settings.model_copy(
+        update={"mqtt": site.mqtt("ingest"), "ingest": IngestSettings(**ingest)}
+    )
+    service = IngestService(site.store, settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    await asyncio.wait_for(service.ready.wait(), 15)
+    try:
+        yield service
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 def cloud_app(site: Site, *, edge_url: str | None = None) -> Any:

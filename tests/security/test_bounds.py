@@ -12,33 +12,17 @@ from typing import Any
 
 import pytest
 
-from omdp.cloud.ingest import QUARANTINE_PREFIX, IngestService
-from omdp.config import EdgeSettings, IngestSettings, MqttSettings
+from omdp.cloud.ingest import QUARANTINE_PREFIX
+from omdp.config import EdgeSettings, MqttSettings
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
 from tests.integration.edge.support import running_edge
-from tests.security.site import Site
+from tests.security.site import Site, running_ingest
 from tests.support.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.integration
 
 TOPIC = "concentrator/conc-1/smartMeterMessage/m-one/readings"
-
-
-@contextlib.asynccontextmanager
-async def _ingest(site: Site, **ingest: Any) -> Any:
-    settings = site.settings.model_copy(
-        update={"mqtt": site.mqtt("ingest"), "ingest": IngestSettings(**ingest)}
-    )
-    service = IngestService(site.store, settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    await asyncio.wait_for(service.ready.wait(), 15)
-    try:
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def _send(site: Site, *payloads: bytes) -> None:
@@ -81,7 +65,9 @@ def test_cl2_quarantine_keeps_a_bounded_prefix_and_a_bounded_total(
     good = sample_reading("m-one", 1, at=datetime.now(UTC))
 
     async def main() -> Any:
-        async with _ingest(site, max_message_bytes=64 * 1024, quarantine_max_bytes=20_000) as svc:
+        async with running_ingest(
+            site, max_message_bytes=64 * 1024, quarantine_max_bytes=20_000
+        ) as svc:
             await _send(site, big, *junk, good)
             async with asyncio.timeout(15):
                 while svc.metrics.stored < 1:
@@ -122,20 +108,30 @@ def test_co1_edge_refuses_oversized_messages_and_bounds_its_outbox_bytes(
                 MqttClient(MqttSettings(port=local.port), client_id="adapters") as pub,
             ):
                 await pub.publish("smartMeterMessage/m-1/readings", b"x" * 50_000)
-                for i in range(8):
-                    await pub.publish("smartMeterMessage/m-1/readings", b"%d" % i + b"y" * 6000)
-                async with asyncio.timeout(15):
-                    while not (service.status()["outbox"]["full"]):
-                        await asyncio.sleep(0.1)
-                return service.status()
+                sent = 0
+                async with asyncio.timeout(20):  # one at a time, until the bound bites
+                    while not service.status()["outbox"]["full"]:
+                        held = service.outbox.depth()
+                        payload = b"%d" % sent + b"y" * 6000
+                        await pub.publish("smartMeterMessage/m-1/readings", payload)
+                        sent += 1
+                        while service.outbox.depth() == held:
+                            await asyncio.sleep(0.02)
+                paused = service.status()
+                for extra in range(3):  # these stay with the local broker
+                    await pub.publish("smartMeterMessage/m-1/readings", b"z%d" % extra * 3000)
+                await asyncio.sleep(1)
+                return {"paused": paused, "after": service.status(), "sent": sent}
 
         with caplog.at_level(logging.WARNING):
-            status = asyncio.run(main())
+            out = asyncio.run(main())
     finally:
         local.kill()
-    assert status["messages"]["oversized"] == 1
-    assert status["outbox"]["bytes"] <= 30_000 + 6010
-    assert status["outbox"]["depth"] < 8
+    paused, after = out["paused"], out["after"]
+    assert paused["messages"]["oversized"] == 1
+    assert 30_000 <= paused["outbox"]["bytes"] <= 30_000 + 6010  # stopped at the bound
+    assert out["sent"] == paused["outbox"]["depth"] == 5
+    assert after["outbox"]["depth"] == paused["outbox"]["depth"]  # nothing taken since
     messages = [r.getMessage() for r in caplog.records]
     assert any("larger than max_message_bytes" in m for m in messages)
     assert any("outbox full" in m for m in messages)

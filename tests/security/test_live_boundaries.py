@@ -23,11 +23,12 @@ import yaml
 from click.testing import CliRunner
 
 from omdp.cli.edge_cmd import edge as edge_cli
-from omdp.config import EdgeSettings, ThresholdRule
+from omdp.config import EdgeSettings, MqttSettings, ThresholdRule
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
 from tests.integration.edge.support import running_edge
 from tests.security.site import Site, bearer, cloud_app, login, seed_registry, serving
+from tests.support.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -43,13 +44,16 @@ def edge_token(*args: str) -> tuple[str, dict[str, Any]]:
     return doc["token"], doc["api"]["tokens"]
 
 
-def edge_settings(site: Site, workdir: Path, cloud_url: str, **extra: Any) -> EdgeSettings:
-    """The edge conc-1 on the site broker (local and cloud), trusting the cloud's issuer."""
+def edge_settings(
+    site: Site, local: Mosquitto, workdir: Path, cloud_url: str, **extra: Any
+) -> EdgeSettings:
+    """The edge conc-1: the adapters' ``local`` broker, the site broker as its cloud broker;
+    trusting the cloud's issuer."""
     auth = {"external": [{"issuer": cloud_url, "audience": "omdp-edge", "refetch_interval_s": 1}]}
     return EdgeSettings(
         concentrator_id="conc-1",
-        local=site.mqtt("conc-1", client_id="conc-1-local"),
-        cloud=site.mqtt("conc-1", client_id="conc-1-cloud"),
+        local=MqttSettings(port=local.port),
+        cloud=site.mqtt("conc-1"),
         outbox_path=workdir / "edge-outbox.sqlite3",
         http_port=0,
         rules=[RULE],
@@ -59,9 +63,11 @@ def edge_settings(site: Site, workdir: Path, cloud_url: str, **extra: Any) -> Ed
     )
 
 
-async def publish(site: Site, meter: str, seq: int, kw: float) -> None:
-    """One reading of ``meter`` published by its adapter with its own credentials."""
-    async with MqttClient(site.mqtt(meter), client_id=meter) as client:
+async def publish(site: Site, meter: str, seq: int, kw: float, local: Mosquitto | None) -> None:
+    """One reading of ``meter`` published by its adapter: to the ``local`` broker, or to the
+    site broker with its own credentials."""
+    settings = MqttSettings(port=local.port) if local else site.mqtt(meter)
+    async with MqttClient(settings, client_id=meter) as client:
         at = datetime.now(UTC)
         payload = sample_reading(meter, seq, at=at, import_kw=kw, import_kwh=100.0 + seq)
         await client.publish(f"smartMeterMessage/{meter}/readings", payload)
@@ -123,13 +129,16 @@ def test_cl6_app5_live_data_reaches_only_its_household(site: Site, tmp_path: Pat
     edge token, and through the cloud's app proxy with a login), show an owner without meters
     nothing, refuse a researcher (403) and show an operator everything."""
     site.start_broker()
+    local = Mosquitto(tmp_path / "local").start()
     site.users.add(
         "edge-conc-1", "edge-secret-1", role="concentrator", kind="client", household=None
     )
     cloud_url = f"http://127.0.0.1:{site.settings.http_port}"
     owner_token, owner_entry = edge_token("--scope", "readings:read", "--household", "h-one")
     op_token, op_entry = edge_token()
-    settings = edge_settings(site, tmp_path, cloud_url, api={"tokens": owner_entry | op_entry})
+    settings = edge_settings(
+        site, local, tmp_path, cloud_url, api={"tokens": owner_entry | op_entry}
+    )
 
     async def main() -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -148,8 +157,8 @@ def test_cl6_app5_live_data_reaches_only_its_household(site: Site, tmp_path: Pat
                 tokens = {
                     u: await login(cloud, u) for u in ("alice", "bob", "nora", "rita", "olga")
                 }
-                await publish(site, "m-two", 1, 7.5)  # above the rule: raises for m-two
-                await publish(site, "m-one", 1, 7.0)
+                await publish(site, "m-two", 1, 7.5, local)  # above the rule: raises for m-two
+                await publish(site, "m-one", 1, 7.0, local)
                 await wait_live(edge, bearer(op_token), {"m-one", "m-two"})
                 proxy = "/app/edge/v1"
                 # the edge reads the registry once the cloud answers
@@ -179,15 +188,18 @@ def test_cl6_app5_live_data_reaches_only_its_household(site: Site, tmp_path: Pat
                     events(cloud, f"{proxy}/stream", bearer(tokens["bob"])) as bob,
                     events(cloud, f"{proxy}/stream", bearer(tokens["olga"])) as olga,
                 ):
-                    await publish(site, "m-two", 2, 8.0)
-                    await publish(site, "m-one", 2, 1.0)  # clears m-one's alert
+                    await publish(site, "m-two", 2, 8.0, local)
+                    await publish(site, "m-one", 2, 1.0, local)  # clears m-one's alert
                     out["alice_events"] = await until(alice, "m-one", "reading")
                     out["direct_events"] = await until(direct, "m-one", "reading")
                     out["bob_events"] = await until(bob, "m-two", "reading")
                     out["olga_events"] = await until(olga, "m-one", "reading")
         return out
 
-    out = asyncio.run(main())
+    try:
+        out = asyncio.run(main())
+    finally:
+        local.kill()
     assert out["anonymous"] == dict.fromkeys(LIVE_PATHS, 401)
     assert out["anonymous_proxy"] == dict.fromkeys(LIVE_PATHS, 401)
     assert out["forged"] == 401
@@ -244,8 +256,8 @@ def test_cl6_app5_no_cloud_edge_live_api_by_household(site: Site, tmp_path: Path
             seed_registry(store)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as edge:
                 out["anonymous"] = {p: (await edge.get(p)).status_code for p in LIVE_PATHS}
-                await publish(site, "m-one", 1, 1.0)
-                await publish(site, "m-two", 1, 2.0)
+                await publish(site, "m-one", 1, 1.0, None)
+                await publish(site, "m-two", 1, 2.0, None)
                 await wait_live(edge, bearer(op_token), {"m-one", "m-two"})
                 await wait_live(edge, bearer(owner_token), {"m-one"})
                 out["owner"] = (await edge.get("/v1/live", headers=bearer(owner_token))).json()

@@ -9,45 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
-from omdp.cloud.ingest import IngestService
 from omdp.cloud.model import ReadingFilter
-from omdp.config import IngestSettings
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
 from tests.integration.api.apidata import TestClient
-from tests.security.site import Site, cloud_app
+from tests.security.site import Site, cloud_app, running_ingest
 
 pytestmark = pytest.mark.integration
 
 
 def _reading(meter: str, seq: int, kw: float = 1.0) -> bytes:
     return sample_reading(meter, seq, at=datetime.now(UTC), import_kw=kw)
-
-
-@contextlib.asynccontextmanager
-async def _ingest(site: Site) -> AsyncIterator[IngestService]:
-    settings = site.settings.model_copy(
-        update={
-            "mqtt": site.mqtt("ingest"),
-            "ingest": IngestSettings(client_id="sites-ingest", site_refresh_s=1),
-        }
-    )
-    service = IngestService(site.store, settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    await asyncio.wait_for(service.ready.wait(), 15)
-    try:
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 def _stored(site: Site, meter: str) -> list[str]:
@@ -75,7 +53,7 @@ def test_cm1_cl14_a_concentrator_reads_and_writes_only_its_own_meters(site: Site
     async def main() -> dict[str, Any]:
         out: dict[str, Any] = {}
         async with (
-            _ingest(site),
+            running_ingest(site, client_id="sites-ingest", site_refresh_s=1),
             MqttClient(site.mqtt("conc-2"), client_id="conc-2-sub") as spy,
         ):
             await spy.subscribe("smartMeterMessage/#", qos=1)
@@ -119,7 +97,7 @@ def test_cl14_moving_a_meter_is_an_api_call_that_takes_effect_without_restart(
 
     async def main() -> dict[str, Any]:
         out: dict[str, Any] = {}
-        async with _ingest(site):
+        async with running_ingest(site, client_id="sites-ingest", site_refresh_s=1):
             await _publish(site, "conc-1", topic.format("conc-1"), _reading("m-one", 1))
             await _until(lambda: _stored(site, "m-one") == ["m-one-000000001"])
             with TestClient(cloud_app(site)) as client:
