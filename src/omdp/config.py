@@ -146,7 +146,13 @@ class ComponentSettings(BaseSettings):
 class IngestSettings(BaseModel):
     """How the cloud ingest consumes ``concentrator/#`` and batches its writes (CL-2)."""
 
-    client_id: str = Field(default="omdp-cloud-ingest", min_length=1, max_length=128)
+    client_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="MQTT client id of the ingest's persistent session; default derived from "
+        "its broker password (stable, not guessable). Several ingest processes: one each.",
+    )
     shared_group: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9._-]{1,64}$",
@@ -163,7 +169,24 @@ class IngestSettings(BaseModel):
         " (with the writer free, a batch is written at once).",
     )
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    quarantine_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Most payload bytes the quarantine holds; bad messages beyond are dropped "
+        "(counted in omdp_ingest_quarantine_dropped, logged).",
+    )
+    site_refresh_s: float = Field(
+        default=5.0, gt=0, le=3600, description="How often the meters' sites are read again."
+    )
+    require_site: bool = Field(
+        default=False,
+        description="Quarantine readings of meters that have no site (concentrator) registered.",
+    )
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address of the metrics listener: loopback by default, for a local scraper.",
+    )
 
 
 class RetentionSettings(BaseModel):
@@ -184,7 +207,9 @@ class RetentionSettings(BaseModel):
         )
 
 
-ApiScope = Literal["readings:read", "readings:delete", "registry:write", "operate"]
+ApiScope = Literal[
+    "readings:read", "readings:delete", "registry:read", "registry:write", "operate"
+]
 """A right a REST API caller may hold (CL-6, CL-11)."""
 
 
@@ -250,8 +275,29 @@ class AuthSettings(BaseModel):
         default=None, description="Signing keys of the issuer; default beside credentials_file."
     )
     token_ttl_s: int = Field(default=900, ge=30, le=86400)
-    token_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
+    token_rate_per_minute: int = Field(
+        default=20, ge=1, le=10_000, description="Token requests per client address and minute."
+    )
+    login_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed logins of one account from one address before that pair waits.",
+    )
+    login_failure_window_s: int = Field(default=900, ge=10, le=86400)
+    login_slowdown_failures_per_minute: int = Field(
+        default=100,
+        ge=1,
+        description="Failed logins a minute (all accounts) above which every login is slowed.",
+    )
+    login_slowdown_s: float = Field(default=1.0, ge=0, le=30)
     external: list[OidcIssuerSettings] = Field(default_factory=list)
+    edge_audience: str = Field(
+        default="omdp-edge",
+        min_length=1,
+        description="aud of the short-lived tokens the app's edge proxy sends the edge for its "
+        "caller; the edge trusts this issuer for this audience (api.auth.external).",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
 
@@ -283,7 +329,7 @@ class ApiSettings(BaseModel):
         description="Static bearer tokens: SHA-256 hex of the token -> the caller it stands for.",
     )
     bulk_secret: SecretStr | None = Field(
-        default=None, description="HMAC key of bulk links; random per process when unset."
+        default=None, description="Key of bulk links (AEAD); random per process when unset."
     )
     pseudonym_key: SecretStr | None = Field(
         default=None,
@@ -301,6 +347,22 @@ class ApiSettings(BaseModel):
     )
     adapter_broker: AdapterBrokerSettings = AdapterBrokerSettings()
     auth: AuthSettings = AuthSettings()
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a token (default: an operator's token is needed).",
+    )
+
+
+class EdgeRegistrySettings(BaseModel):
+    """Where an edge that forwards to a cloud reads which meter belongs to which household."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, description="The cloud API, e.g. https://cloud:8443/api.")
+    client_id: str = Field(min_length=1, description="A client of role concentrator.")
+    client_secret: SecretStr
+    ca_file: Path | None = Field(default=None, description="CA bundle to verify the cloud.")
+    refresh_s: float = Field(default=30.0, ge=1, le=3600, description="How often it is read.")
 
 
 class EdgeSettings(ComponentSettings):
@@ -340,8 +402,28 @@ class EdgeSettings(ComponentSettings):
         description="Adapter configuration files run inside the edge process (adapter and edge "
         "on one device): their readings are handed over without a broker.",
     )
+    meter_households: dict[Identifier, Identifier] = Field(
+        default_factory=dict,
+        description="Meter id -> household id: who sees which live data. The registry (the "
+        "store of a no-cloud edge, or the cloud's registry) adds the meters it knows.",
+    )
+    registry: EdgeRegistrySettings | None = Field(
+        default=None, description="The cloud registry to read meter households from."
+    )
     outbox_path: Path = Path("data/edge-outbox.sqlite3")
     outbox_max_messages: int = Field(default=1_000_000, ge=1)
+    outbox_max_bytes: int = Field(
+        default=1024**3,
+        ge=1024,
+        description="Most payload bytes the outbox holds; intake pauses above (as when full).",
+    )
+    max_message_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Larger messages are dropped at intake (counted, logged), never stored; "
+        "smaller ones too big for the cloud are forwarded, to be quarantined there with why.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8081, ge=0, le=65535)
     timezone: str = Field(default="UTC", description="The household's IANA timezone (APP-1).")

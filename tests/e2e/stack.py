@@ -163,8 +163,9 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise TimeoutError(msg)
 
 
-def cloud_config(workdir: Path, db_url: str) -> Path:
-    """The cloud's YAML: the store and the two tokens (owner of h-home, operator)."""
+def cloud_config(workdir: Path, db_url: str, port: int = 8080) -> Path:
+    """The cloud's YAML: the store and the two tokens (owner of h-home, operator); ``port``
+    names the embedded issuer (http://127.0.0.1:port), which the edge trusts."""
     path = workdir / "cloud.yaml"
     tokens = {
         hash_token(OWNER_TOKEN): {
@@ -176,6 +177,7 @@ def cloud_config(workdir: Path, db_url: str) -> Path:
     }
     config = {
         "db": {"url": db_url},
+        "http_port": port,
         "api": {
             "tokens": tokens,
             "bulk_secret": "e2e-bulk-secret",
@@ -188,13 +190,13 @@ def cloud_config(workdir: Path, db_url: str) -> Path:
 
 
 def start_cloud(
-    workdir: Path, db_url: str, *, edge_url: str | None
+    workdir: Path, db_url: str, *, edge_url: str | None, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """The cloud API with the app, in a subprocess; answers when ready."""
-    port = free_port()
+    port = port or free_port()
     log = workdir / "cloud.log"
     args = [sys.executable, "-m", "omdp.webapp.devserver", "--config"]
-    args += [str(cloud_config(workdir, db_url)), "--port", str(port)]
+    args += [str(cloud_config(workdir, db_url, port)), "--port", str(port)]
     if edge_url is not None:
         args += ["--edge-url", edge_url]
     with log.open("wb") as out:
@@ -214,7 +216,7 @@ def start(workdir: Path) -> Stack:
             regs = seed_year(store, end=datetime.now(UTC))
         finally:
             store.close()
-        stack.edge_port = free_port()
+        stack.edge_port, cloud_port = free_port(), free_port()
         edge_yaml = workdir / "edge.yaml"
         broker = {"host": "127.0.0.1", "port": stack.broker.port}
         edge_yaml.write_text(
@@ -226,6 +228,20 @@ def start(workdir: Path) -> Stack:
                     "outbox_path": str(workdir / "outbox.sqlite3"),
                     "http_port": stack.edge_port,
                     "timezone": "Europe/Brussels",
+                    # the live API trusts the cloud's issuer (its app proxy signs for each
+                    # caller) and knows whose meter-main is
+                    "api": {
+                        "auth": {
+                            "external": [
+                                {
+                                    "issuer": f"http://127.0.0.1:{cloud_port}",
+                                    "audience": "omdp-edge",
+                                    "refetch_interval_s": 1,
+                                }
+                            ]
+                        }
+                    },
+                    "meter_households": {METER: "h-home"},
                     "rules": [
                         {
                             "kind": "threshold",
@@ -249,7 +265,9 @@ def start(workdir: Path) -> Stack:
             )
         _wait_http(f"http://127.0.0.1:{stack.edge_port}/healthz", stack.edge, log)
         edge_url = f"http://127.0.0.1:{stack.edge_port}"
-        stack.cloud, stack.cloud_port = start_cloud(workdir, db_url, edge_url=edge_url)
+        stack.cloud, stack.cloud_port = start_cloud(
+            workdir, db_url, edge_url=edge_url, port=cloud_port
+        )
         stack.meter = Meter(stack.broker.port, regs).start()
         wait_for_port(stack.cloud_port)
     except BaseException:

@@ -18,26 +18,57 @@ const VIEWS = [
   { id: "registry", title: "Registry", view: registryView, needs: "cloud", operator: true },
 ];
 
-/** Live events from the edge, shared by every view. */
+/** Live events from the edge, shared by every view. The stream is read with fetch (not
+ *  EventSource) so that the token goes in the Authorization header, never in a URL. */
 class Hub extends EventTarget {
-  constructor() { super(); this.source = null; this.active = new Map(); this.connected = false; }
+  constructor() { super(); this.abort = null; this.active = new Map(); this.connected = false; }
   start() {
-    const base = edgeUrl("/v1/stream");
-    if (base === null || this.source) return;
-    const token = state.session?.token;
-    const url = token && state.config.cloud ? `${base}?access_token=${encodeURIComponent(token)}` : base;
-    this.source = new EventSource(url);
-    this.source.onopen = () => { this.status(true); this.loadAlerts(); };
-    this.source.onerror = () => this.status(false);
-    this.source.addEventListener("reading", (e) => this.dispatchEvent(new CustomEvent("reading", { detail: JSON.parse(e.data) })));
-    this.source.addEventListener("alert", (e) => {
-      const alert = JSON.parse(e.data);
-      const k = `${alert.ruleId}/${alert.meterId}`;
-      if (alert.state === "raised") this.active.set(k, alert); else this.active.delete(k);
-      this.dispatchEvent(new CustomEvent("alert", { detail: alert }));
-      toast(alert);
-      badge();
-    });
+    const url = edgeUrl("/v1/stream");
+    if (url === null || this.abort) return;
+    this.abort = new AbortController();
+    this.read(url, this.abort.signal);
+  }
+  async read(url, signal) {
+    let delay = 1000;
+    while (!signal.aborted) {
+      try {
+        const token = state.session?.token;
+        const headers = token ? { Authorization: `Bearer ${token}` } : {};
+        const res = await fetch(url, { headers, cache: "no-store", signal });
+        if (!res.ok || !res.body) throw new Error(`${res.status}`);
+        this.status(true); this.loadAlerts(); delay = 1000;
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+            this.frame(buf.slice(0, i));
+            buf = buf.slice(i + 2);
+          }
+        }
+      } catch { if (signal.aborted) return; }
+      this.status(false);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 15000);
+    }
+  }
+  frame(text) {
+    let event = "message"; const data = [];
+    for (const line of text.split("\n")) {
+      if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+    }
+    if (!data.length) return;
+    const doc = JSON.parse(data.join("\n"));
+    if (event === "reading") this.dispatchEvent(new CustomEvent("reading", { detail: doc }));
+    if (event !== "alert") return;
+    const k = `${doc.ruleId}/${doc.meterId}`;
+    if (doc.state === "raised") this.active.set(k, doc); else this.active.delete(k);
+    this.dispatchEvent(new CustomEvent("alert", { detail: doc }));
+    toast(doc);
+    badge();
   }
   status(on) {
     this.connected = on;
@@ -53,7 +84,7 @@ class Hub extends EventTarget {
       badge();
     } catch { /* the edge may be down: the stream tells */ }
   }
-  stop() { this.source?.close(); this.source = null; }
+  stop() { this.abort?.abort(); this.abort = null; }
 }
 
 const hub = new Hub();

@@ -52,11 +52,9 @@ def ingest(config_file: Path | None) -> None:
         tune_for_throughput()
         server = None
         if settings.ingest.metrics_port is not None:
-            from prometheus_client import start_http_server
+            from omdp.cloud.metrics import serve_metrics
 
-            server, _ = start_http_server(
-                settings.ingest.metrics_port, registry=service.metrics.registry()
-            )
+            server = serve_metrics(settings.ingest, service.metrics)
         try:
             await service.run(stop)
         finally:

@@ -72,8 +72,8 @@ def _banner(console: Console, e: Endpoints, startup_s: float) -> None:
         out(f"  App:         {e.api}/app/")
     else:
         out("  App:         not available (omdp.webapp is not installed)")
-    out(f"  Edge (live): {e.edge}/v1/live   status {e.edge}/v1/status")
-    out(f"  Metrics:     {e.api}/metrics   {e.edge}/metrics")
+    out(f"  Edge (live): {e.edge}/v1/live (token)   status {e.edge}/v1/status")
+    out(f"  Metrics:     {e.api}/metrics (token)   {e.edge}/metrics")
     out(f"  Token:       {e.token}")
     out("               (Authorization: Bearer <token>; operator rights; stored in secrets.json)")
     for h in HOUSEHOLDS:

@@ -114,7 +114,10 @@ def user() -> None:
 @_CONFIG
 @click.argument("name")
 @click.option(
-    "--role", type=click.Choice(["owner", "researcher", "operator", "admin"]), required=True
+    "--role",
+    type=click.Choice(["owner", "researcher", "operator", "admin", "concentrator"]),
+    required=True,
+    help="concentrator: an edge's client, reading which meter is whose (registry:read).",
 )
 @click.option("--household", default=None, help="The household of an owner.")
 @click.option("--client", is_flag=True, help="A service client: a secret is generated.")
@@ -159,7 +162,7 @@ def user_list(config_file: Path | None) -> None:
 @_CONFIG
 @click.argument("name")
 def user_remove(config_file: Path | None, name: str) -> None:
-    """Remove user or client NAME (its tokens expire on their own)."""
+    """Remove user or client NAME; its tokens are refused from the next request on."""
     if not _users(config_file).remove(name):
         msg = f"no user {name!r}"
         raise click.ClickException(msg)
@@ -171,7 +174,7 @@ def user_remove(config_file: Path | None, name: str) -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_passwd(config_file: Path | None, name: str, password_stdin: bool) -> None:
-    """Set the password of NAME."""
+    """Set the password of NAME; the tokens issued before are refused from now on."""
     secret = _secret(stdin=password_stdin, prompt="new password")
     if len(secret) < 8:
         msg = "a password has at least 8 characters"
@@ -212,13 +215,29 @@ def token_issue(config_file: Path | None, subject: str, household: str | None, d
 
 @token.command("revoke")
 @_CONFIG
-@click.argument("jti")
-def token_revoke(config_file: Path | None, jti: str) -> None:
-    """Revoke the token JTI (refused from the next request on)."""
-    if not _users(config_file).revoke(jti):
-        msg = f"no issued token {jti!r}"
-        raise click.ClickException(msg)
-    click.echo(f"revoked {jti}")
+@click.argument("token_or_jti")
+def token_revoke(config_file: Path | None, token_or_jti: str) -> None:
+    """Revoke a token, named by its jti or its text: refused from the next request on.
+
+    Works for every token the issuer signed: long-lived ones (`token list` shows their jti)
+    and access tokens of logins and clients. To end every token of an account, change its
+    secret (`user passwd`) or remove it (`user remove`).
+    """
+    import jwt
+
+    jti, expires = token_or_jti.strip(), None
+    if jti.count(".") == 2:  # the token itself: take its jti and expiry (no trust needed)
+        try:
+            claims = jwt.decode(jti, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            msg = f"not a token: {exc}"
+            raise click.ClickException(msg) from None
+        if "jti" not in claims:
+            msg = "this token has no jti: it cannot be revoked alone (change the secret)"
+            raise click.ClickException(msg)
+        jti, expires = str(claims["jti"]), float(claims.get("exp", 0)) or None
+    recorded = _users(config_file).revoke(jti, expires=expires)
+    click.echo(f"revoked {jti}" + ("" if recorded else " (an access token)"))
 
 
 @token.command("list")
@@ -279,6 +298,32 @@ def broker_passwd(config_file: Path | None, name: str, role: str, password_stdin
 @click.option("--require-certificate", is_flag=True, help="Clients must show a certificate.")
 @click.option("--cert-identity", is_flag=True, help="The certificate's CN is the user name.")
 @click.option("--localhost-port", type=click.IntRange(1, 65535), default=None)
+@click.option(
+    "--max-packet-size",
+    type=click.IntRange(1024, 256 * 1024 * 1024),
+    default=256 * 1024 + 4096,
+    show_default=True,
+    help="The largest MQTT packet the broker takes (bytes).",
+)
+@click.option(
+    "--owner",
+    default=None,
+    help="The user the broker runs as (e.g. mosquitto): the files (and copies of the TLS "
+    "files) are handed to it, mode 600 in a 700 folder. Needs root.",
+)
+@click.option(
+    "--reload-pid",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The broker's pid file: SIGHUP it after writing (it reads users and ACL again).",
+)
+@click.option(
+    "--watch",
+    type=click.FloatRange(1, 86400),
+    default=None,
+    help="Keep running: every SECONDS write the files again and, when users or sites changed, "
+    "signal the broker (with --reload-pid).",
+)
 def broker_config(
     *,
     config_file: Path | None,
@@ -290,13 +335,20 @@ def broker_config(
     require_certificate: bool,
     cert_identity: bool,
     localhost_port: int | None,
+    max_packet_size: int,
+    owner: str | None,
+    reload_pid: Path | None,
+    watch: float | None,
 ) -> None:
-    """Write OUT/password_file, OUT/acl_file and OUT/mosquitto.conf."""
-    from omdp.security.broker import BrokerTls, load_roles, roles_path, write_broker_config
+    """Write OUT/password_file, OUT/acl_file and OUT/mosquitto.conf.
+
+    Users come from the device credentials (and their roles), each concentrator's meters from
+    the registry's sites (the cloud's database). Write them again, and signal the broker, after
+    devices or sites change: --reload-pid once, or --watch to keep doing it.
+    """
+    from omdp.security.broker import BrokerTls, reload_broker
 
     settings = _settings(config_file)
-    path = settings.api.credentials_file
-    hashes: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
     tls = BrokerTls(
         ca_file=ca_file.resolve(),
         cert_file=cert_file.resolve(),
@@ -305,13 +357,49 @@ def broker_config(
         require_certificate=require_certificate,
         cert_identity=cert_identity,
     )
+    folder = out.resolve()
+    options = {"localhost_port": localhost_port, "owner": owner, "max_packet_size": max_packet_size}
+    while True:
+        before = _broker_files(folder)
+        try:
+            conf, users = _write_broker(settings, folder, tls, options)
+            changed = _broker_files(folder) != before
+            if reload_pid is not None and (changed or watch is None):
+                click.echo(f"signalled the broker (pid {reload_broker(reload_pid)})")
+        except OmdpError as exc:
+            raise _fail(exc) from exc
+        if watch is None or changed:
+            click.echo(
+                f"wrote {conf} for {users} user(s)" + (f", owned by {owner}" if owner else "")
+            )
+        if watch is None:
+            return
+        time.sleep(watch)
+
+
+def _broker_files(folder: Path) -> tuple[bytes, ...]:
+    names = ("password_file", "acl_file", "mosquitto.conf")
+    return tuple((folder / n).read_bytes() if (folder / n).exists() else b"" for n in names)
+
+
+def _write_broker(
+    settings: CloudSettings, folder: Path, tls: Any, options: dict[str, Any]
+) -> tuple[Path, int]:
+    """Write the broker's files from the credentials, roles and the registry's sites."""
+    from omdp.cloud.storage import open_store
+    from omdp.security.broker import load_roles, roles_path, site_meters, write_broker_config
+
+    path = settings.api.credentials_file
+    hashes: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    store = open_store(settings.db.url, pool_size=1)
     try:
-        conf = write_broker_config(
-            out.resolve(), hashes, load_roles(roles_path(path)), tls, localhost_port=localhost_port
-        )
-    except OmdpError as exc:
-        raise _fail(exc) from exc
-    click.echo(f"wrote {conf} for {len(hashes)} user(s)")
+        sites = site_meters(store.meter_sites())
+    finally:
+        store.close()
+    conf = write_broker_config(
+        folder, hashes, load_roles(roles_path(path)), tls, sites=sites, **options
+    )
+    return conf, len(hashes)
 
 
 # -- adapter files -------------------------------------------------------------------------------

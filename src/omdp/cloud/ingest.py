@@ -5,7 +5,8 @@
 - Each message is classified: a valid reading whose meter agrees with the topic becomes a
   :class:`StoredReading`; anything else (oversized, malformed topic, not UTF-8 or JSON, invalid,
   meter mismatch) becomes a :class:`QuarantineEntry` with its reasons. Bad input never stops
-  the service.
+  the service. A reading forwarded by a concentrator that is not its meter's site is
+  quarantined too, with the reason (:mod:`omdp.cloud.sites`).
 - Messages are written in batches and acknowledged to the broker only after their batch is
   committed: a crash loses nothing, and the broker's redelivery is harmless because the store
   skips reading ids it already holds.
@@ -35,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
+import hmac
 import logging
 import random
 from collections.abc import Sequence
@@ -43,6 +46,7 @@ from datetime import UTC, datetime
 
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
+from omdp.cloud.sites import SiteMap
 from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings, RetentionSettings
 from omdp.domain.fast_reading import fast_values
@@ -55,6 +59,12 @@ log = logging.getLogger(__name__)
 
 RECEIVE_QUEUE = 70_000
 """Above MQTT 5's maximum of 65,535 unacknowledged QoS 1 messages towards one client."""
+
+QUARANTINE_PREFIX = 4096
+"""Bytes of an oversized message kept in quarantine (its size is in the reason)."""
+
+QUARANTINE_RECOUNT_S = 60.0
+"""How often the ingest counts the quarantine's bytes again (an operator may purge it)."""
 
 IDLE_POLL_S = 0.005
 """While a batch is being written, how often the collector looks whether the writer is free."""
@@ -77,7 +87,8 @@ def classify(
         return QuarantineEntry(topic, payload, received, tuple(problems))
 
     if len(payload) > max_bytes:
-        return bad(("$", f"message of {len(payload)} bytes exceeds the limit of {max_bytes}"))
+        problem = ("$", f"message of {len(payload)} bytes exceeds the limit of {max_bytes}")
+        return QuarantineEntry(topic, payload[:QUARANTINE_PREFIX], received, (problem,))
     try:
         parsed = _topic(topic)
     except TopicError as exc:
@@ -104,6 +115,21 @@ def classify(
     return StoredReading.from_reading(
         reading, meter_id=meter, concentrator_id=parsed.concentrator_id
     )
+
+
+def ingest_client_id(settings: CloudSettings) -> str:
+    """The ingest's MQTT client id: ``ingest.client_id``, else ``omdp-ingest-`` and an HMAC of
+    its user name under its broker password (or, without one, its database URL).
+
+    Stable across restarts, as its persistent session needs, and not guessable without the
+    secret, so that nobody can aim at its session (the broker also binds client ids to users).
+    """
+    if settings.ingest.client_id:
+        return settings.ingest.client_id
+    mqtt = settings.mqtt
+    secret = mqtt.password.get_secret_value() if mqtt.password else settings.db.url
+    digest = hmac.new(secret.encode(), f"ingest:{mqtt.username}".encode(), hashlib.sha256)
+    return f"omdp-ingest-{digest.hexdigest()[:24]}"
 
 
 def retention_policy(settings: RetentionSettings) -> RetentionPolicy | None:
@@ -140,6 +166,9 @@ class IngestService:
         self.metrics = metrics or IngestMetrics()
         self.ready = asyncio.Event()
         self._writer_idle = True
+        self.sites = SiteMap(store, require_site=settings.ingest.require_site)
+        self._quarantine_bytes: int | None = None
+        self._counted_at = 0.0
 
     @property
     def topic_filter(self) -> str:
@@ -152,12 +181,13 @@ class IngestService:
         cfg = self.settings.ingest
         client = MqttClient(
             self.settings.mqtt,
-            client_id=cfg.client_id,
+            client_id=ingest_client_id(self.settings),
             clean_start=False,
             manual_ack=True,
             queue_size=RECEIVE_QUEUE,
         )
         batches: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=2)
+        await asyncio.to_thread(self.sites.load)
         async with client:
             await client.subscribe(self.topic_filter, qos=1)
             self.ready.set()
@@ -165,6 +195,7 @@ class IngestService:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._write(client, batches))
                 tasks.create_task(self._retention(stop))
+                tasks.create_task(self.sites.keep_current(cfg.site_refresh_s, stop))
                 await self._collect(client, batches, stop)
                 await batches.put(None)
 
@@ -204,6 +235,12 @@ class IngestService:
             message.topic, message.payload, max_bytes=self.settings.ingest.max_message_bytes
         )
         if isinstance(item, StoredReading):
+            wrong = self.sites.problem(item.meter_id, item.concentrator_id)
+            if wrong is not None:
+                item = QuarantineEntry(
+                    message.topic, message.payload, datetime.now(UTC), (("topic", wrong),)
+                )
+        if isinstance(item, StoredReading):
             batch.readings.append(item)
         else:
             log.warning(
@@ -223,10 +260,11 @@ class IngestService:
             if batch is None:
                 return
             delay = 0.5
+            quarantine = await self._bounded(batch.quarantine)
             while True:
                 try:
                     result = await asyncio.to_thread(
-                        self.store.write_batch, batch.readings, batch.quarantine
+                        self.store.write_batch, batch.readings, quarantine
                     )
                     break
                 except StorageError:
@@ -241,6 +279,39 @@ class IngestService:
             m.quarantined += result.quarantined
             m.batches += 1
             m.lag_s = loop.time() - batch.first_at
+
+    async def _bounded(self, entries: list[QuarantineEntry]) -> list[QuarantineEntry]:
+        """The entries that fit into the quarantine's byte bound; the rest are dropped,
+        counted and logged (they stay unusable: a bound, not a queue)."""
+        if not entries:
+            return entries
+        limit = self.settings.ingest.quarantine_max_bytes
+        now = asyncio.get_running_loop().time()
+        if self._quarantine_bytes is None or now - self._counted_at >= QUARANTINE_RECOUNT_S:
+            try:
+                self._quarantine_bytes = await asyncio.to_thread(self.store.quarantine_bytes)
+                self._counted_at = now
+            except StorageError:
+                self._quarantine_bytes = self._quarantine_bytes or 0
+        kept = []
+        for entry in entries:
+            if self._quarantine_bytes + len(entry.payload) > limit:
+                self.metrics.quarantine_dropped += 1
+                dropped = self.metrics.quarantine_dropped
+                if dropped == 1 or dropped % 1000 == 0:
+                    log.warning(
+                        "quarantine is full (%d of %d bytes): dropped a bad message on %s "
+                        "(%d dropped so far); purge it with omdp cloud quarantine purge",
+                        self._quarantine_bytes,
+                        limit,
+                        entry.topic,
+                        dropped,
+                        extra={"topic": entry.topic},
+                    )
+                continue
+            self._quarantine_bytes += len(entry.payload)
+            kept.append(entry)
+        return kept
 
     async def _retention(self, stop: asyncio.Event) -> None:
         await enforce_retention(self.store, self.settings.retention, stop)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from omdp.config import IngestSettings
 
 _HELP = {
     "received": "Messages received from the broker.",
@@ -16,6 +22,7 @@ _HELP = {
     "quarantined": "Messages put in quarantine.",
     "batches": "Batches committed.",
     "errors": "Batch writes that failed and were retried.",
+    "quarantine_dropped": "Bad messages dropped because the quarantine was full.",
 }
 
 
@@ -29,6 +36,7 @@ class IngestMetrics:
     quarantined: int = 0
     batches: int = 0
     errors: int = 0
+    quarantine_dropped: int = 0
     lag_s: float = 0.0
 
     def registry(self) -> CollectorRegistry:
@@ -57,3 +65,14 @@ class _Collector(Collector):
             "Seconds from receipt to commit of the last batch.",
             value=self.metrics.lag_s,
         )
+
+
+def serve_metrics(settings: IngestSettings, metrics: IngestMetrics) -> WSGIServer:
+    """Serve ``metrics`` on ``metrics_host:metrics_port`` (loopback unless configured otherwise:
+    the counters are for the operator's scraper, not for the network); stop with
+    ``shutdown()`` and ``server_close()``."""
+    port = settings.metrics_port or 0
+    server, _thread = start_http_server(
+        port, addr=settings.metrics_host, registry=metrics.registry()
+    )
+    return server

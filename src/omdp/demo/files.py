@@ -200,11 +200,27 @@ def cloud_doc(files: SiteFiles, ports: Ports, keys: Secrets, protocol: str = "5"
     }
 
 
-def edge_doc(files: SiteFiles, ports: Ports, protocol: str = "5") -> dict[str, Any]:
-    """The edge's settings (``omdp edge run --config``): the demo broker is local and cloud."""
+def edge_doc(
+    files: SiteFiles, ports: Ports, protocol: str = "5", keys: Secrets | None = None
+) -> dict[str, Any]:
+    """The edge's settings (``omdp edge run --config``): the demo broker is local and cloud.
+
+    The live API takes the demo's operator token and the tokens the cloud's app proxy signs
+    for each logged-in caller; it knows each meter's household from the demo's layout.
+    """
     broker = {"host": "127.0.0.1", "port": ports.mqtt, "protocol": protocol}
+    issuer = {
+        "issuer": f"http://127.0.0.1:{ports.http}",
+        "audience": "omdp-edge",
+        "refetch_interval_s": 5,
+    }
+    tokens = {}
+    if keys is not None:
+        tokens = {hash_token(keys.api_token): {"subject": "demo-operator", "scopes": ["operate"]}}
     return {
         "concentrator_id": CONCENTRATOR_ID,
+        "api": {"tokens": tokens, "auth": {"external": [issuer]}},
+        "meter_households": {m.meter_id: m.household_id for m in METERS},
         "local": broker,
         "cloud": broker,
         "outbox_path": str(files.data / "edge-outbox.sqlite3"),
@@ -282,7 +298,7 @@ def write_site(
         protocol: the broker's MQTT version (``3.1.1`` for the embedded amqtt).
     """
     write_private(files.cloud, _dump(cloud_doc(files, ports, keys, protocol)))
-    write_private(files.edge, _dump(edge_doc(files, ports, protocol)))
+    write_private(files.edge, _dump(edge_doc(files, ports, protocol, keys)))
     for meter in METERS:
         doc = adapter_doc(files, meter, meter_tcp[meter.meter_id], ports.mqtt, protocol)
         write_private(files.adapter(meter), _dump(doc))

@@ -6,6 +6,11 @@
   configured alert rules (read-only: they live in the edge's settings);
 - ``GET /v1/stream``: Server-Sent Events, ``event: reading`` and ``event: alert``, JSON data;
 - ``GET /v1/status``: counters and state as JSON; ``GET /metrics``: the same for Prometheus;
+
+The live routes (``/v1/live``, ``/v1/alerts``, ``/v1/rules``, ``/v1/stream``) need a bearer
+token and show only what the caller's household may see (:mod:`omdp.edge.access`): 401 without
+a valid token, 403 for a caller with no right to live data. Counters and health carry no
+household data and stay open to the edge's (loopback by default) address.
 - ``GET /healthz`` (the process answers), ``GET /readyz`` (running, local broker connected).
 
 A no-cloud edge (``store`` set) also serves the cloud's own query API, mounted unchanged:
@@ -20,11 +25,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from omdp.config import EdgeRule
+from omdp.edge.access import Households, LiveAccess, LiveDenied, Viewer, edge_authenticator
 from omdp.edge.metrics import render
 from omdp.edge.service import EdgeService
 
@@ -37,16 +43,33 @@ def rule_json(rule: EdgeRule) -> dict[str, Any]:
     }
 
 
-def create_app(service: EdgeService, *, query_api: FastAPI | None = None) -> FastAPI:
+def create_app(
+    service: EdgeService, *, query_api: FastAPI | None = None, access: LiveAccess | None = None
+) -> FastAPI:
     """The FastAPI application serving ``service``.
 
     Args:
         service: The edge.
         query_api: The cloud's REST API over the edge's store (no-cloud mode), made by
             :func:`omdp.cloud.api.create_app`; it answers every path the edge does not.
+        access: Who sees which live data; default the edge's tokens (and the query API's) and
+            its ``meter_households`` setting alone.
     """
     app = FastAPI(title="omdp edge", version="1", docs_url="/docs", redoc_url=None)
     live = APIRouter(prefix="/v1", tags=["live"])
+    if access is None:
+        households = Households(service.settings.meter_households)
+        access = LiveAccess(edge_authenticator(service.settings, query_api), households)
+    checker = access
+
+    async def viewer(authorization: str | None = Header(default=None)) -> Viewer:
+        try:
+            return await checker.viewer(authorization)
+        except LiveDenied as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            raise HTTPException(exc.status, detail=str(exc), headers=headers) from None
+
+    caller = Depends(viewer)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -68,33 +91,38 @@ def create_app(service: EdgeService, *, query_api: FastAPI | None = None) -> Fas
         return service.status()
 
     @live.get("/live")
-    async def live_all() -> dict[str, Any]:
+    async def live_all(who: Viewer = caller) -> dict[str, Any]:
         now = service.clock()
-        items = [service.live.summary(m, now) for m in service.live.meters.values()]
+        meters = service.live.meters.values()
+        items = [service.live.summary(m, now) for m in meters if who.sees(m.meter_id)]
         return {"items": items, "total": len(items)}
 
     @live.get("/live/{meter_id}")
-    async def live_one(meter_id: str) -> dict[str, Any]:
+    async def live_one(meter_id: str, who: Viewer = caller) -> dict[str, Any]:
         meter = service.live.meters.get(meter_id)
-        if meter is None:
+        if meter is None or not who.sees(meter_id):
             raise HTTPException(status_code=404, detail=f"no reading of meter {meter_id} yet")
         return service.live.summary(meter, service.clock())
 
     @live.get("/alerts")
-    async def alerts() -> dict[str, Any]:
-        active = [a.to_dict() for a in service.rules.active.values()]
-        recent = [a.to_dict() for a in reversed(service.rules.recent)]
+    async def alerts(who: Viewer = caller) -> dict[str, Any]:
+        active = [a.to_dict() for a in service.rules.active.values() if who.sees(a.meter_id)]
+        recent = [a.to_dict() for a in reversed(service.rules.recent) if who.sees(a.meter_id)]
         return {"active": active, "recent": recent}
 
     @live.get("/rules")
-    async def rules() -> dict[str, Any]:
-        items = [rule_json(r) for r in service.settings.rules]
+    async def rules(who: Viewer = caller) -> dict[str, Any]:
+        items = [
+            rule_json(r)
+            for r in service.settings.rules
+            if r.meter_id is None or who.sees(r.meter_id)
+        ]
         return {"items": items, "total": len(items)}
 
     @live.get("/stream")
-    async def stream() -> StreamingResponse:
+    async def stream(who: Viewer = caller) -> StreamingResponse:
         return StreamingResponse(
-            service.stream.frames(),
+            service.stream.frames(who.sees),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

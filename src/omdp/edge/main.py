@@ -26,6 +26,7 @@ from omdp.cloud.api import create_app as create_query_api
 from omdp.cloud.ingest import enforce_retention
 from omdp.cloud.storage import ReadingStore, open_store
 from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings
+from omdp.edge.access import Households, LiveAccess, edge_authenticator, registry_loader
 from omdp.edge.api import create_app, http_server
 from omdp.edge.ingress import LocalSubscriber
 from omdp.edge.local_adapters import SubmitSink, load_adapters, supervise
@@ -114,11 +115,15 @@ async def run_edge(
                     room=service.room,
                     queue_size=settings.local_queue_size,
                 )
-            app = create_app(service, query_api=query_api)
+            households = Households(settings.meter_households)
+            access = LiveAccess(edge_authenticator(settings, query_api), households)
+            app = create_app(service, query_api=query_api, access=access)
             server = http_server(app, settings.http_host, settings.http_port)
+            load, every_s = registry_loader(settings, store)
             async with asyncio.TaskGroup() as tg:
                 running = tg.create_task(service.run())
                 serving = tg.create_task(server.serve())
+                tg.create_task(households.keep_current(load, every_s=every_s, stop=stop))
                 if store is not None:
                     tg.create_task(enforce_retention(store, settings.retention, stop))
                 while not server.started and not serving.done():

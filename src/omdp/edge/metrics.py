@@ -23,6 +23,7 @@ class EdgeCounters:
 
     messages_in: int = 0
     malformed: int = 0
+    oversized: int = 0
     rejected_topics: int = 0
     backpressure: int = 0
     live_dropped: int = 0
@@ -39,6 +40,7 @@ _COUNTERS: _Table = (
     ("messages_in", ("messages", "in"), "Messages made durable in the outbox."),
     ("messages_out", ("messages", "out"), "Messages acknowledged by the sink."),
     ("malformed", ("messages", "malformed"), "Readings that failed validation (forwarded)."),
+    ("oversized", ("messages", "oversized"), "Messages above max_message_bytes (dropped)."),
     ("rejected_topics", ("messages", "rejectedTopics"), "Messages on a topic outside contract."),
     ("backpressure", ("outbox", "backpressureEvents"), "Times the full outbox paused intake."),
     ("local_reconnects", ("local", "reconnects"), "Reconnections to the local broker."),
@@ -49,6 +51,8 @@ _COUNTERS: _Table = (
 _GAUGES: _Table = (
     ("outbox_depth", ("outbox", "depth"), "Messages in the outbox."),
     ("outbox_max", ("outbox", "max"), "Capacity of the outbox."),
+    ("outbox_bytes", ("outbox", "bytes"), "Payload bytes in the outbox."),
+    ("outbox_max_bytes", ("outbox", "maxBytes"), "Capacity of the outbox in payload bytes."),
     ("outbox_oldest_age_seconds", ("outbox", "oldestAgeS"), "Age of the oldest message held."),
     ("inflight", ("messages", "inflight"), "Messages sent to the sink, not acknowledged yet."),
     ("local_connected", ("local", "connected"), "1 when connected to the local broker."),

@@ -39,6 +39,10 @@ class Outbox(Protocol):
         """Remove the entries with these ids; return how many were removed."""
         ...
 
+    def bytes_held(self) -> int:
+        """How many payload bytes the outbox holds now."""
+        ...
+
     def depth(self) -> int:
         """How many messages the outbox holds now."""
         ...

@@ -83,6 +83,7 @@ class EdgeService:
         self._queue: asyncio.Queue[_Chunk] = asyncio.Queue(maxsize=64)
         self._live: asyncio.Queue[Items] = asyncio.Queue(maxsize=256)
         self._pending = 0  # messages queued for the outbox or being written, not committed yet
+        self._pending_bytes = 0
         self._stop = asyncio.Event()
         self._warned = False
         self._meters: dict[str, str | None] = {}
@@ -95,11 +96,41 @@ class EdgeService:
         """Queue a chunk for the outbox; ``done`` is called after its commit (or failure).
 
         The chunk counts against the outbox bound from now on, not only once committed: intake
-        pauses when what is stored plus what is on its way reaches ``outbox_max_messages``.
+        pauses when what is stored plus what is on its way reaches ``outbox_max_messages`` (or
+        ``outbox_max_bytes``). A message above ``max_message_bytes`` is dropped, counted and
+        logged: it would be quarantined unread by the cloud anyway.
         """
+        items = self._within_size(items)
+        if not items:
+            if done is not None:
+                done(None)
+            return
         self._pending += len(items)
+        self._pending_bytes += sum(len(p) for _t, p in items)
         self._check_room()
         await self._queue.put(_Chunk(items, done))
+
+    def _within_size(self, items: Items) -> Items:
+        limit = self.settings.max_message_bytes
+        if all(len(payload) <= limit for _topic, payload in items):
+            return items
+        kept = []
+        for topic, payload in items:
+            if len(payload) <= limit:
+                kept.append((topic, payload))
+                continue
+            self.counters.oversized += 1
+            if self.counters.oversized <= 10 or self.counters.oversized % 1000 == 0:
+                log.warning(
+                    "dropped a message of %d bytes on %s, larger than max_message_bytes (%d); "
+                    "%d dropped so far",
+                    len(payload),
+                    topic,
+                    limit,
+                    self.counters.oversized,
+                    extra={"topic": topic},
+                )
+        return kept
 
     async def submit(self, topic: str, payload: bytes) -> None:
         """Hand one adapter message in-process (adapter and edge on one device).
@@ -144,6 +175,7 @@ class EdgeService:
                 raise
             finally:
                 self._pending -= len(items)
+                self._pending_bytes -= sum(len(p) for _t, p in items)
             self.counters.messages_in += len(items)
             self.forwarder.offer(last - len(items) + 1, items)
             for chunk in chunks:
@@ -158,17 +190,26 @@ class EdgeService:
     def _check_room(self) -> None:
         depth, cap = self.outbox.depth(), self.settings.outbox_max_messages
         held = depth + self._pending  # stored, or taken and on its way to the outbox
-        if held >= cap and self.room.is_set():
+        size, max_bytes = self.outbox.bytes_held(), self.settings.outbox_max_bytes
+        held_bytes = size + self._pending_bytes
+        full = held >= cap or held_bytes >= max_bytes
+        if full and self.room.is_set():
             self.room.clear()
             self.counters.backpressure += 1
             log.warning(
-                "outbox full (%d of %d, %d being written): intake paused, the local broker "
-                "keeps new readings",
+                "outbox full (%d of %d messages, %d of %d bytes, %d being written): intake "
+                "paused, the local broker keeps new readings",
                 depth,
                 cap,
+                size,
+                max_bytes,
                 self._pending,
             )
-        elif held < cap * RESUME_RATIO and not self.room.is_set():
+        elif (
+            held < cap * RESUME_RATIO
+            and held_bytes < max_bytes * RESUME_RATIO
+            and not self.room.is_set()
+        ):
             self.room.set()
         warn = depth >= cap * self.settings.outbox_warn_ratio
         if warn and not self._warned:
@@ -225,7 +266,7 @@ class EdgeService:
         values = {prop: value for prop, (value, _unit) in numeric.items()}
         self._alerts(self.rules.observe(meter, values, now))
         if self.stream.subscribers:
-            self.stream.publish("reading", self.live.summary(live, now))
+            self.stream.publish("reading", self.live.summary(live, now), meter)
 
     def _alerts(self, alerts: list[Alert]) -> None:
         if not alerts:
@@ -239,12 +280,13 @@ class EdgeService:
             else:
                 self.counters.alerts_cleared += 1
                 log.info("alert cleared: %s", alert.message, extra={"meter_id": alert.meter_id})
-            self.stream.publish("alert", doc)
+            self.stream.publish("alert", doc, alert.meter_id)
             topic = alert_topic(self.settings.concentrator_id, alert.rule_id, alert.meter_id)
             items.append((topic, orjson.dumps(doc)))
         try:  # alerts go to the cloud through the outbox too
             self._queue.put_nowait(_Chunk(items))
             self._pending += len(items)
+            self._pending_bytes += sum(len(p) for _t, p in items)
         except asyncio.QueueFull:
             task = asyncio.get_running_loop().create_task(self.accept(items))
             self._pending_alert_tasks.add(task)
@@ -328,6 +370,8 @@ class EdgeService:
             "outbox": {
                 "depth": self.outbox.depth(),
                 "max": self.settings.outbox_max_messages,
+                "bytes": self.outbox.bytes_held(),
+                "maxBytes": self.settings.outbox_max_bytes,
                 "oldestAgeS": round(now - oldest, 3) if oldest is not None else 0.0,
                 "full": not self.room.is_set(),
                 "backpressureEvents": self.counters.backpressure,
@@ -337,6 +381,7 @@ class EdgeService:
                 "out": self.forwarder.stats.acked,
                 "inflight": self.forwarder.inflight,
                 "malformed": self.counters.malformed,
+                "oversized": self.counters.oversized,
                 "rejectedTopics": local.rejected if local is not None else 0,
                 "liveDropped": self.counters.live_dropped,
             },

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from omdp.edge.outbox import Entry
 from omdp.errors import StorageError
+from omdp.security.files import private_file
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class SqliteOutbox:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._conn: sqlite3.Connection | None = None
         self._depth = 0
+        self._bytes = 0
         self._oldest: float | None = None
 
     @classmethod
@@ -79,7 +81,7 @@ class SqliteOutbox:
 
     def _open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # household data: 0600, and so its WAL
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             msg = f"cannot open the outbox {self.path}: {exc}"
@@ -88,13 +90,16 @@ class SqliteOutbox:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute(_SCHEMA)
-            row = conn.execute("SELECT count(*), min(id) FROM outbox").fetchone()
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox"
+            ).fetchone()
         except sqlite3.Error as exc:
             conn.close()
             msg = f"the outbox {self.path} is unusable: {exc}"
             raise StorageError(msg) from exc
         self._conn = conn
         self._depth = int(row[0])
+        self._bytes = int(row[1])
         self._oldest = self._oldest_of(conn)
 
     @staticmethod
@@ -127,6 +132,7 @@ class SqliteOutbox:
             msg = f"cannot store {len(items)} message(s) in the outbox {self.path}: {exc}"
             raise StorageError(msg) from exc
         self._depth += len(items)
+        self._bytes += sum(len(payload) for _topic, payload in items)
         if self._oldest is None:
             self._oldest = now
         return int(last)
@@ -146,9 +152,16 @@ class SqliteOutbox:
     def _delete(self, ids: Sequence[int]) -> int:
         conn = self._connection()
         before = conn.total_changes
+        ranges = id_ranges(ids)
+        freed = 0
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("DELETE FROM outbox WHERE id BETWEEN ? AND ?", id_ranges(ids))
+            for first, last in ranges:
+                freed += conn.execute(
+                    "SELECT coalesce(sum(length(payload)), 0) FROM outbox WHERE id BETWEEN ? AND ?",
+                    (first, last),
+                ).fetchone()[0]
+            conn.executemany("DELETE FROM outbox WHERE id BETWEEN ? AND ?", ranges)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -157,6 +170,7 @@ class SqliteOutbox:
             raise StorageError(msg) from exc
         removed = conn.total_changes - before
         self._depth -= removed
+        self._bytes = max(self._bytes - int(freed), 0) if self._depth else 0
         self._oldest = self._oldest_of(conn) if self._depth else None
         return removed
 
@@ -186,6 +200,10 @@ class SqliteOutbox:
         if not ids:
             return 0
         return await self._run(self._delete, ids)
+
+    def bytes_held(self) -> int:
+        """How many payload bytes the outbox holds now."""
+        return self._bytes
 
     def depth(self) -> int:
         """How many messages the outbox holds now."""

@@ -2,19 +2,30 @@
 
 Each client has its own bounded queue. A client too slow to keep up loses events (counted), never
 the edge's forwarding: the stream is a view, the outbox is the record.
+
+Each client also has its own filter, asked for every event with the meter the event is about
+(CL-6, APP-5): a household's stream never receives another household's readings or alerts. The
+filter is asked at publish time, so that a meter moved to another household follows at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import orjson
 
 Event = tuple[str, bytes] | None
 """An SSE event name and its JSON data; None ends the stream."""
+
+Accept = Callable[[str], bool]
+"""Whether a subscriber may receive an event about this meter."""
+
+
+def _everything(_meter_id: str) -> bool:
+    return True
 
 
 def sse_frame(event: str, data: bytes) -> bytes:
@@ -27,7 +38,7 @@ class Broadcaster:
 
     def __init__(self, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
-        self._queues: set[asyncio.Queue[Event]] = set()
+        self._queues: dict[asyncio.Queue[Event], Accept] = {}
         self.dropped = 0
         self.closed = False
 
@@ -36,28 +47,34 @@ class Broadcaster:
         """How many clients listen now."""
         return len(self._queues)
 
-    def publish(self, event: str, doc: dict[str, Any]) -> None:
-        """Send ``doc`` as JSON to every subscriber (dropped for those whose queue is full)."""
+    def publish(self, event: str, doc: dict[str, Any], meter_id: str) -> None:
+        """Send ``doc``, an event about ``meter_id``, as JSON to every subscriber that accepts
+        that meter (dropped for those whose queue is full)."""
         if not self._queues:
             return
-        item = (event, orjson.dumps(doc))
-        for queue in self._queues:
+        item: Event = None
+        for queue, accept in list(self._queues.items()):
+            if not accept(meter_id):
+                continue
+            if item is None:
+                item = (event, orjson.dumps(doc))
             try:
                 queue.put_nowait(item)
             except asyncio.QueueFull:
                 self.dropped += 1
 
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[Event]]:
-        """A queue receiving every event from now on, removed on exit."""
+    def subscribe(self, accept: Accept = _everything) -> Iterator[asyncio.Queue[Event]]:
+        """A queue receiving, from now on, the events about meters that ``accept`` lets
+        through; removed on exit."""
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=self.queue_size)
         if self.closed:
             queue.put_nowait(None)
-        self._queues.add(queue)
+        self._queues[queue] = accept
         try:
             yield queue
         finally:
-            self._queues.discard(queue)
+            self._queues.pop(queue, None)
 
     def close(self) -> None:
         """End every stream (the service stops)."""
@@ -67,9 +84,12 @@ class Broadcaster:
                 queue.get_nowait()
             queue.put_nowait(None)
 
-    async def frames(self, *, keepalive: float = 15.0) -> AsyncIterator[bytes]:
-        """SSE frames for one client, with a comment line as keepalive."""
-        with self.subscribe() as queue:
+    async def frames(
+        self, accept: Accept = _everything, *, keepalive: float = 15.0
+    ) -> AsyncIterator[bytes]:
+        """SSE frames for one client (the events ``accept`` lets through), with a comment line
+        as keepalive."""
+        with self.subscribe(accept) as queue:
             yield b": connected\n\n"
             while True:
                 try:

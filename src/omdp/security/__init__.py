@@ -9,5 +9,6 @@
 - :mod:`.pki`: a site's private CA, server and client certificates;
 - :mod:`.https`: serving the API over TLS with a plain-HTTP redirect;
 - :mod:`.broker`: Mosquitto password, ACL and configuration files;
-- :mod:`.protect`: signed and encrypted adapter configuration files.
+- :mod:`.protect`: signed and encrypted adapter configuration files;
+- :mod:`.files`: private files and folders (0600, 0700), refusing readable keys.
 """

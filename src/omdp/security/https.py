@@ -13,10 +13,11 @@ import re
 import ssl
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omdp.config import CloudSettings
 from omdp.errors import ConfigError
+from omdp.security.files import check_secret
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$")
 
@@ -56,6 +57,33 @@ def redirect_app(https_port: int, *, default_host: str = "localhost") -> ASGIApp
     return app
 
 
+HSTS = b"max-age=31536000"
+"""Browsers that saw an HTTPS answer keep to HTTPS for a year (CL-7)."""
+
+
+class Hsts:
+    """ASGI middleware: every answer over HTTPS carries ``Strict-Transport-Security``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap ``app``."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the header to the answer's start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"strict-transport-security", HSTS))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 def https_servers(
     app: ASGIApp, settings: CloudSettings, *, host: str | None = None, port: int | None = None
 ) -> tuple[uvicorn.Server, uvicorn.Server | None]:
@@ -68,6 +96,8 @@ def https_servers(
     if tls.cert_file is None or tls.key_file is None:
         msg = "tls.cert_file and tls.key_file are needed to serve HTTPS (CL-7)"
         raise ConfigError(msg)
+    check_secret(tls.key_file, "the TLS key (tls.key_file)")
+    app = Hsts(app)
     bind = host or settings.http_host
     https_port = settings.http_port if port is None else port
     main = uvicorn.Server(

@@ -14,16 +14,17 @@ it also installs the request-body size limit.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
-from omdp.config import CloudSettings
+from omdp.config import AuthSettings, CloudSettings
 from omdp.security.issuer import Issuer, issuer_router
 from omdp.security.keys import Keyring
-from omdp.security.limits import BodySizeLimit
+from omdp.security.limits import BodySizeLimit, LoginGuard
 from omdp.security.protect import load_signing_key
 from omdp.security.users import UserStore
 
@@ -64,7 +65,13 @@ def build_issuer(settings: CloudSettings, users: UserStore | None = None) -> Iss
         keyring=Keyring(keys_path(settings)),
         users=users or UserStore(users_path(settings)),
         ttl_s=auth.token_ttl_s,
-        rate_per_minute=auth.token_rate_per_minute,
+        guard=LoginGuard(
+            per_address=auth.token_rate_per_minute,
+            failures=auth.login_failures,
+            window_s=auth.login_failure_window_s,
+            slowdown_per_minute=auth.login_slowdown_failures_per_minute,
+            slowdown_s=auth.login_slowdown_s,
+        ),
     )
 
 
@@ -86,7 +93,6 @@ def install_auth(
         ChainAuthenticator,
         JwtAuthenticator,
         LocalKeys,
-        RemoteJwks,
     )
 
     if getattr(app.state, "auth_installed", None) is not None:
@@ -99,7 +105,7 @@ def install_auth(
     if auth.issuer_enabled:
         issuer = build_issuer(settings, users)
         app.include_router(issuer_router(issuer), prefix=settings.path_prefix.rstrip("/"))
-        revoked = issuer.users.is_revoked
+        revoked = issuer.users.refuses
         chain.append(
             JwtAuthenticator(
                 issuer=issuer.url,
@@ -111,27 +117,36 @@ def install_auth(
             )
         )
         app.state.issuer = issuer
-    for external in auth.external:
-        chain.append(
-            JwtAuthenticator(
-                issuer=external.issuer,
-                audience=external.audience,
-                keys=RemoteJwks(
-                    external.issuer,
-                    discovery_url=external.discovery_url,
-                    ca_file=str(external.ca_file) if external.ca_file else None,
-                    refetch_interval_s=external.refetch_interval_s,
-                ),
-                algorithms=external.algorithms,
-                leeway_s=external.leeway_s,
-                revoked=revoked,
-            )
-        )
+    chain.extend(external_authenticators(auth, revoked=revoked))
     authenticator = ChainAuthenticator(*chain)
     app.state.ctx = dataclasses.replace(ctx, authenticator=authenticator)
     app.add_middleware(BodySizeLimit, max_bytes=auth.max_body_bytes)
     app.state.auth_installed = authenticator
     return authenticator
+
+
+def external_authenticators(
+    auth: AuthSettings, *, revoked: Callable[[Mapping[str, Any]], bool] | None = None
+) -> list[Authenticator]:
+    """One JWT authenticator for each external OpenID Connect issuer of ``auth``."""
+    from omdp.security.jwt_auth import JwtAuthenticator, RemoteJwks  # noqa: PLC0415
+
+    return [
+        JwtAuthenticator(
+            issuer=external.issuer,
+            audience=external.audience,
+            keys=RemoteJwks(
+                external.issuer,
+                discovery_url=external.discovery_url,
+                ca_file=str(external.ca_file) if external.ca_file else None,
+                refetch_interval_s=external.refetch_interval_s,
+            ),
+            algorithms=external.algorithms,
+            leeway_s=external.leeway_s,
+            revoked=revoked,
+        )
+        for external in auth.external
+    ]
 
 
 def config_signing_key(settings: CloudSettings) -> Ed25519PrivateKey:

@@ -7,12 +7,14 @@ Endpoints, under the API's path prefix:
   ``client_id``/``client_secret`` in the form) and the ``password`` grant for users
   (``username``, ``password``); optional ``scope`` narrows the role's scopes. Answers
   ``{access_token, token_type: "Bearer", expires_in, scope}``; errors are RFC 6749's
-  ``{error, error_description}`` (400, 401), 429 with ``Retry-After`` above
-  ``token_rate_per_minute`` attempts per client or user name and per address.
+  ``{error, error_description}`` (400, 401), 429 with ``Retry-After`` from the
+  :class:`~omdp.security.limits.LoginGuard`: above ``token_rate_per_minute`` attempts from one
+  address, or after repeated failures of one account from one address (never from elsewhere).
 - ``GET /.well-known/openid-configuration`` and ``GET /oauth/jwks``: discovery and public keys.
 
 Access tokens are ES256 JWTs: ``iss``, ``sub``, ``aud``, ``iat``, ``nbf``, ``exp``, ``jti``,
-``scope`` (space-separated), ``role``, ``client_id`` and, for an owner, ``household_id``.
+``scope`` (space-separated), ``role``, ``client_id``, ``gen`` (the account's generation: see
+:mod:`omdp.security.users`) and, for an owner, ``household_id``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from omdp.security.keys import ALGORITHM, Keyring
-from omdp.security.limits import RateLimiter
-from omdp.security.users import Account, UserStore
+from omdp.security.limits import LoginGuard
+from omdp.security.users import Account, Kind, UserStore
 
 _FORM = "application/x-www-form-urlencoded"
 RATE_LIMITED = "rate_limited"
@@ -46,10 +48,13 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 class OAuthError(Exception):
     """An RFC 6749 error answer."""
 
-    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
-        """Keep the error code, its description and the HTTP status."""
+    def __init__(
+        self, error: str, description: str, *, status: int = 400, retry_after: int = 60
+    ) -> None:
+        """Keep the error code, its description, the HTTP status (and a 429's wait)."""
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+        self.retry_after = retry_after
 
 
 class Issuer:
@@ -64,14 +69,16 @@ class Issuer:
         users: UserStore,
         ttl_s: int = 900,
         rate_per_minute: int = 20,
+        guard: LoginGuard | None = None,
     ) -> None:
-        """An issuer named ``url`` (the ``iss`` of its tokens) for ``audience``."""
+        """An issuer named ``url`` (the ``iss`` of its tokens) for ``audience``; ``guard``
+        slows password guessing (default: ``rate_per_minute`` a minute per address)."""
         self.url = url.rstrip("/")
         self.audience = audience
         self.keyring = keyring
         self.users = users
         self.ttl_s = ttl_s
-        self.limiter = RateLimiter(rate_per_minute)
+        self.guard = guard or LoginGuard(per_address=rate_per_minute)
 
     def __repr__(self) -> str:
         """Its name."""
@@ -87,13 +94,16 @@ class Issuer:
         client_id: str | None = None,
         ttl_s: int | None = None,
         jti: str | None = None,
+        audience: str | None = None,
+        generation: int | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """A signed access token and its claims."""
+        """A signed access token and its claims (for ``audience``, default the API's); an
+        account's token carries its ``generation`` (claim ``gen``)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.url,
             "sub": subject,
-            "aud": self.audience,
+            "aud": audience or self.audience,
             "iat": now,
             "nbf": now,
             "exp": now + (ttl_s or self.ttl_s),
@@ -106,6 +116,8 @@ class Issuer:
             claims["client_id"] = client_id
         if household:
             claims["household_id"] = household
+        if generation is not None:
+            claims["gen"] = generation
         key = self.keyring.active
         token = jwt.encode(
             claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"}
@@ -123,15 +135,30 @@ class Issuer:
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
-            "scopes_supported": ["readings:read", "readings:delete", "registry:write", "operate"],
+            "scopes_supported": [
+                "readings:read",
+                "readings:delete",
+                "registry:read",
+                "registry:write",
+                "operate",
+            ],
         }
 
-    def _limit(self, *keys: str) -> None:
-        for key in keys:
-            wait = self.limiter.hit(key)
-            if wait:
-                msg = f"too many token requests; retry after {int(wait) + 1} s"
-                raise OAuthError(RATE_LIMITED, msg, status=429)
+    async def _check(self, name: str, secret: str, ip: str, kind: Kind) -> Account | None:
+        """The account if the secret is right, after the guard's admission and pace."""
+        wait = self.guard.admit(name, ip)
+        if wait:
+            msg = f"too many token requests; retry after {int(wait) + 1} s"
+            raise OAuthError(RATE_LIMITED, msg, status=429, retry_after=int(wait) + 1)
+        pace = self.guard.pace()
+        if pace:
+            await asyncio.sleep(pace)
+        account = await asyncio.to_thread(self.users.check, name, secret, kind=kind)
+        if account is None:
+            self.guard.failed(name, ip)
+        else:
+            self.guard.succeeded(name, ip)
+        return account
 
     async def grant(
         self, form: dict[str, str], authorization: str | None, ip: str
@@ -140,8 +167,7 @@ class Issuer:
         grant_type = form.get("grant_type")
         if grant_type == "client_credentials":
             client_id, secret = _client_credentials(form, authorization)
-            self._limit(f"ip:{ip}", f"id:{client_id}")
-            account = await asyncio.to_thread(self.users.check, client_id, secret, kind="client")
+            account = await self._check(client_id, secret, ip, "client")
             if account is None:
                 msg = "unknown client or wrong secret"
                 raise OAuthError(INVALID_CLIENT, msg, status=401)
@@ -150,8 +176,7 @@ class Issuer:
             if not username or password is None:
                 msg = "username and password are required"
                 raise OAuthError(INVALID_REQUEST, msg)
-            self._limit(f"ip:{ip}", f"id:{username}")
-            account = await asyncio.to_thread(self.users.check, username, password, kind="user")
+            account = await self._check(username, password, ip, "user")
             if account is None:
                 msg = "unknown user or wrong password"
                 raise OAuthError(INVALID_GRANT, msg)
@@ -165,6 +190,7 @@ class Issuer:
             household=account.household_id,
             role=account.role,
             client_id=account.name if account.kind == "client" else form.get("client_id"),
+            generation=await asyncio.to_thread(self.users.generation, account.name),
         )
         return {
             "access_token": token,
@@ -277,7 +303,7 @@ def issuer_router(issuer: Issuer) -> APIRouter:
             form = _parse_form(await request.body())
             answer = await issuer.grant(form, request.headers.get("authorization"), ip)
         except OAuthError as exc:
-            headers = {"Retry-After": "60"} if exc.status == 429 else {}
+            headers = {"Retry-After": str(exc.retry_after)} if exc.status == 429 else {}
             if exc.error == INVALID_CLIENT:
                 headers["WWW-Authenticate"] = 'Basic realm="omdp"'
             body = {"error": exc.error, "error_description": exc.description}

@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -79,9 +79,10 @@ class JwtAuthenticator:
         keys: KeySource,
         algorithms: Sequence[str] = ALLOWED,
         leeway_s: float = 30,
-        revoked: Callable[[str], bool] | None = None,
+        revoked: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
-        """Trust ``issuer``'s keys from ``keys``; ``revoked(jti)`` is the deny-list."""
+        """Trust ``issuer``'s keys from ``keys``; ``revoked(claims)`` refuses a verified token
+        (deny-list, account generation), asked on every request."""
         bad = set(algorithms) - set(ALLOWED)
         if bad:
             msg = f"algorithms {sorted(bad)} are not allowed; use {', '.join(ALLOWED)}"
@@ -127,8 +128,7 @@ class JwtAuthenticator:
         except jwt.PyJWTError as exc:
             log.debug("token refused: %s", type(exc).__name__)
             return None
-        jti = claims.get("jti")
-        if jti and self.revoked is not None and await asyncio.to_thread(self.revoked, str(jti)):
+        if self.revoked is not None and await asyncio.to_thread(self.revoked, claims):
             log.debug("token refused: revoked")
             return None
         return principal_from_claims(claims)

@@ -22,13 +22,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from omdp.errors import ConfigError
+from omdp.security.files import check_secret, private_dir
 
 ALGORITHM = "ES256"
 
 
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` readable by its owner only (mode 600), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
@@ -89,6 +90,7 @@ class Keyring:
 
     def _load_key(self, kid: str) -> SigningKey:
         path = self.folder / f"{kid}.pem"
+        check_secret(path, "the issuer's signing key")
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (OSError, ValueError) as exc:

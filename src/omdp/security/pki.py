@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from omdp.errors import ConfigError
+from omdp.security.files import check_secret
 from omdp.security.keys import write_private
 
 CA_DAYS, LEAF_DAYS = 3650, 825
@@ -87,6 +88,7 @@ def init_ca(folder: Path, *, name: str = "omdp site CA", force: bool = False) ->
 
 
 def _load_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    check_secret(folder / "ca.key", "the CA's key")
     try:
         cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
         key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from omdp.errors import ConfigError
+from omdp.security.files import check_secret
 from omdp.security.keys import write_private
 
 SIGNATURE = "Signature"
@@ -89,6 +90,7 @@ def load_signing_key(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
     """The Ed25519 key at ``path`` (created when missing and ``create``)."""
     if create and not path.exists():
         return create_signing_key(path)
+    check_secret(path, "the signing key")
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError) as exc:
@@ -164,6 +166,7 @@ def fernet_from_env() -> Fernet | None:
     value = os.environ.get(SECRET_KEY_ENV)
     path = os.environ.get(SECRET_KEY_FILE_ENV)
     if not value and path:
+        check_secret(Path(path), SECRET_KEY_FILE_ENV)
         try:
             value = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:

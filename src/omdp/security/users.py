@@ -1,9 +1,14 @@
 """Users, service clients and issued tokens of the embedded issuer (CL-6, CL-14, APP-5).
 
-One SQLite file (mode 600) holds three tables: ``principals`` (users for the password grant and
+One SQLite file (mode 600) holds four tables: ``principals`` (users for the password grant and
 service clients for the client-credentials grant, each with a role), ``tokens`` (long-lived
-read-only tokens issued by ``omdp token issue``) and ``revoked`` (the ``jti`` deny-list checked
-on every request). Secrets are hashed with scrypt (stdlib, memory-hard); only the hash is kept.
+read-only tokens issued by ``omdp token issue``), ``revoked`` (the ``jti`` deny-list) and
+``generations`` (a counter per account name, raised when its secret changes or it is removed;
+its tokens carry the value they were issued under, claim ``gen``). :meth:`UserStore.refuses`
+checks both on every request, so that revoking a token, changing a password or removing an
+account refuses the tokens issued before from the next request on. A generation outlives its
+account: a name removed and added again does not revive old tokens. Secrets are hashed with
+scrypt (stdlib, memory-hard); only the hash is kept.
 """
 
 from __future__ import annotations
@@ -12,18 +17,18 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from omdp.errors import ConfigError
+from omdp.security.files import private_file
 
-Role = Literal["owner", "researcher", "operator", "admin"]
+Role = Literal["owner", "researcher", "operator", "admin", "concentrator"]
 Kind = Literal["user", "client"]
 
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
@@ -31,8 +36,10 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "researcher": ("readings:read",),
     "operator": ("operate",),
     "admin": ("operate", "registry:write"),
+    "concentrator": ("registry:read",),
 }
-"""The scopes each role is granted (APP-5: authorisation by role)."""
+"""The scopes each role is granted (APP-5: authorisation by role). A ``concentrator`` is an
+edge's client: it reads which meter belongs to which household, and no readings."""
 
 _N, _R, _P = 2**14, 8, 1
 _DUMMY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
@@ -45,7 +52,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     jti TEXT PRIMARY KEY, subject TEXT NOT NULL, scopes TEXT NOT NULL,
     household_id TEXT, expires REAL NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked (jti TEXT PRIMARY KEY, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS generations (name TEXT PRIMARY KEY, gen INTEGER NOT NULL);
 """
+
+MAX_TOKEN_LIFE_S = 86400
+"""The longest an access token lives (``api.auth.token_ttl_s`` at most): how long an unrecorded
+``jti`` stays on the deny-list."""
 
 
 def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
@@ -103,9 +115,7 @@ class UserStore:
     def __init__(self, path: Path) -> None:
         """Open (and create, mode 600) the file at ``path``."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        private_file(path)
         with self._db() as db:
             db.executescript(_SCHEMA)
 
@@ -153,17 +163,36 @@ class UserStore:
         return Account(name, kind, role, household)
 
     def set_secret(self, name: str, secret: str) -> bool:
-        """Replace the password or client secret of ``name``; False when unknown."""
+        """Replace the password or client secret of ``name`` (its tokens end); False when
+        unknown."""
         with self._db() as db:
             cur = db.execute(
                 "UPDATE principals SET secret_hash = ? WHERE name = ?", (hash_secret(secret), name)
             )
+            if cur.rowcount:
+                self._next_generation(db, name)
             return cur.rowcount > 0
 
     def remove(self, name: str) -> bool:
-        """Delete ``name``; False when unknown."""
+        """Delete ``name`` (its tokens end); False when unknown."""
         with self._db() as db:
-            return db.execute("DELETE FROM principals WHERE name = ?", (name,)).rowcount > 0
+            found = db.execute("DELETE FROM principals WHERE name = ?", (name,)).rowcount > 0
+            if found:
+                self._next_generation(db, name)
+            return found
+
+    @staticmethod
+    def _next_generation(db: sqlite3.Connection, name: str) -> None:
+        db.execute(
+            "INSERT INTO generations VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET gen = gen + 1",
+            (name,),
+        )
+
+    def generation(self, name: str) -> int:
+        """The generation the tokens of ``name`` are issued under now."""
+        with self._db() as db:
+            row = db.execute("SELECT gen FROM generations WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
 
     def accounts(self) -> list[Account]:
         """Every user and client, by name."""
@@ -201,21 +230,37 @@ class UserStore:
             )
 
     def revoke(self, jti: str, *, expires: float | None = None) -> bool:
-        """Put ``jti`` on the deny-list; False when it was no recorded token and no expiry given."""
+        """Put ``jti`` on the deny-list until its token expires: a recorded long-lived token's
+        expiry, else ``expires``, else the longest an access token lives. Returns whether it was
+        a recorded long-lived token."""
         with self._db() as db:
             row = db.execute("SELECT expires FROM tokens WHERE jti = ?", (jti,)).fetchone()
-            if row is None and expires is None:
-                return False
-            until = row[0] if row is not None else expires
+            until = row[0] if row is not None else expires or time.time() + MAX_TOKEN_LIFE_S
             db.execute("INSERT OR REPLACE INTO revoked VALUES (?, ?)", (jti, until))
             db.execute("DELETE FROM revoked WHERE expires < ?", (time.time() - 86400,))
-        return True
+        return row is not None
 
     def is_revoked(self, jti: str) -> bool:
         """Whether ``jti`` is on the deny-list."""
         with self._db() as db:
             row = db.execute("SELECT 1 FROM revoked WHERE jti = ?", (jti,)).fetchone()
         return row is not None
+
+    def refuses(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a verified token must be refused: its ``jti`` is revoked, or its ``gen`` is
+        older than its subject's (the secret changed, or the account was removed)."""
+        jti, gen = claims.get("jti"), claims.get("gen")
+        with self._db() as db:
+            if jti is not None and db.execute(
+                "SELECT 1 FROM revoked WHERE jti = ?", (str(jti),)
+            ).fetchone():
+                return True
+            if gen is None:
+                return False
+            row = db.execute(
+                "SELECT gen FROM generations WHERE name = ?", (str(claims.get("sub")),)
+            ).fetchone()
+        return row is not None and int(row[0]) != gen
 
     def tokens(self) -> list[IssuedToken]:
         """Every recorded long-lived token, newest first."""

@@ -8,9 +8,9 @@
   cached for a year (the version is in the path);
 - ``/app/config.json``: where the app finds the cloud API and the edge's live API;
 - ``/app/edge/v1/{live,live/<id>,alerts,rules,stream}`` when ``edge_url`` is given: a same-origin
-  proxy to the edge's live API, so that the browser needs no CORS grant from the edge. Callers
-  of the proxy must present a cloud token with ``readings:read`` (``Authorization: Bearer`` or,
-  for ``EventSource``, which cannot send headers, ``?access_token=``).
+  proxy to the edge's live API (:mod:`omdp.webapp.edge_proxy`), so that the browser needs no
+  CORS grant from the edge. It passes each caller's identity to the edge, which shows the
+  caller's household only.
 
 The app's files are found by :func:`omdp.assets.web_dir`: inside an installed wheel, or in the
 ``web/`` of an editable checkout.
@@ -22,14 +22,13 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
-import httpx
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from omdp.webapp.edge_proxy import mount_edge_proxy
 
 from omdp.assets import web_dir
 
@@ -209,7 +208,7 @@ def mount_webapp(
         return _respond(request, found, path, IMMUTABLE)
 
     if edge_url is not None:  # before the catch-all of the app's files
-        _mount_edge_proxy(app, f"{prefix}/edge", edge_url.rstrip("/"))
+        mount_edge_proxy(app, f"{prefix}/edge", edge_url.rstrip("/"))
 
     @app.get(prefix + "/{folder}/{name:path}", include_in_schema=False)
     async def asset(request: Request, folder: str, name: str) -> Response:
@@ -223,90 +222,3 @@ def mount_webapp(
         if found is None:
             raise HTTPException(status_code=404, detail="no such file")
         return _respond(request, found, path, NO_CACHE)
-
-
-async def _authorised(app: FastAPI, request: Request) -> None:
-    """Refuse callers without a cloud token allowed to read readings (when the app has auth)."""
-    ctx = getattr(app.state, "ctx", None)
-    if ctx is None:
-        return
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else None
-    token = token or request.query_params.get("access_token")
-    principal = await ctx.authenticator.authenticate(token) if token else None
-    if principal is None:
-        raise HTTPException(status_code=401, detail="no valid bearer token")
-    from omdp.cloud.api.auth import Scope  # noqa: PLC0415 - the edge has no cloud auth
-
-    if not principal.has(Scope.READ):
-        raise HTTPException(status_code=403, detail="needs readings:read")
-
-
-def _mount_edge_proxy(app: FastAPI, base: str, edge: str) -> None:
-    """GET-only proxy of the edge's live API under ``base``."""
-    timeout = httpx.Timeout(5.0, read=None)
-
-    async def relay(path: str) -> Response:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            try:
-                answer = await client.get(f"{edge}{path}")
-            except httpx.HTTPError as exc:
-                log.warning("edge %s unreachable: %s", edge, exc)
-                raise HTTPException(status_code=502, detail="the edge is unreachable") from exc
-        return Response(
-            answer.content,
-            status_code=answer.status_code,
-            media_type=answer.headers.get("content-type", "application/json"),
-            headers={"Cache-Control": "no-store"},
-        )
-
-    @app.get(f"{base}/v1/live", include_in_schema=False)
-    async def live(request: Request) -> Response:
-        await _authorised(app, request)
-        return await relay("/v1/live")
-
-    @app.get(base + "/v1/live/{meter_id}", include_in_schema=False)
-    async def live_one(request: Request, meter_id: str) -> Response:
-        await _authorised(app, request)
-        return await relay("/v1/live/" + quote(meter_id, safe=""))
-
-    @app.get(f"{base}/v1/alerts", include_in_schema=False)
-    async def alerts(request: Request) -> Response:
-        await _authorised(app, request)
-        return await relay("/v1/alerts")
-
-    @app.get(f"{base}/v1/rules", include_in_schema=False)
-    async def rules(request: Request) -> Response:
-        await _authorised(app, request)
-        return await relay("/v1/rules")
-
-    @app.get(f"{base}/v1/stream", include_in_schema=False)
-    async def stream(request: Request) -> StreamingResponse:
-        await _authorised(app, request)
-        # Connect upstream before answering, so that the browser's "open" means subscribed.
-        client = httpx.AsyncClient(timeout=timeout)
-        try:
-            answer = await client.send(
-                client.build_request("GET", f"{edge}/v1/stream"), stream=True
-            )
-        except httpx.HTTPError as exc:
-            await client.aclose()
-            log.warning("edge %s unreachable: %s", edge, exc)
-            raise HTTPException(status_code=502, detail="the edge is unreachable") from exc
-
-        async def frames() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in answer.aiter_raw():
-                    yield chunk
-            except httpx.HTTPError as exc:  # the browser's EventSource reconnects
-                log.warning("edge stream %s ended: %s", edge, exc)
-            finally:
-                await answer.aclose()
-                await client.aclose()
-
-        return StreamingResponse(
-            frames(),
-            status_code=answer.status_code,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )

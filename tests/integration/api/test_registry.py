@@ -149,7 +149,8 @@ def test_health_ready_metrics_openapi(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     assert api.client.get("/readyz").status_code == 200
     api.client.post(f"{V1}/meterReadings", json={}, headers=api.as_("op"))
-    text = api.client.get("/metrics").text
+    assert api.client.get("/metrics").status_code == 401  # an operator matter
+    text = api.client.get("/metrics", headers=api.as_("op")).text
     assert 'route="/api/v1/meterReadings"' in text or 'route="/v1/meterReadings"' in text
     doc = api.client.get("/api/openapi.json").json()
     assert "/api/v1/meterReadings" in doc["paths"]

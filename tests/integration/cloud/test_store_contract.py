@@ -235,6 +235,37 @@ def _cumulative(meter: str, values: list[tuple[datetime, float]]) -> list[Stored
     ]
 
 
+def test_cl14_meter_sites_are_set_kept_and_moved(store: ReadingStore) -> None:
+    """CL-14, CO-3 (migration 3): a meter's site (concentrator) is set, survives an update of
+    the meter, moves, and is listed per site; an unknown meter has none."""
+    store.put_household(Household(household_id="h1", timezone="Europe/Berlin"))
+    element = _element([ENERGY])
+    for meter in ("m-1", "m-2"):
+        individual = MeterIndividual(
+            meter_individual_id=meter, household_id="h1", physical_meter_type=element
+        )
+        store.put_meter(individual)
+    assert store.meter_sites() == {}
+    assert store.set_meter_site("m-1", "edge-a")
+    assert store.set_meter_site("m-2", "edge-a")
+    assert not store.set_meter_site("nope", "edge-a")
+    store.put_meter(  # an update of the meter keeps its site
+        MeterIndividual(
+            meter_individual_id="m-1",
+            meter_individual_name="renamed",
+            household_id="h1",
+            physical_meter_type=element,
+        )
+    )
+    assert store.meter_site("m-1") == "edge-a"
+    assert store.set_meter_site("m-2", "edge-b")
+    assert store.meter_sites() == {"m-1": "edge-a", "m-2": "edge-b"}
+    assert store.meter_sites(concentrator_id="edge-b") == {"m-2": "edge-b"}
+    assert store.set_meter_site("m-1", None)
+    assert store.meter_site("m-1") is None
+    assert store.meter_site("nope") is None
+
+
 def test_daily_rollups_on_dst_days_with_reset_and_gap(store: ReadingStore) -> None:
     """CL-1 rollups: local days of 23 and 25 hours; a counter reset counts from zero; a gap
     stays a gap and its consumption goes to the first bucket after it.
@@ -357,11 +388,14 @@ def test_quarter_hours_take_the_value_before_their_span_from_within_the_hour(
 
 
 def test_migration_2_drops_the_series_index(store: ReadingStore) -> None:
-    """A store at schema 1 (values indexed by meter, property and time) migrates to 2."""
+    """A store at schema 1 (values indexed by meter, property and time) migrates to 2 (and on
+    to the latest)."""
     with store._tx() as tx:  # type: ignore[attr-defined]  # schema 1, made by hand
         tx.run("CREATE INDEX values_series ON reading_values (meter_id, property_id, t)")
-        tx.run("DELETE FROM schema_version WHERE version = 2")
-    assert store.migrate() == 2
+        tx.run("DROP INDEX meters_site")  # undo migration 3
+        tx.run("ALTER TABLE meters DROP COLUMN concentrator_id")
+        tx.run("DELETE FROM schema_version WHERE version >= 2")
+    assert store.migrate() == _latest(store)
     with store._tx() as tx:  # type: ignore[attr-defined]
         names = tx.run(
             "SELECT name FROM sqlite_master WHERE type = 'index'"
@@ -460,4 +494,9 @@ def test_quarantine_list_get_delete(store: ReadingStore) -> None:
 
 def test_migrate_is_idempotent(store: ReadingStore) -> None:
     """Migrations are versioned: applying them again changes nothing."""
-    assert store.migrate() == store.migrate() == 2
+    assert store.migrate() == store.migrate() == _latest(store)
+
+
+def _latest(store: ReadingStore) -> int:
+    """The newest schema version the store knows."""
+    return max(version for version, _what, _sql in store.migrations)  # type: ignore[attr-defined]

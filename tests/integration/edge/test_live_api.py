@@ -14,11 +14,15 @@ import pytest
 from tests.integration.edge.support import Collector, edge_settings, running_edge
 from tests.support.mosquitto import Mosquitto
 
-from omdp.config import MqttSettings, ThresholdRule
+from omdp.cloud.api import hash_token
+from omdp.config import ApiSettings, ApiTokenGrant, MqttSettings, ThresholdRule
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
 
 pytestmark = pytest.mark.integration
+
+TOKEN = "edge-operator-token"  # noqa: S105 - a test token
+GRANT = ApiTokenGrant(subject="operator", scopes=["operate"])
 
 
 async def _events(response: httpx.Response, wanted: int) -> list[tuple[str, Any, float]]:
@@ -48,12 +52,23 @@ def test_live_values_stream_and_alert_within_a_second(
     payload = sample_reading("sim-1", 1, at=now, import_kw=7.5, import_kwh=1234.5)
 
     async def main() -> dict[str, Any]:
-        settings = edge_settings(local, cloud, tmp_path, rules=[rule], timezone="Europe/Brussels")
+        settings = edge_settings(
+            local,
+            cloud,
+            tmp_path,
+            rules=[rule],
+            timezone="Europe/Brussels",
+            api=ApiSettings(tokens={hash_token(TOKEN): GRANT}),
+        )
         out: dict[str, Any] = {}
         async with (
             Collector(cloud) as collector,
             running_edge(settings) as (_service, port),
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http,
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}",
+                timeout=5,
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            ) as http,
             MqttClient(MqttSettings(port=local.port), client_id="sim") as pub,
         ):
             async with http.stream("GET", "/v1/stream") as response:

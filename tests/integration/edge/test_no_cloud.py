@@ -172,8 +172,8 @@ def test_no_cloud_edge_stores_readings_and_answers_the_query_api(
                 while (status := (await http.get("/v1/status")).json())["outbox"]["depth"]:
                     await asyncio.sleep(0.05)
             out["status"] = status
-            out["alerts"] = (await http.get("/v1/alerts")).json()
-            out["live"] = (await http.get("/v1/live")).json()
+            out["alerts"] = (await http.get("/v1/alerts", headers=AUTH)).json()
+            out["live"] = (await http.get("/v1/live", headers=AUTH)).json()
             out["ready"] = (await http.get("/readyz")).status_code
         return out
 

@@ -58,7 +58,10 @@ def site(tmp_path: Path) -> Iterator[Site]:
         bind=None,  # all interfaces: the hostname test dials 127.0.0.2
         require_certificate=True,
     )
-    conf = write_broker_config(tmp_path / "broker", hashes, roles, tls, persistence=False)
+    sites = {"conc-1": ["meter-a", "meter-b"]}  # the meters conc-1 may forward
+    conf = write_broker_config(
+        tmp_path / "broker", hashes, roles, tls, persistence=False, sites=sites
+    )
     broker = Mosquitto(
         tmp_path / "mosq", port=port, extra_config=conf.read_text(), plain_listener=False
     ).start()
@@ -207,8 +210,8 @@ def test_cl14_ingest_shared_subscription(site: Site) -> None:
         assert conc.connect() == 0
         assert ingest.connect() == 0
         ingest.subscribe("$share/cloud/concentrator/#")
-        conc.publish("concentrator/conc-1/smartMeterMessage/m/readings", b"x")
-        message = ("concentrator/conc-1/smartMeterMessage/m/readings", b"x")
+        conc.publish("concentrator/conc-1/smartMeterMessage/meter-a/readings", b"x")
+        message = ("concentrator/conc-1/smartMeterMessage/meter-a/readings", b"x")
         assert _until(ingest, message) == [message]
     finally:
         conc.close()

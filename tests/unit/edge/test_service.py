@@ -80,6 +80,7 @@ def test_submit_forwards_unchanged_and_updates_live(tmp_path: Path) -> None:
         "out": 3,
         "inflight": 0,
         "malformed": 1,
+        "oversized": 0,
         "rejectedTopics": 0,
         "liveDropped": 0,
     }

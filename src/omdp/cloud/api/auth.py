@@ -22,6 +22,7 @@ class Scope(StrEnum):
 
     READ = "readings:read"
     DELETE = "readings:delete"
+    REGISTRY_READ = "registry:read"
     REGISTRY_WRITE = "registry:write"
     OPERATE = "operate"
 

@@ -1,10 +1,13 @@
-"""Bulk downloads (CL-5): signed, expiring links that stream a query's result.
+"""Bulk downloads (CL-5): opaque, expiring links that stream a query's result.
 
 A link is ``{base}/v1/bulk/{token}?format=ndjson|csv|parquet``. The token is
-``base64url(zlib(json(claims))) "." base64url(HMAC-SHA256(secret, first part))``; the claims are
-the selection (time span, meters, value filters, properties, row cap), whether meter ids are
-pseudonymised, the subject who asked, and the expiry (Unix seconds). The server keeps nothing:
-a tampered token fails the HMAC check and an old one its expiry, both with 403 and the reason.
+``base64url(version || nonce || ChaCha20-Poly1305(key, nonce, zlib(json(claims))))``, an AEAD
+encryption under a key derived (HKDF-SHA256) from ``api.bulk_secret``; the claims are the
+selection (time span, meters, value filters, properties, row cap), whether meter ids are
+pseudonymised, the subject who asked, and the expiry (Unix seconds). Encrypted, not merely
+signed: a researcher's link selects real meter ids, and must not tell them (CL-8, CL-13). The
+server keeps nothing: an altered or foreign token fails authentication and an old one its
+expiry, both with 403 and the reason; the link alone downloads (for curl, wget, a browser).
 
 The download streams the store's iterator in chunks and never holds the result: NDJSON (one
 CL-4 reading per line), CSV and Parquet (one row per property value; Parquet by row groups).
@@ -15,9 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
-import hashlib
-import hmac
 import io
+import os
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +31,10 @@ from typing import Any
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from omdp.cloud.api.errors import Forbidden
 from omdp.cloud.model import ReadingFilter, StoredReading, ValueFilter
@@ -77,21 +83,23 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+_VERSION = b"\x02"
+_NONCE = 12
+
+
 class LinkSigner:
-    """Makes and checks bulk tokens under one server secret."""
+    """Makes and opens bulk tokens under one server secret (AEAD: sealed, not only signed)."""
 
     def __init__(self, secret: bytes, *, ttl_s: int) -> None:
-        """Sign with ``secret``; links live ``ttl_s`` seconds."""
-        self._secret = secret
+        """Seal with a key derived from ``secret``; links live ``ttl_s`` seconds."""
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"omdp bulk link v2")
+        self._aead = ChaCha20Poly1305(key.derive(secret))
         self._ttl = ttl_s
-
-    def _mac(self, body: str) -> str:
-        return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
 
     def sign(
         self, flt: ReadingFilter, *, limit: int | None, pseudonymise: bool, subject: str
     ) -> str:
-        """A token for this selection, valid for the configured time from now."""
+        """An opaque token for this selection, valid for the configured time from now."""
         claims = {
             "s": _iso(flt.start),
             "e": _iso(flt.end),
@@ -106,22 +114,27 @@ class LinkSigner:
             "sub": subject,
             "x": int(time.time()) + self._ttl,
         }
-        body = _b64(zlib.compress(orjson.dumps(claims), 6))
-        return f"{body}.{self._mac(body)}"
+        nonce = os.urandom(_NONCE)
+        sealed = self._aead.encrypt(nonce, zlib.compress(orjson.dumps(claims), 6), _VERSION)
+        return _b64(_VERSION + nonce + sealed)
 
     def verify(self, token: str, *, now: float | None = None) -> BulkClaims:
         """The claims of a genuine, unexpired token.
 
         Raises:
-            Forbidden: the token is malformed, tampered with or expired.
+            Forbidden: the token is malformed, altered, not ours or expired.
         """
-        body, _, mac = token.partition(".")
-        if not hmac.compare_digest(self._mac(body).encode(), mac.encode()):
-            msg = "the bulk link's signature does not match: it was altered or is not ours"
-            raise Forbidden(msg, loc="path.token", kind="bulk.bad_signature")
         try:
-            c: dict[str, Any] = orjson.loads(zlib.decompress(_unb64(body)))
-        except (ValueError, zlib.error, binascii.Error) as exc:
+            raw = _unb64(token)
+            if raw[:1] != _VERSION:
+                raise InvalidTag
+            opened = self._aead.decrypt(raw[1 : 1 + _NONCE], raw[1 + _NONCE :], _VERSION)
+        except (InvalidTag, ValueError, binascii.Error):
+            msg = "the bulk link's signature does not match: it was altered or is not ours"
+            raise Forbidden(msg, loc="path.token", kind="bulk.bad_signature") from None
+        try:
+            c: dict[str, Any] = orjson.loads(zlib.decompress(opened))
+        except (ValueError, zlib.error) as exc:
             msg = "the bulk link is malformed"
             raise Forbidden(msg, loc="path.token", kind="bulk.malformed") from exc
         if (time.time() if now is None else now) >= c["x"]:

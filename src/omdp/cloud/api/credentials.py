@@ -11,11 +11,12 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
 from typing import Protocol
+
+from omdp.security.keys import write_private
 
 ITERATIONS = 20_000
 
@@ -73,11 +74,7 @@ class FileCredentialStore:
         return data
 
     def _save(self, data: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.chmod(0o600)
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
 
     def put(self, username: str, password_hash: str) -> None:
         """Create or replace the hash of ``username``."""

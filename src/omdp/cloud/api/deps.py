@@ -66,6 +66,17 @@ async def _principal(
     return principal
 
 
+async def principal_of(ctx: ApiContext, authorization: str | None) -> Principal:
+    """The caller of an ``Authorization`` header (for routes outside the dependency system).
+
+    Raises:
+        Unauthenticated: no bearer token, or an unknown one.
+    """
+    scheme, _, token = (authorization or "").partition(" ")
+    bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+    return await _principal(ctx, bearer if scheme.lower() == "bearer" and token else None)
+
+
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
@@ -86,7 +97,8 @@ ReaderDep = Annotated[Principal, Depends(require(Scope.READ))]
 DeleterDep = Annotated[Principal, Depends(require(Scope.DELETE))]
 RegistrarDep = Annotated[Principal, Depends(require(Scope.REGISTRY_WRITE))]
 AnyCallerDep = Annotated[
-    Principal, Depends(require(Scope.READ, Scope.REGISTRY_WRITE, Scope.DELETE))
+    Principal,
+    Depends(require(Scope.READ, Scope.REGISTRY_READ, Scope.REGISTRY_WRITE, Scope.DELETE)),
 ]
 
 

@@ -94,6 +94,10 @@ class AdapterConfigRequest(SpecModel):
 
     physical_element_id: Identifier = Field(description="An existing physical meter element.")
     household_id: Identifier = Field(description="The household the new meter belongs to.")
+    concentrator_id: Identifier | None = Field(
+        default=None,
+        description="The meter's site: the concentrator whose edge forwards its readings.",
+    )
     meter_individual_name: ShortText | None = None
     meter_individual_description: Annotated[str, Field(max_length=4096)] | None = None
     mapping_overrides: list[PropertyMapping] = Field(

@@ -170,6 +170,19 @@ class ReadingStore(Protocol):
         """Meters that have stored readings but are not in the registry."""
         ...
 
+    def set_meter_site(self, meter_id: str, concentrator_id: str | None) -> bool:
+        """Make ``concentrator_id`` the site that may speak for ``meter_id`` (None: none);
+        False when the meter is not registered."""
+        ...
+
+    def meter_site(self, meter_id: str) -> str | None:
+        """The concentrator that may speak for ``meter_id``, if it has one."""
+        ...
+
+    def meter_sites(self, *, concentrator_id: str | None = None) -> dict[str, str]:
+        """``{meter id: concentrator id}`` of every meter with a site (or of one site)."""
+        ...
+
     # -- quarantine ---------------------------------------------------------------------------
 
     def list_quarantine(self, *, limit: int = 100, offset: int = 0) -> list[QuarantineEntry]:
@@ -178,6 +191,10 @@ class ReadingStore(Protocol):
 
     def count_quarantine(self) -> int:
         """How many messages are in quarantine."""
+        ...
+
+    def quarantine_bytes(self) -> int:
+        """How many payload bytes the quarantine holds."""
         ...
 
     def get_quarantine(self, entry_id: int) -> QuarantineEntry | None:

@@ -293,6 +293,36 @@ class RegistryMixin:
             return self._meters("1 = 1", [])
         return self._meters("household_id = ?", [household_id])
 
+    # -- sites: which concentrator may speak for a meter (CL-14, CO-3) ---------------------------
+
+    def set_meter_site(self, meter_id: str, concentrator_id: str | None) -> bool:
+        """Make ``concentrator_id`` the site of ``meter_id`` (None: no site); False when the
+        meter is not registered."""
+        with self._tx() as tx:
+            return (
+                tx.count(
+                    "UPDATE meters SET concentrator_id = ? WHERE meter_id = ?",
+                    [concentrator_id, meter_id],
+                )
+                > 0
+            )
+
+    def meter_site(self, meter_id: str) -> str | None:
+        """The concentrator that may speak for ``meter_id``, if it has one."""
+        with self._tx() as tx:
+            row = tx.one("SELECT concentrator_id FROM meters WHERE meter_id = ?", [meter_id])
+        return None if row is None or row[0] is None else str(row[0])
+
+    def meter_sites(self, *, concentrator_id: str | None = None) -> dict[str, str]:
+        """``{meter id: concentrator id}`` of every meter with a site (or of one site)."""
+        sql = "SELECT meter_id, concentrator_id FROM meters WHERE concentrator_id IS NOT NULL"
+        params: list[str] = []
+        if concentrator_id is not None:
+            sql += " AND concentrator_id = ?"
+            params.append(concentrator_id)
+        with self._tx() as tx:
+            return {str(m): str(c) for m, c in tx.run(sql + " ORDER BY meter_id", params)}
+
     def unknown_meters(self) -> list[UnknownMeter]:
         """Meters that have stored readings but are not in the registry."""
         d = self.dialect

@@ -95,4 +95,12 @@ CREATE TABLE erasure_audit (
 DROP INDEX IF EXISTS values_series
 """,
     ),
+    (
+        3,
+        "meters belong to sites: the concentrator that may speak for each meter",
+        """
+ALTER TABLE meters ADD COLUMN concentrator_id TEXT;
+CREATE INDEX meters_site ON meters (concentrator_id)
+""",
+    ),
 )

@@ -380,6 +380,12 @@ class SqlStore(abc.ABC):
             row = tx.one("SELECT count(*) FROM quarantine")
         return int(row[0]) if row else 0
 
+    def quarantine_bytes(self) -> int:
+        """How many payload bytes the quarantine holds."""
+        with self._tx() as tx:
+            row = tx.one("SELECT coalesce(sum(length(payload)), 0) FROM quarantine")
+        return int(row[0]) if row else 0
+
     def get_quarantine(self, entry_id: int) -> QuarantineEntry | None:
         """One quarantined message."""
         with self._tx() as tx:

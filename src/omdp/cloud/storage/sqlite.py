@@ -41,6 +41,7 @@ from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
 from omdp.errors import StorageError
+from omdp.security.files import private_file
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
@@ -86,7 +87,7 @@ class SqliteStore(RegistryMixin, LifecycleMixin, SqlStore):
         self._lock = threading.Lock()
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(self.path)  # 0600 before SQLite makes it (and its WAL) 0644
             self._conn = sqlite3.connect(
                 str(path), isolation_level=None, check_same_thread=False, timeout=10
             )

@@ -70,6 +70,8 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
             physical_meter_type=element,
         )
     )
+    if body.concentrator_id is not None:
+        store.set_meter_site(meter_id, body.concentrator_id)
     password = secrets.token_urlsafe(24)
     ctx.credentials.put(meter_id, hash_password(password))
     configured = ctx.settings.api.adapter_broker

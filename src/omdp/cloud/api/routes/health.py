@@ -1,4 +1,9 @@
-"""``/healthz`` (the process runs), ``/readyz`` (the store answers) and ``/metrics``."""
+"""``/healthz`` (the process runs), ``/readyz`` (the store answers) and ``/metrics``.
+
+``/metrics`` shows the API's traffic by route: an operator's matter. It needs a token with
+``operate`` (401 without a token, 403 with another one), unless ``api.metrics_public`` is set
+for a scraper that cannot send one (keep the port then off the public network).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from omdp.cloud.api.deps import CtxDep
+from omdp.cloud.api.deps import CtxDep, principal_of
+from omdp.cloud.api.errors import Forbidden
 from omdp.cloud.api.schemas import Health
 
 router = APIRouter(tags=["operations"])
@@ -39,9 +45,18 @@ async def readyz(ctx: CtxDep) -> Response | Health:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        401: {"description": "No valid bearer token."},
+        403: {"description": "Not an operator."},
+    },
 )
-async def metrics(request: Request) -> Response:
-    """Request counts and latencies by route."""
+async def metrics(request: Request, ctx: CtxDep) -> Response:
+    """Request counts and latencies by route (an operator's token, see the module)."""
+    if not ctx.settings.api.metrics_public:
+        principal = await principal_of(ctx, request.headers.get("authorization"))
+        if not principal.operator:
+            msg = "metrics are shown to operators (scope operate)"
+            raise Forbidden(msg, loc="header.Authorization", kind="auth.missing_scope")
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -30,7 +30,7 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 def _sees_all(principal: Principal) -> bool:
-    return principal.has(Scope.REGISTRY_WRITE)
+    return principal.has(Scope.REGISTRY_WRITE) or principal.has(Scope.REGISTRY_READ)
 
 
 def _visible_household(principal: Principal, household_id: str | None) -> bool:
@@ -183,6 +183,15 @@ async def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
 )
 async def get_meter(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> MeterIndividual:
     """One meter with its element (404 also for one the caller may not see)."""
+    return await visible_meter(ctx, principal, meter_id)
+
+
+async def visible_meter(ctx: ApiContext, principal: Principal, meter_id: str) -> MeterIndividual:
+    """The meter, if the caller may see it.
+
+    Raises:
+        NotFound: no such meter, or one of a household the caller may not see.
+    """
     found = await asyncio.to_thread(ctx.store.get_meter, meter_id)
     if found is None or not _visible_household(principal, found.household_id):
         msg = f"no meter individual {meter_id!r}"
@@ -204,7 +213,19 @@ def _check_meter(ctx: ApiContext, body: MeterIndividual) -> None:
     summary="Create a meter individual",
     responses=WRITE_ERRORS,
 )
-async def create_meter(_: RegistrarDep, ctx: CtxDep, body: MeterIndividual) -> MeterIndividual:
+async def create_meter(
+    _: RegistrarDep,
+    ctx: CtxDep,
+    body: MeterIndividual,
+    concentrator_id: Annotated[
+        str | None,
+        Query(
+            alias="concentratorId",
+            pattern=IDENTIFIER_PATTERN,
+            description="The meter's site: the concentrator that may forward its readings.",
+        ),
+    ] = None,
+) -> MeterIndividual:
     """Create a meter of an existing household; an embedded element is stored too."""
     reject_nul(body)
 
@@ -214,6 +235,8 @@ async def create_meter(_: RegistrarDep, ctx: CtxDep, body: MeterIndividual) -> M
             raise Conflict(msg, loc="$.meterIndividualId")
         _check_meter(ctx, body)
         ctx.store.put_meter(body)
+        if concentrator_id is not None:
+            ctx.store.set_meter_site(body.meter_individual_id, concentrator_id)
         return ctx.store.get_meter(body.meter_individual_id) or body
 
     return await asyncio.to_thread(run)

@@ -193,8 +193,9 @@ async def delete_reading(
     description=(
         "Streams the result a query answered with `linkToBulk`, as NDJSON (one CL-4 reading per "
         "line), CSV or Parquet (one row per property value: readingTime, meterId, propertyName, "
-        "numericalValue, textValue, unit). The link is the credential: it is signed (HMAC-SHA256) "
-        "and expires; a tampered or expired link is answered 403 with the reason."
+        "numericalValue, textValue, unit). The link is the credential: opaque (AEAD-encrypted, "
+        "naming nothing of the query) and expiring; a tampered or expired link is answered 403 "
+        "with the reason."
     ),
     response_class=StreamingResponse,
     responses={

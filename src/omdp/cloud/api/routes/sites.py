@@ -1,0 +1,71 @@
+"""``/v1/meterIndividuals/{id}/site``: the concentrator that may speak for a meter (CL-14, CO-3).
+
+A meter's *site* is the concentrator (``concentratorId``) whose edge forwards its readings. The
+ingest quarantines a reading of a meter forwarded by any other concentrator (with the reason),
+and ``omdp broker config`` lets each concentrator read its own meters' topics and write
+``concentrator/{its id}/smartMeterMessage/{its meters}/...`` only. Moving a meter is a ``PUT``
+here: the ingest follows within ``ingest.site_refresh_s`` seconds, the broker at the next
+``omdp broker config --reload-pid`` (a SIGHUP, no restart). ``POST /v1/adapterConfigurations``
+and ``POST /v1/meterIndividuals?concentratorId=`` set it when the meter is created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep
+from omdp.cloud.api.errors import NotFound, error_responses
+from omdp.cloud.api.routes.common import id_path
+from omdp.cloud.api.routes.households import visible_meter
+from omdp.domain.identifiers import Identifier
+from omdp.domain.reading import SpecModel
+
+router = APIRouter(prefix="/v1", tags=["registry"])
+
+MeterId = Annotated[str, id_path("meterIndividualId", "meter individual")]
+
+
+class SiteIn(SpecModel):
+    """Where a meter belongs."""
+
+    concentrator_id: Identifier | None = Field(
+        description="The concentrator that may forward the meter's readings; null: none."
+    )
+
+
+class SiteOut(SiteIn):
+    """A meter and its site."""
+
+    meter_individual_id: Identifier
+
+
+@router.get(
+    "/meterIndividuals/{meterIndividualId}/site",
+    response_model=SiteOut,
+    summary="Read a meter's site (the concentrator that may speak for it)",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_site(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> SiteOut:
+    """The meter's concentrator (404 also for a meter the caller may not see)."""
+    await visible_meter(ctx, principal, meter_id)
+    site = await asyncio.to_thread(ctx.store.meter_site, meter_id)
+    return SiteOut(meter_individual_id=meter_id, concentrator_id=site)
+
+
+@router.put(
+    "/meterIndividuals/{meterIndividualId}/site",
+    response_model=SiteOut,
+    summary="Move a meter to a site (CL-14, CO-3)",
+    description=__doc__,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def put_site(_: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: SiteIn) -> SiteOut:
+    """Set the meter's concentrator; takes effect without restarting anything."""
+    if not await asyncio.to_thread(ctx.store.set_meter_site, meter_id, body.concentrator_id):
+        msg = f"no meter individual {meter_id!r}"
+        raise NotFound(msg, loc="path.meterIndividualId")
+    return SiteOut(meter_individual_id=meter_id, concentrator_id=body.concentrator_id)
