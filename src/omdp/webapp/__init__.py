@@ -28,9 +28,8 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from omdp.webapp.edge_proxy import mount_edge_proxy
-
 from omdp.assets import web_dir
+from omdp.webapp.edge_proxy import mount_edge_proxy
 
 log = logging.getLogger(__name__)
 
