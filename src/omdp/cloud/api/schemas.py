@@ -13,7 +13,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from omdp.catalog import PropertyKind
 from omdp.cloud.model import AggregateFunction, Interval
-from omdp.domain.adapter_file import BrokerConnection, MeterConnection, PropertyMapping, StaticValue
+from omdp.domain.adapter_file import (
+    AdapterConfigFile,
+    BrokerConnection,
+    MeterConnection,
+    PropertyMapping,
+    StaticValue,
+)
 from omdp.domain.household import TimeZoneName
 from omdp.domain.identifiers import Identifier
 from omdp.domain.reading import OperationalPropertyDefinition, ShortText, SpecModel, Timestamp
@@ -112,6 +118,24 @@ class AdapterConfigRequest(SpecModel):
     broker: BrokerConnection | None = Field(
         default=None, description="Broker to publish to; the server's configured one when absent."
     )
+
+
+class IssuedCloudAuth(BaseModel):
+    """The device's credentials as issued: the password is answered here, once."""
+
+    username: str
+    password: str = Field(description="A random password, shown only in this answer.")
+
+
+class IssuedAdapterConfigFile(AdapterConfigFile):
+    """The adapter file as the cloud answers it (CL-10).
+
+    In a file the adapter reads, ``CloudAuth`` secrets are write-only; in this one answer the
+    password is the point, so the response schema says so (a client generated from the
+    OpenAPI document must not reject it).
+    """
+
+    cloud_auth: IssuedCloudAuth = Field(alias="CloudAuth")  # type: ignore[assignment]
 
 
 class ErasureOut(SpecModel):

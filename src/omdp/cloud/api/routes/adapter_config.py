@@ -23,7 +23,7 @@ from omdp.cloud.api.checks import reject_nul, require_properties
 from omdp.cloud.api.credentials import hash_password
 from omdp.cloud.api.deps import ApiContext, CtxDep, RegistrarDep
 from omdp.cloud.api.errors import Invalid, error_responses
-from omdp.cloud.api.schemas import AdapterConfigRequest
+from omdp.cloud.api.schemas import AdapterConfigRequest, IssuedAdapterConfigFile
 from omdp.domain.adapter_file import AdapterConfigFile, BrokerConnection, PropertyMapping
 from omdp.domain.reading import MeterIndividual
 from omdp.security.install import config_signing_key
@@ -115,7 +115,7 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
     responses={
         201: {
             "description": "The adapter configuration file.",
-            "model": AdapterConfigFile,
+            "model": IssuedAdapterConfigFile,
             "content": {"application/yaml": {"schema": {"type": "string"}}},
         },
         **error_responses(401, 403, 422),
