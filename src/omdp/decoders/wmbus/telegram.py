@@ -28,7 +28,7 @@ from omdp.decoders.mbus.errors import MBusDecodeError
 from omdp.decoders.mbus.header import manufacturer_letters
 from omdp.decoders.mbus.records import DataRecord, parse_records
 from omdp.decoders.mbus.tables import MEDIUM
-from omdp.decoders.wmbus import compact, security
+from omdp.decoders.wmbus import compact, diehl, security
 from omdp.decoders.wmbus.crc import crc16
 from omdp.decoders.wmbus.errors import (
     WMBusCrcError,
@@ -48,6 +48,7 @@ from omdp.decoders.wmbus.layers import (
     parse_tpl,
 )
 from omdp.decoders.wmbus.link import LinkHeader, parse_link_header, strip_crcs
+from omdp.decoders.wmbus.vif_ext import extend
 
 CI_COMPACT: Final = 0x79
 SECURITY_NONE: Final = "none"
@@ -56,6 +57,7 @@ SECURITY_MODE7: Final = "mode7"
 SECURITY_ELL: Final = "ell-ctr"
 SECURITY_STORED: Final = "stored-decrypted"  # flagged encrypted, stored in the clear
 SECURITY_MFCT: Final = "manufacturer"  # TPL modes 16-31: the manufacturer's own
+SECURITY_LFSR: Final = "diehl-lfsr"  # Diehl PRIOS and real data, unscrambled
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,13 +226,13 @@ def _decrypt_tpl(
 def _records(buf: bytes, offset: int) -> tuple[tuple[DataRecord, ...], tuple[str, ...]]:
     """Parse records; on a bad record keep those before it and say why in a warning."""
     try:
-        return parse_records(buf, 0, len(buf)), ()
+        return tuple(extend(r) for r in parse_records(buf, 0, len(buf))), ()
     except MBusDecodeError as exc:
         bad = exc.offset if exc.offset is not None else len(buf)
         warning = f"records after byte {offset + bad} not read: {exc.reason}"
         for end in range(bad, 0, -1):
             try:
-                return parse_records(buf, 0, end), (warning,)
+                return tuple(extend(r) for r in parse_records(buf, 0, end)), (warning,)
             except MBusDecodeError:
                 continue
         return (), (warning,)
@@ -262,7 +264,9 @@ def decode(
         WMBusKeyError: encrypted, and the key is missing or wrong.
         WMBusDecodeError: any other reason the telegram cannot be read.
     """
-    frame, fmt = strip_crcs(bytes(data), frame_format)
+    origin, fmt = strip_crcs(bytes(data), frame_format)
+    how = diehl.layout(origin)
+    frame = diehl.standard_address(origin, how)
     link = parse_link_header(frame)
     pos = 10
     if len(frame) <= pos:
@@ -284,13 +288,27 @@ def decode(
         return Telegram(link, fmt, ell.ci if ell else frame[-1], ell, afl, security=sec)
     ci = frame[pos]
     if ci not in TPL_CI:
-        tele = Telegram(link, fmt, ci, ell, afl, None, (), frame[pos + 1 :], sec, rssi_dbm=rssi_dbm)
+        payload = frame[pos + 1 :]
+        if how in (diehl.Layout.PRIOS, diehl.Layout.SAP_PRIOS, diehl.Layout.PRIOS_SCR):
+            plain = diehl.unscramble(origin, frame, how, key)
+            if plain is not None:
+                payload, sec = frame[pos + 1 : 15] + plain, SECURITY_LFSR
+        tele = Telegram(link, fmt, ci, ell, afl, None, (), payload, sec, rssi_dbm=rssi_dbm)
         return _with_driver(tele) if drivers else tele
     tpl_start = pos
     tpl, pos = parse_tpl(frame, pos)
     mode = tpl.security_mode
     payload = frame[pos:]
+    if how == diehl.Layout.REAL_DATA and pos == 15:
+        plain = diehl.unscramble(origin, frame, how, key)
+        mode = 0
+        if plain is not None:
+            payload, sec = plain, SECURITY_LFSR
+        else:  # as test captures keep them: already unscrambled
+            sec = SECURITY_STORED
     if mode in (5, 7):
+        if key is None and how == diehl.Layout.OMS and payload[:2] != security.CHECK:
+            key = diehl.DEFAULT_OMS_KEY
         payload, sec = _decrypt_tpl(frame, pos, tpl, afl, link, key, tpl_start)
     elif mode >= 16:
         sec = SECURITY_MFCT
