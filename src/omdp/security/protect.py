@@ -175,14 +175,45 @@ def fernet_from_env() -> Fernet | None:
         raise ConfigError(msg) from None
 
 
+def _radio_meters(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``Meter.radioMeters`` entries of a wmbus adapter file (their ``key`` is a secret)."""
+    meter = doc.get("Meter")
+    radios = meter.get("radioMeters") if isinstance(meter, dict) else None
+    return [r for r in radios if isinstance(r, dict)] if isinstance(radios, list) else []
+
+
 def encrypt_secrets(doc: dict[str, Any], fernet: Fernet) -> dict[str, Any]:
-    """``doc`` with ``CloudAuth.password`` and ``token`` encrypted (idempotent)."""
+    """``doc`` with ``CloudAuth.password``, ``token`` and radio meter keys encrypted (idempotent)."""
     out = copy.deepcopy(doc)
     auth = out.get("CloudAuth") or {}
     for field in _SECRET_FIELDS:
         value = auth.get(field)
         if isinstance(value, str) and not value.startswith(ENCRYPTED):
             auth[field] = ENCRYPTED + fernet.encrypt(value.encode()).decode()
+    for radio in _radio_meters(out):
+        key = radio.get("key")
+        if isinstance(key, str) and not key.startswith(ENCRYPTED):
+            radio["key"] = ENCRYPTED + fernet.encrypt(key.encode()).decode()
+    return out
+
+
+def _decrypt_radio_keys(doc: dict[str, Any], fernet: Fernet | None, source: str) -> dict[str, Any]:
+    radios = [r for r in _radio_meters(doc) if str(r.get("key", "")).startswith(ENCRYPTED)]
+    if not radios:
+        return doc
+    if fernet is None:
+        msg = f"{source}: radio meter keys are encrypted; set {SECRET_KEY_ENV} (AD-5)"
+        raise ConfigError(msg)
+    out = copy.deepcopy(doc)
+    for radio in _radio_meters(out):
+        key = radio.get("key")
+        if not isinstance(key, str) or not key.startswith(ENCRYPTED):
+            continue
+        try:
+            radio["key"] = fernet.decrypt(key[len(ENCRYPTED) :]).decode()
+        except InvalidToken:
+            msg = f"{source}: the key of radio meter {radio.get('id')} cannot be decrypted (AD-5)"
+            raise ConfigError(msg) from None
     return out
 
 
@@ -215,7 +246,8 @@ def unprotect(path: Path, doc: Any) -> Any:
     """
     if not isinstance(doc, dict):
         return doc
-    doc = decrypt_secrets(doc, fernet_from_env(), source=str(path))
+    fernet = fernet_from_env()
+    doc = _decrypt_radio_keys(decrypt_secrets(doc, fernet, source=str(path)), fernet, str(path))
     spec = os.environ.get(TRUST_ENV)
     adapter = doc.get("Adapter")
     if not spec and isinstance(adapter, dict) and isinstance(adapter.get("trustKey"), str):

@@ -157,6 +157,9 @@ def open_source(
         return MBusSource(
             name, bus, address, interval=meter.interval, tz=tz, backoff=backoff, owns_bus=True
         )
+    if meter.kind == "wmbus":
+        msg = "Meter: a wmbus receiver serves many meters; run it with omdp.adapter.radio"
+        raise ConfigError(msg)
     if not meter.topic:
         msg = "Meter: a json-mqtt meter needs a topic"
         raise ConfigError(msg)
