@@ -27,7 +27,7 @@ from omdp.decoders.wmbus.encode import MeterIdentity, encode_telegram
 from omdp.wmbus.dongles import amb8465_frame, im871a_frame, rtlwmbus_line
 
 MANUFACTURER: Final = "OMD"  # the simulated meters' M-field
-WATER_LITRES_AT_ORIGIN: Final = 80_000
+WATER_LITRES_AT_ORIGIN: Final = 120_000  # as the wired water simulator
 WATER_LITRES_PER_S: Final = 0.004
 GAS_LITRES_AT_ORIGIN: Final = 4_000_000
 GAS_LITRES_PER_S: Final = 0.0174
