@@ -30,6 +30,10 @@ BENCHMARKS: Mapping[str, tuple[str, str]] = {
         "Parse and validate MeterReadings against pydantic-core and msgspec.",
     ),
     "mbus": ("omdp.bench.mbus_bench", "Decode the M-Bus corpus against pyMeterBus."),
+    "wmbus": (
+        "omdp.bench.wmbus_bench",
+        "Wireless M-Bus telegrams decoded and decrypted (modes 5, 7) against the wired decoder.",
+    ),
     "edge": (
         "omdp.bench.edge_bench",
         "Edge forwarding rate and backlog drain against the raw broker rate.",
