@@ -18,6 +18,7 @@ from pathlib import Path
 
 from omdp.adapter.config import load_profile
 from omdp.adapter.service import Adapter, AdapterSink, broker_settings
+from omdp.adapter.sources import meter_timezone
 from omdp.adapter.sources.streams import connector, split_host_port
 from omdp.adapter.sources.wmbus import RadioMeterConfig, StdinStream, WMBusReceiver
 from omdp.catalog import Catalog
@@ -39,8 +40,8 @@ def meter_mapping(config: AdapterConfigFile, radio: RadioMeter) -> list[Property
     if radio.profile is None and not own:
         return list(config.operational_property_mapping)
     targets = {m.target for m in own}
-    merged = [m for m in load_profile(radio.profile) if m.target not in targets] if radio.profile else []
-    return merged + own
+    profile = load_profile(radio.profile) if radio.profile else []
+    return [m for m in profile if m.target not in targets] + own
 
 
 def meter_config(config: AdapterConfigFile, radio: RadioMeter) -> AdapterConfigFile:
@@ -106,8 +107,6 @@ def open_receiver(config: AdapterConfigFile) -> WMBusReceiver:
             serial_format=meter.serial_format or "8N1",
             connect_timeout=meter.timeout or 5.0,
         )
-    from omdp.adapter.sources import meter_timezone
-
     meters = [
         RadioMeterConfig(
             r.id.upper(),

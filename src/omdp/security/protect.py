@@ -183,7 +183,7 @@ def _radio_meters(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def encrypt_secrets(doc: dict[str, Any], fernet: Fernet) -> dict[str, Any]:
-    """``doc`` with ``CloudAuth.password``, ``token`` and radio meter keys encrypted (idempotent)."""
+    """``doc`` with CloudAuth's password and token and radio meter keys encrypted (idempotent)."""
     out = copy.deepcopy(doc)
     auth = out.get("CloudAuth") or {}
     for field in _SECRET_FIELDS:

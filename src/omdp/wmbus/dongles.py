@@ -70,7 +70,7 @@ def rssi_dbm(raw: int) -> float:
 
 
 def _rssi_raw(dbm: float) -> int:
-    return int(round((dbm + 74) * 2)) & 0xFF
+    return round((dbm + 74) * 2) & 0xFF
 
 
 def crc_ccitt(data: bytes) -> int:

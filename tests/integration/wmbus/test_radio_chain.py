@@ -131,7 +131,8 @@ def test_radio_water_and_heat_meters_reach_the_cloud(tmp_path: Path, mosquitto: 
     assert got["WATER_volume_of_water"].unit == "m3"
     assert water_litres(origin, now - 30) / 1000 <= litres <= water_litres(origin, now) / 1000
     heat = {v.property_id: v for v in by_meter["radio-heat"][-1].values}
-    assert heat_kwh(origin, now - 30) <= heat["HEAT_energy"].numerical_value <= heat_kwh(origin, now)
+    energy = heat["HEAT_energy"].numerical_value
+    assert heat_kwh(origin, now - 30) <= energy <= heat_kwh(origin, now)
     assert heat["HEAT_flow_temperature"].numerical_value == pytest.approx(55.2)
     assert heat["HEAT_return_temperature"].numerical_value == pytest.approx(37.1)
     receiver = adapter.receiver

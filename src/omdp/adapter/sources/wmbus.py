@@ -230,11 +230,11 @@ class WMBusReceiver:
         stats = source.stats
         stats.reads += 1
         now = self._clock()
-        if frame.data == source.last_payload and stats.last_heard is not None:
-            if now - stats.last_heard < self._window:
-                stats.duplicates += 1
-                stats.last_heard = now
-                return
+        repeated = frame.data == source.last_payload and stats.last_heard is not None
+        if repeated and now - (stats.last_heard or 0.0) < self._window:
+            stats.duplicates += 1
+            stats.last_heard = now
+            return
         try:
             tele = decode(
                 frame.data,

@@ -174,6 +174,7 @@ def _decrypt_tpl(
     frame: bytes,
     pos: int,
     tpl: Tpl,
+    *,
     afl: Afl | None,
     link: LinkHeader,
     key: bytes | None,
@@ -309,7 +310,9 @@ def decode(
     if mode in (5, 7):
         if key is None and how == diehl.Layout.OMS and payload[:2] != security.CHECK:
             key = diehl.DEFAULT_OMS_KEY
-        payload, sec = _decrypt_tpl(frame, pos, tpl, afl, link, key, tpl_start)
+        payload, sec = _decrypt_tpl(
+            frame, pos, tpl, afl=afl, link=link, key=key, tpl_start=tpl_start
+        )
     elif mode >= 16:
         sec = SECURITY_MFCT
     elif mode != 0:
@@ -359,4 +362,3 @@ def _with_driver(tele: Telegram) -> Telegram:
     from omdp.decoders.wmbus.drivers import apply_driver
 
     return apply_driver(tele)
-
