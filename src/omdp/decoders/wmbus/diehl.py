@@ -109,3 +109,12 @@ def unscramble(origin: bytes, frame: bytes, how: Layout, key: bytes | None) -> b
         elif plain[0] == 0x4B:
             return bytes(plain)
     return None
+
+
+def scramble(telegram: bytes, key: bytes = PRIOS_KEYS[0]) -> bytes:
+    """Return a PRIOS telegram (Diehl A-field order, plain payload from byte 15) scrambled.
+
+    The LFSR stream depends on the header only, so scrambling is the same XOR as unscrambling;
+    for test telegrams and simulators.
+    """
+    return telegram[:_PAYLOAD_AT] + bytes(_lfsr(telegram, telegram, fold_key(key)))

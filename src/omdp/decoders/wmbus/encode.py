@@ -129,3 +129,19 @@ def encode_compact(
         + data
     )
     return add_crcs(bytes((len(frame),)) + frame, frame_format)
+
+
+def encode_raw(
+    meter: MeterIdentity,
+    ci: int,
+    payload: bytes,
+    *,
+    control: int = C_SND_NR,
+    frame_format: str = FORMAT_NONE,
+) -> bytes:
+    """Return a telegram whose application data after ``ci`` is ``payload`` as it is.
+
+    For manufacturer-specific CIs (0xA0-0xB7) and hand-made test telegrams of drivers.
+    """
+    frame = bytes((control,)) + meter.a_field() + bytes((ci,)) + payload
+    return add_crcs(bytes((len(frame),)) + frame, frame_format)

@@ -30,6 +30,7 @@ from omdp.decoders.mbus.records import DataRecord, parse_records
 from omdp.decoders.mbus.tables import MEDIUM
 from omdp.decoders.wmbus import compact, diehl, security
 from omdp.decoders.wmbus.crc import crc16
+from omdp.decoders.wmbus.drivers import apply_driver
 from omdp.decoders.wmbus.errors import (
     WMBusCrcError,
     WMBusDecodeError,
@@ -359,6 +360,4 @@ def _default_store() -> compact.FormatStore:
 
 
 def _with_driver(tele: Telegram) -> Telegram:
-    from omdp.decoders.wmbus.drivers import apply_driver
-
     return apply_driver(tele)
