@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from omdp.adapter.config import load_profile
 from omdp.adapter.service import Adapter, AdapterSink, broker_settings
 from omdp.adapter.sources import meter_timezone
-from omdp.adapter.sources.streams import connector, split_host_port
+from omdp.adapter.sources.streams import ByteStream, connector, split_host_port
 from omdp.adapter.sources.wmbus import RadioMeterConfig, StdinStream, WMBusReceiver
 from omdp.catalog import Catalog
 from omdp.decoders.wmbus import parse_key
@@ -93,9 +94,10 @@ def open_receiver(config: AdapterConfigFile) -> WMBusReceiver:
     if len(set(ids)) != len(ids):
         msg = "Meter.radioMeters: a meter id is listed twice"
         raise ConfigError(msg)
+    connect: Callable[[], Awaitable[ByteStream]]
     if meter.dongle == "rtlwmbus" and not meter.tcp and not meter.serial:
 
-        async def stdin() -> StdinStream:
+        async def stdin() -> ByteStream:
             return StdinStream()
 
         connect = stdin

@@ -123,10 +123,22 @@ def radio_meters(
     return out
 
 
-DONGLE_FRAMES: Final = {
-    "im871a": lambda t, rssi: im871a_frame(t, rssi=rssi),
-    "amb8465": lambda t, rssi: amb8465_frame(t, rssi=rssi),
-    "rtlwmbus": lambda t, rssi: rtlwmbus_line(t, rssi=rssi),
+def _im871a(telegram: bytes, rssi: float) -> bytes:
+    return im871a_frame(telegram, rssi=rssi)
+
+
+def _amb8465(telegram: bytes, rssi: float) -> bytes:
+    return amb8465_frame(telegram, rssi=rssi)
+
+
+def _rtlwmbus(telegram: bytes, rssi: float) -> bytes:
+    return rtlwmbus_line(telegram, rssi=rssi)
+
+
+DONGLE_FRAMES: Final[dict[str, Callable[[bytes, float], bytes]]] = {
+    "im871a": _im871a,
+    "amb8465": _amb8465,
+    "rtlwmbus": _rtlwmbus,
 }
 
 

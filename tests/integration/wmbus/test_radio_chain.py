@@ -137,6 +137,6 @@ def test_radio_water_and_heat_meters_reach_the_cloud(tmp_path: Path, mosquitto: 
     assert heat["HEAT_return_temperature"].numerical_value == pytest.approx(37.1)
     receiver = adapter.receiver
     assert receiver.foreign > 0  # the gas meter was heard and ignored
-    assert receiver.source(specs[0].identity.id).stats.duplicates > 0
+    assert receiver.source(specs[0].identity.id).radio.duplicates > 0
     assert receiver.source(specs[1].identity.id).stats.decode_errors == 0
     assert all(r.concentrator_id == "e1" for rs in by_meter.values() for r in rs)

@@ -93,7 +93,7 @@ def test_receiver_filters_ids_checks_keys_and_drops_duplicates() -> None:
     rx.handle(RadioFrame(radio.telegram(SPECS[1], T0)))  # heat: configured with a wrong key
     src = rx.source(SPECS[0].identity.id)
     assert src.queue.qsize() == 1
-    assert src.stats.duplicates == 1
+    assert src.radio.duplicates == 1
     sample = src.queue.get_nowait()
     volume = [v for v in sample.values if v.fields.get("quantity") == "Volume"]
     assert volume
@@ -127,7 +127,7 @@ def test_silent_meters_are_flagged_once() -> None:
     assert flagged.fault == f"{SILENT_FAULT}:150s"
     assert flagged.values == ()
     assert src.queue.empty()
-    assert src.stats.silences == 1
+    assert src.radio.silences == 1
     rx.handle(RadioFrame(radio.telegram(SPECS[0], T0 + 1)))
     assert not src.silent
 

@@ -57,8 +57,8 @@ class RadioMeterConfig:
 
 
 @dataclass(slots=True)
-class RadioStats(SourceStats):
-    """A radio meter's counters: those of every source, plus duplicates and silences."""
+class RadioStats:
+    """A radio meter's own counters, beside those every source keeps (``stats``)."""
 
     duplicates: int = 0
     silences: int = 0
@@ -94,7 +94,8 @@ class RadioMeterSource:
         """Attach to a receiver (use :meth:`WMBusReceiver.source`)."""
         self.name = config.name
         self.config = config
-        self.stats = RadioStats()
+        self.stats = SourceStats()
+        self.radio = RadioStats()
         self.queue: asyncio.Queue[MeterSample] = asyncio.Queue(QUEUE_SIZE)
         self._receiver = receiver
         self.last_payload: bytes | None = None
@@ -227,13 +228,13 @@ class WMBusReceiver:
             self.foreign += 1
             log.debug("wM-Bus receiver %s: telegram of meter %s ignored", self.name, ident)
             return
-        stats = source.stats
+        stats, radio = source.stats, source.radio
         stats.reads += 1
         now = self._clock()
-        repeated = frame.data == source.last_payload and stats.last_heard is not None
-        if repeated and now - (stats.last_heard or 0.0) < self._window:
-            stats.duplicates += 1
-            stats.last_heard = now
+        repeated = frame.data == source.last_payload and radio.last_heard is not None
+        if repeated and now - (radio.last_heard or 0.0) < self._window:
+            radio.duplicates += 1
+            radio.last_heard = now
             return
         try:
             tele = decode(
@@ -253,8 +254,8 @@ class WMBusReceiver:
             report(source.name, stats, "telegram dropped", reason)
             return
         source.last_payload = frame.data
-        stats.last_heard = now
-        stats.rssi_dbm = frame.rssi_dbm
+        radio.last_heard = now
+        radio.rssi_dbm = frame.rssi_dbm
         for warning in tele.warnings:
             log.info("meter %s: %s", source.name, warning, extra={"meter_id": source.name})
         if not tele.records and not tele.values:
@@ -270,12 +271,13 @@ class WMBusReceiver:
         now = self._clock()
         for source in self.sources.values():
             stats = source.stats
-            since = stats.last_heard if stats.last_heard is not None else self._started(now)
+            heard = source.radio.last_heard
+            since = heard if heard is not None else self._started(now)
             quiet = now - since
             if source.silent or quiet < source.config.silent_after:
                 continue
             source.silent = True
-            stats.silences += 1
+            source.radio.silences += 1
             stats.timeouts += 1
             report(source.name, stats, "silent", f"no telegram for {quiet:.0f} s")
             source.offer(MeterSample((), fault=f"{SILENT_FAULT}:{quiet:.0f}s"))

@@ -147,7 +147,10 @@ def _decrypt_ell(
 ) -> tuple[bytes, str]:
     """Decrypt the ELL payload (CRC included) in place; return the frame and the security."""
     body = frame[pos - 2 :]  # the payload CRC is encrypted with the rest
-    crc_of = lambda plain: int.from_bytes(plain[:2], "little") == crc16(plain[2:])  # noqa: E731
+
+    def crc_of(plain: bytes) -> bool:
+        return int.from_bytes(plain[:2], "little") == crc16(plain[2:])
+
     if key is not None:
         iv = security.ell_iv(link.address, ell.cc, ell.session or 0)
         plain = security.ctr_crypt(key, iv, body)

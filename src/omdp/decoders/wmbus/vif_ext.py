@@ -13,8 +13,10 @@ from typing import Final
 
 from omdp.decoders.mbus.records import DataRecord
 
+Row = tuple[str, str, float]
 
-def _decades(first: int, count: int, quantity: str, unit: str, exp0: int) -> dict[int, tuple]:
+
+def _decades(first: int, count: int, quantity: str, unit: str, exp0: int) -> dict[int, Row]:
     return {first + n: (quantity, unit, 10.0 ** (exp0 + n)) for n in range(count)}
 
 
@@ -42,14 +44,14 @@ FD_2018: Final = MappingProxyType(
 )
 
 
-def _row(vib: bytes) -> tuple | None:
+def _row(vib: bytes) -> Row | None:
     if len(vib) < 2:
         return None
     code = vib[1] & 0x7F
     if vib[0] == 0xFB:
         row = FB_2018.get(code)
         if row is not None and 0x0C <= code <= 0x0F:
-            return (row[0], row[1], 10.0 ** (code - 0x0C - 1) * _MCAL_KWH * 1000.0 / 1000.0)
+            return (row[0], row[1], 10.0 ** (code - 0x0C - 1) * _MCAL_KWH)
         return row
     if vib[0] == 0xFD:
         return FD_2018.get(code)

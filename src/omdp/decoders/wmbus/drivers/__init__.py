@@ -86,8 +86,10 @@ class Field:
             at, n = self.le if self.le is not None else self.be  # type: ignore[misc]
             if at + n > len(data):
                 return None
-            order = "little" if self.le is not None else "big"
-            return int.from_bytes(data[at : at + n], order, signed=self.signed)
+            chunk = data[at : at + n]
+            if self.le is not None:
+                return int.from_bytes(chunk, "little", signed=self.signed)
+            return int.from_bytes(chunk, "big", signed=self.signed)
         if self.bcd is not None:
             at, n = self.bcd
             if at + n > len(data):
