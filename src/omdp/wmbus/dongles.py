@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Protocol
 
+from fastcrc import crc16 as _crc16
+
 IM871A_SOF: Final = 0xA5
 IM871A_RADIOLINK: Final = 0x02
 IM871A_DATA_IND: Final = 0x03
@@ -74,13 +76,8 @@ def _rssi_raw(dbm: float) -> int:
 
 
 def crc_ccitt(data: bytes) -> int:
-    """Return CRC-16/CCITT (polynomial 0x1021, initial 0xFFFF, reflected, complemented)."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
+    """Return CRC-16/CCITT as X.25 (polynomial 0x1021, initial 0xFFFF, reflected, complemented)."""
+    return int(_crc16.ibm_sdlc(bytes(data)))
 
 
 class Im871aDecoder:

@@ -109,6 +109,7 @@ class FormatStore:
     def __init__(self, *, shipped: bool = True, limit: int = _DEFAULT_LIMIT) -> None:
         """Start with the shipped formats (unless ``shipped`` is false)."""
         self._known: OrderedDict[int, bytes] = OrderedDict()
+        self._seen: dict[bytes, int] = {}  # format -> signature, to skip the CRC of known ones
         self._limit = limit
         for fmt in _shipped() if shipped else ():
             self._known[signature(fmt)] = fmt
@@ -118,7 +119,13 @@ class FormatStore:
         fmt = format_bytes(records)
         if not fmt:
             return None
+        sig = self._seen.get(fmt)
+        if sig is not None and sig in self._known:
+            return sig
         sig = signature(fmt)
+        if len(self._seen) >= self._limit:
+            self._seen.clear()
+        self._seen[fmt] = sig
         self._known[sig] = fmt
         self._known.move_to_end(sig)
         while len(self._known) > self._limit:
