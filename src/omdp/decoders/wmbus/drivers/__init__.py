@@ -12,7 +12,10 @@ the generic decoder reads need no driver; drivers are for manufacturer-specific 
   ``bcd`` (``[offset, length]``, least significant byte first) or ``parts`` (``[[offset, mask,
   shift], ...]`` ORed together, shift left, negative right: nibbles and packed 12-bit values);
 - then ``add`` before ``pow2`` (``2 ** raw``), and ``scale``; ``min_length`` skips a field when
-  the data is shorter (older firmware).
+  the data is shorter (older firmware);
+- or ``calc``: an arithmetic expression over the fields before it (:mod:`.expr`), for values a
+  meter sends as differences, packed history or conditional layouts; ``hidden: true`` keeps a
+  field out of the output (an intermediate).
 
 Each value is ``(number, unit, quantity)``; the JSON output lists it as a record with its name.
 Files live in ``data/``; :func:`drivers` loads and checks them once.
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from omdp.decoders.mbus.header import manufacturer_code
+from omdp.decoders.wmbus.drivers.expr import Expression
 
 if TYPE_CHECKING:
     from omdp.decoders.wmbus.telegram import Telegram
@@ -77,6 +81,8 @@ class Field:
     pow2: bool = False
     scale: float = 1.0
     min_length: int = 0
+    calc: Expression | None = None
+    hidden: bool = False
 
     def raw(self, data: bytes) -> int | None:
         """Return the raw number from ``data``, or ``None`` when the data is too short."""
@@ -132,14 +138,21 @@ class Driver:
         return any(d.matches(tele) for d in self.detect)
 
     def values(self, tele: Telegram) -> dict[str, tuple[float | int, str, str]]:
-        """Return the named values this driver reads from a telegram."""
+        """Return the named values this driver reads from a telegram (hidden ones left out)."""
+        known: dict[str, float | int] = {}
         out: dict[str, tuple[float | int, str, str]] = {}
         for f in self.fields:
-            data = _data(tele, f)
-            if data is None:
+            if f.calc is not None:
+                value = f.calc.evaluate(known)
+                if value is not None and f.scale != 1.0:
+                    value = round(value * f.scale, 9)
+            else:
+                data = _data(tele, f)
+                value = f.value(data) if data is not None else None
+            if value is None:
                 continue
-            value = f.value(data)
-            if value is not None:
+            known[f.name] = value
+            if not f.hidden:
                 out[f.name] = (value, f.unit, f.quantity)
         return out
 
@@ -162,14 +175,14 @@ def _pair(value: Any) -> tuple[int, int] | None:
     return (int(value[0]), int(value[1])) if value is not None else None
 
 
-def _field(doc: Mapping[str, Any]) -> Field:
+def _field(doc: Mapping[str, Any], known: frozenset[str]) -> Field:
     source = str(doc.get("from", "payload"))
     if source not in SOURCES:
         msg = f"field {doc.get('name')}: from must be one of {', '.join(SOURCES)}"
         raise ValueError(msg)
     return Field(
         name=str(doc["name"]),
-        quantity=str(doc["quantity"]),
+        quantity=str(doc.get("quantity", "")),
         unit=str(doc.get("unit", "")),
         source=source,
         parts=tuple((int(a), int(m), int(s)) for a, m, s in doc.get("parts", ())),
@@ -182,6 +195,8 @@ def _field(doc: Mapping[str, Any]) -> Field:
         pow2=bool(doc.get("pow2", False)),
         scale=float(doc.get("scale", 1.0)),
         min_length=int(doc.get("min_length", 0)),
+        calc=Expression(str(doc["calc"]), known) if "calc" in doc else None,
+        hidden=bool(doc.get("hidden", False)),
     )
 
 
@@ -207,11 +222,14 @@ def load_driver(text: str) -> Driver:
     if not isinstance(doc, dict) or not doc.get("detect") or not doc.get("fields"):
         msg = "a driver needs name, detect and fields"
         raise ValueError(msg)
+    fields: list[Field] = []
+    for f in doc["fields"]:
+        fields.append(_field(f, frozenset(x.name for x in fields)))
     return Driver(
         name=str(doc["name"]),
         description=str(doc.get("description", "")),
         detect=tuple(_detect(d) for d in doc["detect"]),
-        fields=tuple(_field(f) for f in doc["fields"]),
+        fields=tuple(fields),
         tests=tuple(doc.get("tests", ())),
     )
 
