@@ -36,6 +36,8 @@ def test_driver_test_telegrams_give_their_values(driver: Any, test: dict[str, An
 def test_a_malformed_driver_is_refused() -> None:
     with pytest.raises(ValueError, match="needs name, detect and fields"):
         load_driver("name: x\nfields: []\n")
+    with pytest.raises(ValueError, match="unknown key"):
+        load_driver("name: x\ndetect: [{manufacturer: ABC}]\nfields: [{name: a, storage: 1}]\n")
     with pytest.raises(ValueError, match="from must be one of"):
         load_driver(
             "name: x\ndetect: [{manufacturer: ABC}]\nfields: [{name: a, quantity: b, from: x}]\n"

@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     from omdp.decoders.wmbus.telegram import Telegram
 
 SOURCES: Final = ("payload", "manufacturer", "record")
+FIELD_KEYS: Final = frozenset(
+    {
+        "name", "quantity", "unit", "from", "parts", "le", "be", "bcd", "signed", "dv", "add",
+        "pow2", "scale", "min_length", "calc", "hidden",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +182,10 @@ def _pair(value: Any) -> tuple[int, int] | None:
 
 
 def _field(doc: Mapping[str, Any], known: frozenset[str]) -> Field:
+    unknown = sorted(set(doc) - FIELD_KEYS)
+    if unknown:
+        msg = f"field {doc.get('name')}: unknown key(s) {', '.join(unknown)}"
+        raise ValueError(msg)
     source = str(doc.get("from", "payload"))
     if source not in SOURCES:
         msg = f"field {doc.get('name')}: from must be one of {', '.join(SOURCES)}"
