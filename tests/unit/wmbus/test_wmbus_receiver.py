@@ -206,3 +206,18 @@ def test_cli_decode_prints_json_and_exits_1_with_the_reason() -> None:
     short = runner.invoke(cli, ["wmbus", "decode", telegram[:20].hex()])
     assert short.exit_code == 1
     assert "truncated" in short.output
+
+
+def test_driver_values_are_selected_by_name() -> None:
+    """AD-2: a driver's named value maps like a record (``wmbus:name=...``)."""
+    from omdp.adapter.selectors import parse_selector
+    from omdp.adapter.sources.wmbus import sample_from_telegram
+    from omdp.decoders.wmbus import decode
+    from omdp.decoders.wmbus.drivers import drivers
+
+    bfw = next(d for d in drivers() if d.name == "bfw_hca_240")
+    sample = sample_from_telegram(decode(bytes.fromhex(bfw.tests[0]["telegram"])))
+    picked = parse_selector("wmbus:name=current_hca").pick(sample)
+    assert picked is not None
+    assert picked.value == 567
+    assert parse_selector("wmbus:name=no_such_value").pick(sample) is None
