@@ -99,3 +99,107 @@ def decode_cmd(
     if formats_file is not None and len(store) != known:
         write_private(formats_file, json.dumps(store.export(), indent=1).encode())
     _emit(telegram_to_json(tele))
+
+
+def _keys(pairs: tuple[str, ...]) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for pair in pairs:
+        ident, sep, text = pair.partition("=")
+        if not sep or len(ident) != 8:
+            msg = f"{pair!r}: expected ID=KEY, an 8-digit meter id and 32 hex digits"
+            raise click.BadParameter(msg, param_hint="--key")
+        keys[ident.upper()] = _key(text) or b""
+    return keys
+
+
+@wmbus.command("listen")
+@click.option(
+    "--dongle",
+    type=click.Choice(["im871a", "amb8465", "rtlwmbus"]),
+    required=True,
+    help="The receiver's protocol.",
+)
+@click.option("--serial", "serial_dev", metavar="DEVICE", help="Serial port of the receiver.")
+@click.option("--tcp", metavar="HOST:PORT", help="A TCP bridge to the receiver.")
+@click.option("--baudrate", type=int, help="Default: 57600 (iM871A), 9600 (AMB8465).")
+@click.option("--key", "keys", multiple=True, metavar="ID=KEY", help="A meter's AES key.")
+@click.option("--count", type=int, default=0, help="Stop after this many telegrams (0: never).")
+def listen_cmd(
+    *,
+    dongle: str,
+    serial_dev: str | None,
+    tcp: str | None,
+    baudrate: int | None,
+    keys: tuple[str, ...],
+    count: int,
+) -> None:
+    """Print every telegram a receiver hears as one JSON line: to find your meters' ids.
+
+    Without --serial or --tcp, reads rtl-wmbus lines (or hex lines) on standard input.
+    """
+    import asyncio
+
+    from omdp.adapter.radio import DONGLE_BAUDRATES
+    from omdp.adapter.sources.streams import ByteStream, connector, split_host_port
+    from omdp.adapter.sources.wmbus import StdinStream
+    from omdp.errors import OmdpError
+    from omdp.wmbus.dongles import make_decoder
+
+    by_id = _keys(keys)
+    store = FormatStore()
+
+    def line(frame: Any) -> dict[str, Any]:
+        ident = bytes(frame.data[4:8])[::-1].hex().upper() if len(frame.data) >= 8 else None
+        try:
+            tele = decode(frame.data, key=by_id.get(ident or ""), formats=store)
+        except WMBusDecodeError as exc:
+            return {"id": ident, "rssiDbm": frame.rssi_dbm, "error": str(exc)}
+        doc = telegram_to_json(tele)
+        header = doc["header"]
+        values = {
+            r.get("name") or f"{r['quantity']}[{r['storageNumber']}]": [r["value"], r["unit"]]
+            for r in doc["records"]
+            if isinstance(r["value"], int | float)
+        }
+        return {
+            "id": header["id"],
+            "manufacturer": header["manufacturer"],
+            "medium": header["medium"],
+            "security": header["security"],
+            "rssiDbm": frame.rssi_dbm,
+            "driver": doc.get("driver"),
+            "values": values,
+        }
+
+    async def run() -> None:
+        if serial_dev is None and tcp is None:
+            stream: ByteStream = StdinStream()
+        else:
+            connect = connector(
+                tcp=split_host_port(tcp) if tcp else None,
+                serial=serial_dev,
+                baudrate=baudrate or DONGLE_BAUDRATES[dongle],
+                serial_format="8N1",
+            )
+            stream = await connect()
+        decoder = make_decoder(dongle)
+        seen = 0
+        try:
+            while not count or seen < count:
+                received = decoder.feed(await stream.read(1.0))
+                for problem in received.problems:
+                    click.echo(f"dropped: {problem}", err=True)
+                for frame in received.frames:
+                    click.echo(json.dumps(line(frame), ensure_ascii=False, default=str))
+                    seen += 1
+        finally:
+            await stream.close()
+
+    try:
+        asyncio.run(run())
+    except OmdpError as exc:
+        if count or "standard input closed" not in str(exc):
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    except KeyboardInterrupt:
+        pass

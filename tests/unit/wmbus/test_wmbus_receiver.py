@@ -6,6 +6,7 @@ at rest), and the issue's duplicate and silence handling.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -221,3 +222,25 @@ def test_driver_values_are_selected_by_name() -> None:
     assert picked is not None
     assert picked.value == 567
     assert parse_selector("wmbus:name=no_such_value").pick(sample) is None
+
+
+def test_cli_listen_prints_one_line_per_telegram() -> None:
+    """AD-1: ``omdp wmbus listen`` shows every meter in range, decrypted where a key is given."""
+    radio = SimulatedRadio(SPECS)
+    lines = rtlwmbus_line(radio.telegram(SPECS[0], T0)) + rtlwmbus_line(
+        radio.telegram(SPECS[1], T0)
+    )
+    water = SPECS[0].identity.id
+    done = CliRunner().invoke(
+        cli,
+        ["wmbus", "listen", "--dongle", "rtlwmbus", "--count", "2", "--key",
+         f"{water}={SPECS[0].key.hex()}"],
+        input=lines,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    first, second = (json.loads(x) for x in done.output.splitlines())
+    assert first["id"] == water
+    assert first["security"] == "mode5"
+    assert first["values"]["Volume[0]"][1] == "m^3"
+    assert second["id"] == SPECS[1].identity.id
+    assert "no key given" in second["error"]
