@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from omdp.cli.mbus_cmd import parse_hex
+from omdp.cli.mbus_cmd import hex_input
 from omdp.decoders.wmbus import FormatStore, WMBusDecodeError, decode, parse_key
 from omdp.decoders.wmbus.json_out import telegram_to_json
 from omdp.security.keys import write_private
@@ -81,14 +81,7 @@ def decode_cmd(
     Exits 1 with the byte offset and the reason on stderr on a bad CRC, a truncated telegram,
     a missing or wrong key, or anything else that cannot be decoded.
     """
-    if file_ is not None:
-        text = file_.read_text(encoding="latin-1")
-    elif hex_text:
-        text = " ".join(hex_text)
-    else:
-        msg = "give HEX or --file"
-        raise click.UsageError(msg)
-    raw = parse_hex(text)
+    raw = hex_input(hex_text, file_)
     store = _load_formats(formats_file)
     known = len(store)
     try:

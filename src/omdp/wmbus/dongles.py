@@ -80,53 +80,74 @@ def crc_ccitt(data: bytes) -> int:
     return int(_crc16.ibm_sdlc(bytes(data)))
 
 
-class Im871aDecoder:
-    """The HCI of the IMST iM871A (and iM170A)."""
+class _FramedDecoder:
+    """Frames that start with a fixed byte and say their own length; noise between them."""
+
+    start_byte = 0
+    what = "frame"
 
     def __init__(self) -> None:
         """Start with an empty buffer."""
         self._buf = bytearray()
 
+    def _length(self, buf: bytearray) -> int | None:
+        """Return the length of the frame at the start of ``buf``; ``None``: more bytes needed."""
+        raise NotImplementedError
+
+    def _take(self, frame: bytes, out: Received) -> int:
+        """Handle one complete frame; return how many bytes to drop (its length, or 1 if bad)."""
+        raise NotImplementedError
+
     def feed(self, chunk: bytes) -> Received:
-        """Add bytes; return the telegrams of complete radio-link indications."""
+        """Add bytes; return the telegrams of the complete frames."""
         buf = self._buf
         buf += chunk
         out = Received()
         while buf:
-            if buf[0] != IM871A_SOF:
-                start = buf.find(IM871A_SOF)
+            if buf[0] != self.start_byte:
+                start = buf.find(self.start_byte)
                 skipped = len(buf) if start < 0 else start
-                out.problems.append(f"{skipped} byte(s) of noise before an HCI frame dropped")
+                out.problems.append(f"{skipped} byte(s) of noise before the next {self.what} dropped")
                 del buf[:skipped]
                 continue
-            if len(buf) < 4:
+            total = self._length(buf)
+            if total is None or len(buf) < total:
                 break
-            flags, endpoint = buf[1] >> 4, buf[1] & 0x0F
-            length = buf[3]
-            total = 4 + length
-            total += 4 if flags & _IM_TS else 0
-            total += 1 if flags & _IM_RSSI else 0
-            total += 2 if flags & _IM_CRC else 0
-            if len(buf) < total:
-                break
-            frame = bytes(buf[:total])
-            del buf[:total]
-            if flags & _IM_CRC:
-                want = int.from_bytes(frame[-2:], "little")
-                if crc_ccitt(frame[1:-2]) != want:
-                    out.problems.append("HCI frame dropped: its CRC-16 does not match")
-                    continue
-            if endpoint != IM871A_RADIOLINK or frame[2] != IM871A_DATA_IND:
-                continue  # confirmations and device messages carry no telegram
-            payload = frame[4 : 4 + length]
-            rssi = None
-            if flags & _IM_RSSI:
-                rssi = rssi_dbm(frame[4 + length + (4 if flags & _IM_TS else 0)])
-            out.frames.append(RadioFrame(bytes((len(payload),)) + payload, rssi))
+            del buf[: self._take(bytes(buf[:total]), out)]
         if len(buf) > _MAX_BUFFER:
             out.problems.append(f"{len(buf)} buffered bytes without a complete frame dropped")
             buf.clear()
         return out
+
+
+class Im871aDecoder(_FramedDecoder):
+    """The HCI of the IMST iM871A (and iM170A)."""
+
+    start_byte = IM871A_SOF
+    what = "HCI frame"
+
+    def _length(self, buf: bytearray) -> int | None:
+        if len(buf) < 4:
+            return None
+        flags = buf[1] >> 4
+        total = 4 + buf[3]
+        total += 4 if flags & _IM_TS else 0
+        total += 1 if flags & _IM_RSSI else 0
+        return total + (2 if flags & _IM_CRC else 0)
+
+    def _take(self, frame: bytes, out: Received) -> int:
+        flags, endpoint, length = frame[1] >> 4, frame[1] & 0x0F, frame[3]
+        if flags & _IM_CRC and crc_ccitt(frame[1:-2]) != int.from_bytes(frame[-2:], "little"):
+            out.problems.append("HCI frame dropped: its CRC-16 does not match")
+            return len(frame)
+        if endpoint != IM871A_RADIOLINK or frame[2] != IM871A_DATA_IND:
+            return len(frame)  # confirmations and device messages carry no telegram
+        payload = frame[4 : 4 + length]
+        rssi = None
+        if flags & _IM_RSSI:
+            rssi = rssi_dbm(frame[4 + length + (4 if flags & _IM_TS else 0)])
+        out.frames.append(RadioFrame(bytes((len(payload),)) + payload, rssi))
+        return len(frame)
 
 
 def im871a_frame(telegram: bytes, *, rssi: float | None = None, crc: bool = False) -> bytes:
@@ -141,58 +162,42 @@ def im871a_frame(telegram: bytes, *, rssi: float | None = None, crc: bool = Fals
     return bytes((IM871A_SOF,)) + body
 
 
-class Amb8465Decoder:
+class Amb8465Decoder(_FramedDecoder):
     """The command-mode UART protocol of the Amber / Würth AMB8465 (and AMB8665).
 
     Args:
         rssi: whether the module appends an RSSI byte to each telegram (``CMD_SET`` 0x45).
     """
 
+    start_byte = AMB_START
+    what = "command frame"
+
     def __init__(self, *, rssi: bool = True) -> None:
         """Start with an empty buffer."""
-        self._buf = bytearray()
+        super().__init__()
         self._rssi = rssi
 
-    def feed(self, chunk: bytes) -> Received:
-        """Add bytes; return the telegrams of complete data indications."""
-        buf = self._buf
-        buf += chunk
-        out = Received()
-        while buf:
-            if buf[0] != AMB_START:
-                start = buf.find(AMB_START)
-                skipped = len(buf) if start < 0 else start
-                out.problems.append(f"{skipped} byte(s) of noise before a command frame dropped")
-                del buf[:skipped]
-                continue
-            if len(buf) < 3:
-                break
-            total = 3 + buf[2] + 1
-            if len(buf) < total:
-                break
-            frame = bytes(buf[:total])
-            cs = 0
-            for byte in frame[:-1]:
-                cs ^= byte
-            if cs != frame[-1]:
-                out.problems.append("command frame dropped: its XOR checksum does not match")
-                del buf[:1]  # resynchronise on the next FF
-                continue
-            del buf[:total]
-            if frame[1] != AMB_DATA_IND:
-                continue
-            payload = frame[3:-1]
-            rssi = None
-            if self._rssi and payload:
-                payload, rssi = payload[:-1], rssi_dbm(payload[-1])
-            if not payload or payload[0] != len(payload) - 1:
-                out.problems.append("data indication dropped: its L-field does not fit its length")
-                continue
-            out.frames.append(RadioFrame(payload, rssi))
-        if len(buf) > _MAX_BUFFER:
-            out.problems.append(f"{len(buf)} buffered bytes without a complete frame dropped")
-            buf.clear()
-        return out
+    def _length(self, buf: bytearray) -> int | None:
+        return 3 + buf[2] + 1 if len(buf) >= 3 else None
+
+    def _take(self, frame: bytes, out: Received) -> int:
+        cs = 0
+        for byte in frame[:-1]:
+            cs ^= byte
+        if cs != frame[-1]:
+            out.problems.append("command frame dropped: its XOR checksum does not match")
+            return 1  # resynchronise on the next FF
+        if frame[1] != AMB_DATA_IND:
+            return len(frame)
+        payload = frame[3:-1]
+        rssi = None
+        if self._rssi and payload:
+            payload, rssi = payload[:-1], rssi_dbm(payload[-1])
+        if not payload or payload[0] != len(payload) - 1:
+            out.problems.append("data indication dropped: its L-field does not fit its length")
+            return len(frame)
+        out.frames.append(RadioFrame(payload, rssi))
+        return len(frame)
 
 
 def amb8465_frame(telegram: bytes, *, rssi: float | None = None) -> bytes:
