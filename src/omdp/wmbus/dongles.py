@@ -107,7 +107,8 @@ class _FramedDecoder:
             if buf[0] != self.start_byte:
                 start = buf.find(self.start_byte)
                 skipped = len(buf) if start < 0 else start
-                out.problems.append(f"{skipped} byte(s) of noise before the next {self.what} dropped")
+                noise = f"{skipped} byte(s) of noise before the next {self.what} dropped"
+                out.problems.append(noise)
                 del buf[:skipped]
                 continue
             total = self._length(buf)
