@@ -167,3 +167,13 @@ def test_parse_key_refuses_what_is_not_aes128() -> None:
     assert parse_key("00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F") == KEY
     with pytest.raises(ValueError, match="32 hex digits"):
         parse_key("0102030405060708")
+
+
+def test_bytes_after_the_telegram_are_left_out_and_said() -> None:
+    """A receiver's RSSI byte or noise after the telegram: decoded as L says, with a warning."""
+    for fmt in ("none", "A"):
+        raw = encode_telegram(METER, RECORDS, access_number=8, frame_format=fmt) + b"\x99\x01"
+        tele = decode(raw)
+        assert values(tele) == EXPECTED
+        assert tele.frame_format == fmt
+        assert tele.warnings == ("2 byte(s) after the telegram",)

@@ -105,6 +105,11 @@ def _a_length(length: int) -> int:
     return length + 1 + 2 * (1 + (rest + 15) // 16)
 
 
+def wire_length(length: int, frame_format: str) -> int:
+    """Return how many bytes a telegram with this L-field takes in a frame format."""
+    return _a_length(length) if frame_format == FORMAT_A else length + 1
+
+
 def _check(block: bytes, crc_bytes: bytes, at: int) -> None:
     want = int.from_bytes(crc_bytes, "big")
     got = crc16(block)
@@ -170,7 +175,8 @@ def strip_crcs(data: bytes, frame_format: str = "auto") -> tuple[bytes, str]:
 
     ``auto`` takes a frame whose length is exactly that of format A with this L-field as
     format A (its CRCs must then match), a frame of exactly L + 1 bytes whose format B CRCs
-    match as format B, and any other frame of L + 1 bytes as already without CRCs.
+    match as format B, and any other frame of L + 1 bytes as already without CRCs. Bytes after
+    a telegram (a receiver's RSSI byte, noise) are left out: the telegram is what L says.
 
     Raises:
         WMBusCrcError: a CRC of the format found (or given) does not match.
@@ -189,17 +195,22 @@ def strip_crcs(data: bytes, frame_format: str = "auto") -> tuple[bytes, str]:
             msg = f"telegram truncated: L={length} needs {length + 1} bytes, got {len(data)}"
             raise WMBusTruncatedError(msg, offset=len(data))
         return data[: length + 1], FORMAT_NONE
-    if len(data) == _a_length(length) and len(data) != length + 1:
+    a_length = _a_length(length)
+    if len(data) == a_length and len(data) != length + 1:
         return strip_format_a(data), FORMAT_A
     if len(data) == length + 1:
         if _b_crcs_match(data):
             return strip_format_b(data), FORMAT_B
         return data, FORMAT_NONE
-    if len(data) > _a_length(length):
-        msg = f"{len(data) - _a_length(length)} bytes after a format A telegram with L={length}"
-    else:
+    if len(data) < length + 1:
         msg = f"telegram truncated: L={length} needs {length + 1} bytes, got {len(data)}"
-    raise WMBusTruncatedError(msg, offset=min(len(data), length + 1))
+        raise WMBusTruncatedError(msg, offset=len(data))
+    if len(data) > a_length:  # format A followed by something (a receiver's RSSI, noise)?
+        try:
+            return strip_format_a(data[:a_length]), FORMAT_A
+        except WMBusCrcError:
+            pass
+    return data[: length + 1], FORMAT_NONE  # bytes after the telegram: the caller says so
 
 
 def add_crcs(frame: bytes, frame_format: str) -> bytes:

@@ -20,7 +20,7 @@ captures do.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -48,7 +48,7 @@ from omdp.decoders.wmbus.layers import (
     parse_ell,
     parse_tpl,
 )
-from omdp.decoders.wmbus.link import LinkHeader, parse_link_header, strip_crcs
+from omdp.decoders.wmbus.link import LinkHeader, parse_link_header, strip_crcs, wire_length
 from omdp.decoders.wmbus.vif_ext import extend
 
 CI_COMPACT: Final = 0x79
@@ -269,7 +269,22 @@ def decode(
         WMBusKeyError: encrypted, and the key is missing or wrong.
         WMBusDecodeError: any other reason the telegram cannot be read.
     """
-    origin, fmt = strip_crcs(bytes(data), frame_format)
+    raw = bytes(data)
+    origin, fmt = strip_crcs(raw, frame_format)
+    tele = _decode(origin, fmt, key, formats, rssi_dbm)
+    trailing = len(raw) - wire_length(raw[0], fmt)
+    if trailing > 0:
+        tele = replace(tele, warnings=(*tele.warnings, f"{trailing} byte(s) after the telegram"))
+    return _with_driver(tele) if drivers else tele
+
+
+def _decode(
+    origin: bytes,
+    fmt: str,
+    key: bytes | None,
+    formats: compact.FormatStore | None,
+    rssi_dbm: float | None,
+) -> Telegram:
     how = diehl.layout(origin)
     frame = diehl.standard_address(origin, how)
     link = parse_link_header(frame)
@@ -298,8 +313,7 @@ def decode(
             plain = diehl.unscramble(origin, frame, how, key)
             if plain is not None:
                 payload, sec = frame[pos + 1 : 15] + plain, SECURITY_LFSR
-        tele = Telegram(link, fmt, ci, ell, afl, None, (), payload, sec, rssi_dbm=rssi_dbm)
-        return _with_driver(tele) if drivers else tele
+        return Telegram(link, fmt, ci, ell, afl, None, (), payload, sec, rssi_dbm=rssi_dbm)
     tpl_start = pos
     tpl, pos = parse_tpl(frame, pos)
     mode = tpl.security_mode
@@ -333,10 +347,9 @@ def decode(
     elif TPL_CI[ci][1] in ("response", "alarm", "command"):
         records, warnings = _records(payload, pos)
         store.learn(records)
-    tele = Telegram(
+    return Telegram(
         link, fmt, ci, ell, afl, tpl, records, payload, sec, sig, rssi_dbm, warnings=warnings
     )
-    return _with_driver(tele) if drivers else tele
 
 
 def _compact(
