@@ -165,8 +165,12 @@ def test_strip_crcs_tells_the_formats_apart() -> None:
 
 def test_parse_key_refuses_what_is_not_aes128() -> None:
     assert parse_key("00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F") == KEY
+    assert parse_key("0102030405060708") == bytes(range(1, 9))  # a Diehl PRIOS key
     with pytest.raises(ValueError, match="32 hex digits"):
-        parse_key("0102030405060708")
+        parse_key("01020304050607")
+    raw = encode_telegram(METER, RECORDS, access_number=7, key=KEY)
+    with pytest.raises(WMBusKeyError, match="needs an AES-128 key"):
+        decode(raw, key=bytes(range(8)))
 
 
 def test_bytes_after_the_telegram_are_left_out_and_said() -> None:

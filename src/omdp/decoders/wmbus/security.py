@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
 KEY_LEN: Final = 16
+PRIOS_KEY_LEN: Final = 8
 BLOCK: Final = 16
 CHECK: Final = b"\x2f\x2f"
 
@@ -32,20 +33,34 @@ KDF_MAC_OTHER: Final = 0x11
 
 
 def parse_key(text: str) -> bytes:
-    """Return a 16-byte AES key from 32 hex digits (spaces allowed).
+    """Return a key from hex (spaces allowed): 32 digits (AES-128), or 16 (a Diehl PRIOS key).
 
     Raises:
-        ValueError: not 32 hex digits.
+        ValueError: neither.
     """
     cleaned = "".join(text.split())
     try:
         key = bytes.fromhex(cleaned)
     except ValueError:
         key = b""
-    if len(key) != KEY_LEN:
-        msg = f"an AES-128 key is 32 hex digits, got {len(cleaned)} characters"
+    if len(key) not in (KEY_LEN, PRIOS_KEY_LEN):
+        msg = (
+            f"an AES-128 key is 32 hex digits (a Diehl PRIOS key 16), got {len(cleaned)} "
+            "characters"
+        )
         raise ValueError(msg)
     return key
+
+
+def require_aes(key: bytes) -> None:
+    """Refuse a key that is not AES-128 before any AES operation.
+
+    Raises:
+        ValueError: the key is not 16 bytes.
+    """
+    if len(key) != KEY_LEN:
+        msg = f"this payload needs an AES-128 key (16 bytes), the key given has {len(key)}"
+        raise ValueError(msg)
 
 
 def cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:

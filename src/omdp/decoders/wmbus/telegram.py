@@ -152,6 +152,7 @@ def _decrypt_ell(
         return int.from_bytes(plain[:2], "little") == crc16(plain[2:])
 
     if key is not None:
+        _aes(key, pos)
         iv = security.ell_iv(link.address, ell.cc, ell.session or 0)
         plain = security.ctr_crypt(key, iv, body)
         if crc_of(plain):
@@ -164,6 +165,13 @@ def _decrypt_ell(
         return frame, SECURITY_STORED
     msg = "encrypted (ELL AES-128-CTR) and no key given"
     raise WMBusKeyError(msg, missing=True, offset=pos)
+
+
+def _aes(key: bytes, pos: int) -> None:
+    try:
+        security.require_aes(key)
+    except ValueError as exc:
+        raise WMBusKeyError(str(exc), missing=False, offset=pos) from None
 
 
 def _check_ell_crc(frame: bytes, pos: int) -> None:
@@ -196,6 +204,7 @@ def _decrypt_tpl(
             return payload, SECURITY_STORED
         msg = f"encrypted (security mode {mode}) and no key given"
         raise WMBusKeyError(msg, missing=True, offset=pos)
+    _aes(key, pos)
     if mode == 5:
         acc = tpl.header.access_number if tpl.header else 0
         iv = security.mode5_iv(_address(link, tpl), acc or 0)
