@@ -11,6 +11,8 @@ dsmr       ``serial`` (115200 8N1; 9600 7E1 for DSMR 2.2/3)  telegram (CRC check
 sml        ``serial`` (9600 8N1) or ``tcp``                SML file (file and message CRCs)
 mbus       ``serial`` (2400 8E1) or ``tcp`` gateway         read every ``interval`` s (REQ_UD2)
 json-mqtt  ``topic`` on ``brokerHost:brokerPort``           message
+wmbus      a receiver (``dongle``) on ``serial``/``tcp``,   telegram of each radio meter
+           or rtl-wmbus on stdin                           (many meters: :mod:`omdp.adapter.radio`)
 =========  ==============================================  ====================================
 """
 
