@@ -25,7 +25,10 @@ from omdp.testing.services import free_port
 
 pytestmark = pytest.mark.e2e
 
-METERS = {"h1-electricity", "h1-water", "h2-dsmr", "h2-sml-pv", "h3-dlms"}
+METERS = {
+    "h1-electricity", "h1-water", "h2-dsmr", "h2-sml-pv", "h2-radio-water", "h2-radio-heat",
+    "h3-dlms",
+}
 REGISTER_AND_RUN = (  # until the lead registers the command in omdp.cli.main
     "import sys; from omdp.cli.main import SUBCOMMANDS, cli; "
     "SUBCOMMANDS['demo'] = ('omdp.cli.demo_cmd', 'demo', 'demo'); "

@@ -53,8 +53,15 @@ def _parse(path: Path, text: str) -> Any:
 
 def _holds_secrets(config: AdapterConfigFile) -> bool:
     auth = config.cloud_auth
-    meter_keys = config.meter is not None and bool(config.meter.key or config.meter.auth_key)
-    return auth.password is not None or auth.token is not None or meter_keys
+    meter = config.meter
+    meter_keys = meter is not None and bool(meter.key or meter.auth_key)
+    radio = meter.radio_meters if meter is not None else []
+    return (
+        auth.password is not None
+        or auth.token is not None
+        or meter_keys
+        or any(r.key for r in radio)
+    )
 
 
 def check_private(path: Path, config: AdapterConfigFile) -> None:
@@ -64,8 +71,8 @@ def check_private(path: Path, config: AdapterConfigFile) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         msg = (
-            f"{path}: holds secrets (CloudAuth or Meter keys) but is readable by other users "
-            f"(mode {mode:04o}); run: chmod 600 {path}"
+            f"{path}: holds secrets (CloudAuth, Meter or radio meter keys) but is readable by "
+            f"other users (mode {mode:04o}); run: chmod 600 {path}"
         )
         raise ConfigError(msg)
 
@@ -103,6 +110,9 @@ def load_adapter_file(path: str | Path) -> AdapterConfigFile:
         raise ConfigError(msg) from None
     check_private(path, config)
     config = with_profile(config)
+    radio = config.meter.radio_meters if config.meter is not None else []
+    if radio and all(r.profile or r.mapping for r in radio):
+        return config  # each radio meter maps its own values (omdp.adapter.radio)
     if not config.operational_property_mapping and not config.static_values:
         msg = f"{path}: OperationalPropertyMapping is empty and Meter.profile names none (AD-4)"
         raise ConfigError(msg)

@@ -6,7 +6,7 @@ Three forms, told apart by their first characters:
   optionally ``@channel`` for DSMR sub-meters: ``0-1:24.2.1``;
 - an M-Bus record selector, ``mbus:quantity=Energy,function=instantaneous,storage=0,tariff=0``:
   every named field must match; fields not named match anything; ``index=N`` picks the N-th
-  match (0 first);
+  match (0 first); ``wmbus:name=total_m3`` picks a wireless M-Bus driver's named value;
 - a JSON path into a JSON document, ``$.power.import`` or ``$.phases[0].voltage``.
 """
 
@@ -21,7 +21,9 @@ from omdp.adapter.samples import MeterSample, SourceValue, plain_number
 from omdp.domain.obis import ObisCode
 from omdp.errors import ConfigError, DecodeError
 
-MBUS_FIELDS = frozenset({"quantity", "function", "storage", "tariff", "subunit", "unit", "index"})
+MBUS_FIELDS = frozenset(
+    {"quantity", "function", "storage", "tariff", "subunit", "unit", "index", "name"}
+)  # name: a wireless M-Bus driver's named value (wmbus:name=total_m3)
 _PATH_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[\"([^\"]+)\"\]")
 
 
@@ -98,7 +100,7 @@ def parse_selector(text: str) -> Selector:
     text = text.strip()
     if text.startswith("$"):
         return _json_path(text)
-    if text.lower().startswith("mbus:"):
+    if text.lower().startswith(("mbus:", "wmbus:")):
         return _record(text)
     try:
         return ObisSelector(ObisCode.parse(text), full=":" in text)
@@ -113,7 +115,7 @@ def parse_selector(text: str) -> Selector:
 def _record(text: str) -> RecordSelector:
     conditions: dict[str, str] = {}
     index = 0
-    for part in filter(None, (p.strip() for p in text[5:].split(","))):
+    for part in filter(None, (p.strip() for p in text.split(":", 1)[1].split(","))):
         key, sep, value = part.partition("=")
         key = key.strip().lower()
         if not sep or key not in MBUS_FIELDS or not value.strip():

@@ -31,6 +31,10 @@ BENCHMARKS: Mapping[str, tuple[str, str]] = {
     ),
     "mbus": ("omdp.bench.mbus_bench", "Decode the M-Bus corpus against pyMeterBus."),
     "dlms": ("omdp.bench.dlms_bench", "Decode and decrypt DLMS pushes against dlms-cosem."),
+    "wmbus": (
+        "omdp.bench.wmbus_bench",
+        "Wireless M-Bus telegrams decoded and decrypted (modes 5, 7) against the wired decoder.",
+    ),
     "edge": (
         "omdp.bench.edge_bench",
         "Edge forwarding rate and backlog drain against the raw broker rate.",

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from omdp.adapter.config import load_adapter_file, load_profile, profile_names
+from omdp.adapter.radio import RadioAdapter
 from omdp.adapter.service import Adapter
 from omdp.catalog import default_catalog
 from omdp.errors import OmdpError
@@ -32,8 +33,15 @@ def adapter() -> None:
     """Read a meter, map its values, publish MeterReadings over MQTT."""
 
 
-def _build(config_file: Path, *, log_readings: bool = False) -> Adapter:
+def _build(config_file: Path, *, log_readings: bool = False) -> Adapter | RadioAdapter:
     config = load_adapter_file(config_file)
+    if config.meter is not None and config.meter.kind == "wmbus":
+        return RadioAdapter(
+            config,
+            catalog=default_catalog(),
+            base_dir=config_file.resolve().parent,
+            log_readings=log_readings,
+        )
     return Adapter(
         config,
         catalog=default_catalog(),
@@ -64,7 +72,7 @@ def run(config_file: Path, once: bool, log_readings: bool, timeout: float) -> No
         sys.exit(1)
 
 
-async def _serve(built: Adapter) -> None:
+async def _serve(built: Adapter | RadioAdapter) -> None:
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - always inside asyncio.run
     loop = asyncio.get_running_loop()
@@ -84,9 +92,10 @@ def check(config_file: Path) -> None:
     except OmdpError as exc:
         click.echo(f"omdp adapter: {exc}", err=True)
         sys.exit(1)
-    for rule in built.mapper.rules:
-        click.echo(f"{rule.source:70} -> {rule.target.id} [{rule.unit or '-'}]")
-    click.echo(f"ok: {len(built.mapper.rules)} mappings, publishing on {built.topic}")
+    for one in built.adapters if isinstance(built, RadioAdapter) else [built]:
+        for rule in one.mapper.rules:
+            click.echo(f"{rule.source:70} -> {rule.target.id} [{rule.unit or '-'}]")
+        click.echo(f"ok: {len(one.mapper.rules)} mappings, publishing on {one.topic}")
 
 
 @adapter.command()

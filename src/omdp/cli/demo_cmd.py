@@ -130,7 +130,8 @@ def demo(
     """Run the whole platform here: broker, simulated meters, adapters, edge, cloud and app.
 
     Two households in Europe/Berlin: household-1 with a 3-phase electricity meter and a water
-    meter on one M-Bus, household-2 with a DSMR 5 meter and an SML meter with PV. Readings every
+    meter on one M-Bus, household-2 with a DSMR 5 meter, an SML meter with PV, and a water and a
+    heat meter by radio (encrypted wireless M-Bus through a simulated dongle). Readings every
     5 s; a year of 15-minute history is written at the first start. Ctrl-C stops it.
 
     Household-3 has an encrypted DLMS/COSEM meter (a Kaifa MA309 as Austrian network operators

@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "Requirement-to-test conformance report.",
     ),
     "mbus": ("omdp.cli.mbus_cmd", "mbus", "Decode M-Bus frames and read M-Bus meters."),
+    "wmbus": ("omdp.cli.wmbus_cmd", "wmbus", "Decode wireless M-Bus / OMS telegrams."),
     "dsmr": ("omdp.cli.dsmr_cmd", "dsmr", "Decode DSMR P1 telegrams."),
     "sml": ("omdp.cli.sml_cmd", "sml", "Decode SML telegrams."),
     "dlms": ("omdp.cli.dlms_cmd", "dlms", "Decode DLMS/COSEM pushes and D0 readouts."),

@@ -29,6 +29,23 @@ def parse_hex(text: str) -> bytes:
     return bytes.fromhex(cleaned)
 
 
+def hex_input(hex_text: tuple[str, ...], file_: Path | None) -> bytes:
+    """Return the bytes given as HEX arguments or in a .hex file (``--file``).
+
+    Raises:
+        click.UsageError: neither was given.
+        click.BadParameter: the text is not whole hex bytes.
+    """
+    if file_ is not None:
+        text = file_.read_text(encoding="latin-1")
+    elif hex_text:
+        text = " ".join(hex_text)
+    else:
+        msg = "give HEX or --file"
+        raise click.UsageError(msg)
+    return parse_hex(text)
+
+
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -51,14 +68,7 @@ def decode_cmd(*, hex_text: tuple[str, ...], file_: Path | None) -> None:
 
     Exits 1 with the byte offset and the reason on stderr when the frame cannot be decoded.
     """
-    if file_ is not None:
-        text = file_.read_text(encoding="latin-1")
-    elif hex_text:
-        text = " ".join(hex_text)
-    else:
-        msg = "give HEX or --file"
-        raise click.UsageError(msg)
-    raw = parse_hex(text)
+    raw = hex_input(hex_text, file_)
     try:
         frame = decode(raw)
     except MBusDecodeError as exc:

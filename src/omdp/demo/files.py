@@ -37,6 +37,7 @@ from omdp.cloud.api.auth import hash_token
 from omdp.demo.layout import (
     CONCENTRATOR_ID,
     METERS,
+    RADIO_ADAPTER_ID,
     READING_INTERVAL_S,
     TIMEZONE,
     DemoMeter,
@@ -165,8 +166,15 @@ class SiteFiles:
         return self.config / "edge.yaml"
 
     def adapter(self, meter: DemoMeter) -> Path:
-        """A meter's adapter file."""
+        """A meter's adapter file (the radio meters share one: :attr:`radio_adapter`)."""
+        if meter.kind == "wmbus":
+            return self.radio_adapter
         return self.config / "adapters" / f"{meter.meter_id}.yaml"
+
+    @property
+    def radio_adapter(self) -> Path:
+        """The adapter file of the radio receiver and its meters."""
+        return self.config / "adapters" / f"{RADIO_ADAPTER_ID}.yaml"
 
     @property
     def db_url(self) -> str:
@@ -280,6 +288,43 @@ def adapter_doc(
     return encrypt_secrets(doc, adapter_fernet(files)) if "key" in source else doc
 
 
+def radio_adapter_doc(
+    files: SiteFiles, serial: str, mqtt_port: int, protocol: str = "5"
+) -> dict[str, Any]:
+    """The radio receiver's adapter file: one dongle, the demo's radio meters with their keys."""
+    from omdp.simulators.wmbus_meters import simulated_key  # noqa: PLC0415
+
+    radios = [m for m in METERS if m.kind == "wmbus"]
+    outbox = files.data / "adapters" / f"{RADIO_ADAPTER_ID}.outbox.sqlite3"
+    return {
+        "MeterIndividualId": RADIO_ADAPTER_ID,
+        "Meter": {
+            "kind": "wmbus",
+            "dongle": "im871a",
+            "serial": serial,
+            "timezone": TIMEZONE,
+            "radioMeters": [
+                {
+                    "id": m.address,
+                    "meterIndividualId": m.meter_id,
+                    "key": simulated_key(m.address or "").hex().upper(),
+                    "profile": m.profile,
+                    "householdId": m.household_id,
+                    "silentAfter": 6 * READING_INTERVAL_S,
+                }
+                for m in radios
+            ],
+        },
+        "Broker": {
+            "host": "127.0.0.1",
+            "port": mqtt_port,
+            "protocol": protocol,
+            "clientId": f"omdp-adapter-{RADIO_ADAPTER_ID}",
+        },
+        "Adapter": {"timezone": TIMEZONE, "outboxPath": str(outbox)},
+    }
+
+
 def write_site(
     files: SiteFiles,
     ports: Ports,
@@ -300,5 +345,11 @@ def write_site(
     write_private(files.cloud, _dump(cloud_doc(files, ports, keys, protocol)))
     write_private(files.edge, _dump(edge_doc(files, ports, protocol, keys)))
     for meter in METERS:
+        if meter.kind == "wmbus":
+            continue
         doc = adapter_doc(files, meter, meter_tcp[meter.meter_id], ports.mqtt, protocol)
         write_private(files.adapter(meter), _dump(doc))
+    radio = next((meter_tcp[m.meter_id] for m in METERS if m.kind == "wmbus"), None)
+    if radio is not None:
+        doc = radio_adapter_doc(files, radio, ports.mqtt, protocol)
+        write_private(files.radio_adapter, _dump(doc))

@@ -27,6 +27,7 @@ from omdp.demo.layout import CONCENTRATOR_ID, METERS, TIMEZONE, DemoMeter
 from omdp.domain.reading import MeterClass
 from omdp.ops.ids import reading_id
 from omdp.simulators.profiles import EnergySample, HouseholdProfile
+from omdp.simulators.wmbus_meters import heat_kwh
 
 STEP_S: Final = 900
 YEAR_S: Final = 365 * 86_400
@@ -35,7 +36,7 @@ BATCH: Final = 4000
 
 WATER_LITRES_AT_ORIGIN: Final = 120_000
 WATER_LITRES_PER_S: Final = 0.004
-"""The M-Bus water simulator's linear register (``omdp simulate mbus``): 345 litres a day."""
+"""The water simulators' register (``omdp simulate mbus``, ``wmbus``): 345 litres a day."""
 
 INITIAL: Final = EnergySample(1_200_000.0, 1_800_000.0, 0.0, 0.0)
 """Registers at the history's origin, Wh: a meter with some years behind it."""
@@ -102,6 +103,8 @@ def _values(meter: DemoMeter, origin: float, t: float, s: Step) -> tuple[StoredV
     imp, exp, i1, i2, e1, e2 = s
     if meter.meter_class is MeterClass.WATER:
         return (StoredValue("WATER_volume_of_water", water_m3(origin, t), None, "m3"),)
+    if meter.meter_class is MeterClass.HEAT:  # the radio heat meter's register
+        return (StoredValue("HEAT_energy", float(heat_kwh(origin, t)), None, "kWh"),)
     if meter.kind == "dsmr":
         return (
             StoredValue("OBIS_1.8.1", round(i1 / 1000, 3), None, "kWh"),

@@ -1,9 +1,11 @@
-"""What the demo runs: two households, four simulated meters, their registry entries and ports.
+"""What the demo runs: two households, six simulated meters, their registry entries and ports.
 
 The table :data:`METERS` is the whole site; everything else (simulators, adapter files,
 registry, history) is derived from it. Household 1 has a 3-phase electricity meter and a water
 meter on one wired M-Bus (TCP gateway); household 2 has a DSMR 5 meter (P1 over a TCP bridge)
-and an SML eHZ meter with a PV system (optical head over TCP), both in Europe/Berlin.
+and an SML eHZ meter with a PV system (optical head over TCP), both in Europe/Berlin, plus a
+water and a heat meter by radio (encrypted wireless M-Bus through a simulated iM871A dongle on a
+pseudo-terminal, one adapter for both).
 Household 3 has an encrypted DLMS/COSEM meter as Austrian network operators install them: a
 Kaifa MA309 pushing AES-GCM ciphered Data-Notifications in wired M-Bus frames (TCP bridge).
 """
@@ -28,7 +30,7 @@ CONCENTRATOR_ID: Final = "demo-edge"
 READING_INTERVAL_S: Final = 5.0
 """Seconds between live readings: real meters send every 1 to 900 s; 5 s keeps the demo lively."""
 
-MeterKind = Literal["mbus", "dsmr", "sml", "dlms"]
+MeterKind = Literal["mbus", "dsmr", "sml", "dlms", "wmbus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ class DemoMeter:
         meter_class: ELECTRICITY or WATER.
         seed: load-profile seed (the M-Bus meters share household 1's).
         pv_peak_w: PV production at noon, 0 for none.
-        address: M-Bus primary address (M-Bus meters only).
+        address: M-Bus primary address (M-Bus meters), radio id (wM-Bus meters).
     """
 
     meter_id: str
@@ -99,10 +101,22 @@ METERS: Final = (
         "demo-emh-ehz", "EMH eHZ SML meter", MeterClass.ELECTRICITY, seed=33, pv_peak_w=4200.0,
     ),
     DemoMeter(
+        "h2-radio-water", "household-2", "Cold water (radio, wM-Bus)", "wmbus", "mbus-water",
+        "demo-omd-radio-water", "OMS radio water meter", MeterClass.WATER, seed=22,
+        address="51000001",
+    ),
+    DemoMeter(
+        "h2-radio-heat", "household-2", "Heat (radio, wM-Bus)", "wmbus", "mbus-heat",
+        "demo-omd-radio-heat", "OMS radio heat meter", MeterClass.HEAT, seed=22,
+        address="51000002",
+    ),
+    DemoMeter(
         "h3-dlms", "household-3", "Electricity (DLMS/COSEM, AES-GCM)", "dlms", "dlms-kaifa-ma309",
         "demo-kaifa-ma309", "Kaifa MA309 DLMS meter", MeterClass.ELECTRICITY, seed=44,
     ),
 )  # fmt: skip
+RADIO_ADAPTER_ID: Final = "demo-radio-receiver"
+"""The MeterIndividualId of the one adapter that listens to both radio meters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +135,7 @@ class Ports:
             return self.meters_from + 4
         if self.meters_from == 0:
             return 0
-        return self.meters_from + ("mbus", "dsmr", "sml").index(kind)
+        return self.meters_from + ("mbus", "dsmr", "sml", "wmbus").index(kind)
 
 
 def households() -> list[Household]:

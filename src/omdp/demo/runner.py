@@ -21,6 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from omdp.adapter.config import load_adapter_file
+from omdp.adapter.radio import RadioAdapter
 from omdp.adapter.service import Adapter
 from omdp.catalog import Catalog, default_catalog
 from omdp.cloud.model import ReadingFilter
@@ -191,7 +192,27 @@ async def _start_meters(
             port=ports.meter(kind),  # type: ignore[arg-type]
         )
         where[kind] = (await stack.enter_async_context(server)).port
-    return {m.meter_id: f"127.0.0.1:{where[m.kind]}" for m in METERS}
+    out = {m.meter_id: f"127.0.0.1:{where[m.kind]}" for m in METERS if m.kind != "wmbus"}
+    radio_pty = await _start_radio(stack, state)
+    out |= {m.meter_id: radio_pty for m in METERS if m.kind == "wmbus"}
+    return out
+
+
+async def _start_radio(stack: contextlib.AsyncExitStack, state: DemoState) -> str:
+    """The radio meters behind a simulated iM871A on a pseudo-terminal; return its path."""
+    from omdp.simulators.dsmr_meter import MeterStreamServer  # noqa: PLC0415
+    from omdp.simulators.wmbus_meters import SimulatedRadio, radio_meters  # noqa: PLC0415
+
+    radios = [m for m in METERS if m.kind == "wmbus"]
+    specs = radio_meters(
+        ["water" if m.meter_class.value == "WATER" else "heat" for m in radios],
+        origin=state.history_origin,
+        tz=ZoneInfo(TIMEZONE),
+        first_id=int(radios[0].address or "0"),
+    )
+    radio = SimulatedRadio(specs, dongle="im871a")
+    server = MeterStreamServer(radio.frames_at, interval=READING_INTERVAL_S, port=0)
+    return (await stack.enter_async_context(server)).open_pty()
 
 
 def _cloud_app(settings: CloudSettings, store: ReadingStore, edge_url: str) -> tuple[object, bool]:
@@ -264,7 +285,17 @@ async def run_demo(options: DemoOptions, reporter: Reporter, *, stop: asyncio.Ev
                         ).run()
                     )
                     for m in METERS
+                    if m.kind != "wmbus"
                 ]
+                adapters.append(
+                    tg.create_task(
+                        RadioAdapter(
+                            load_adapter_file(files.radio_adapter),
+                            catalog=catalog,
+                            base_dir=files.radio_adapter.parent,
+                        ).run()
+                    )
+                )
                 await _until_ready(api, ingest.ready, edge_ready, stop)
                 reporter.ready(
                     Endpoints(

@@ -69,10 +69,40 @@ class BrokerConnection(_FileModel):
     keepalive: int = Field(default=60, ge=5, le=3600)
 
 
+class RadioMeter(_FileModel):
+    """One wireless M-Bus meter heard by the receiver (``Meter.kind: wmbus``).
+
+    Each radio meter is published as its own MeterIndividual, with its own mapping (its
+    ``profile`` and ``mapping``, else the file's OperationalPropertyMapping).
+    """
+
+    id: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8}$")] = Field(
+        description="The meter's 8-digit identification number, as printed on it."
+    )
+    meter_individual_id: Identifier = Field(alias="meterIndividualId")
+    key: SecretStr | None = Field(
+        default=None,
+        description="AES-128 key, 32 hex digits (encrypted at rest as enc:v1:...).",
+    )
+    manufacturer: Annotated[str, Field(pattern=r"^[A-Za-z@\[\\\]^_]{3}$")] | None = Field(
+        default=None, description="Only telegrams with this M-field (three letters)."
+    )
+    profile: Annotated[str, Field(max_length=64)] | None = None
+    mapping: list[PropertyMapping] = Field(default_factory=list, max_length=1024)
+    household_id: Identifier | None = Field(default=None, alias="householdId")
+    silent_after: float = Field(
+        default=3600.0,
+        gt=0,
+        le=7 * 86400,
+        alias="silentAfter",
+        description="Seconds without a telegram after which the meter is flagged silent.",
+    )
+
+
 class MeterConnection(_FileModel):
     """How the adapter reaches its meter."""
 
-    kind: Literal["mbus", "dsmr", "sml", "json-mqtt", "dlms"]
+    kind: Literal["mbus", "dsmr", "sml", "json-mqtt", "dlms", "wmbus"]
     tcp: Annotated[str, Field(max_length=300)] | None = Field(
         default=None, description="host:port of a TCP gateway or bridge."
     )
@@ -140,6 +170,16 @@ class MeterConnection(_FileModel):
     listen: Annotated[str, Field(max_length=300)] | None = Field(
         default=None,
         description="dlms: host:port to accept a pushing bridge on (instead of tcp or serial).",
+    )
+    dongle: Literal["im871a", "amb8465", "rtlwmbus"] | None = Field(
+        default=None,
+        description="wmbus: the receiver's protocol; rtlwmbus without serial/tcp reads stdin.",
+    )
+    radio_meters: list[RadioMeter] = Field(
+        default_factory=list,
+        alias="radioMeters",
+        max_length=1024,
+        description="wmbus: the meters to listen to (others are ignored).",
     )
 
 

@@ -19,8 +19,9 @@ variable ``OMDP_ADAPTER_TRUST_KEY`` (wins) or ``Adapter.trustKey`` in the file, 
 ``ed25519:<base64 raw key>`` or the path of a PEM public key (relative to the file). A missing,
 malformed or wrong signature is then refused at start, naming the file.
 
-**Encryption at rest.** ``CloudAuth.password``, ``CloudAuth.token`` and a DLMS meter's
-``Meter.key`` and ``Meter.authKey`` may be stored as
+**Encryption at rest.** ``CloudAuth.password``, ``CloudAuth.token``, a DLMS meter's
+``Meter.key`` and ``Meter.authKey`` and the ``key`` of each wireless M-Bus meter under
+``Meter.radioMeters`` may be stored as
 ``enc:v1:<Fernet token>``, the key held outside the file: ``OMDP_ADAPTER_SECRET_KEY`` (a Fernet
 key) or ``OMDP_ADAPTER_SECRET_KEY_FILE`` (a file holding one).
 """
@@ -51,7 +52,7 @@ TRUST_ENV = "OMDP_ADAPTER_TRUST_KEY"
 SECRET_KEY_ENV = "OMDP_ADAPTER_SECRET_KEY"  # noqa: S105 - a variable name
 SECRET_KEY_FILE_ENV = "OMDP_ADAPTER_SECRET_KEY_FILE"  # noqa: S105 - a variable name
 _SECRET_FIELDS = ("password", "token")
-#: where secrets live: the cloud credentials and a DLMS meter's keys
+#: where secrets live: the cloud credentials and a DLMS meter's keys (radio meters' keys beside)
 _SECRET_SECTIONS = (("CloudAuth", _SECRET_FIELDS), ("Meter", ("key", "authKey")))
 
 
@@ -189,12 +190,17 @@ def _secret_places(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str, str]]
         if isinstance(section, dict):
             found = [f for f in fields if isinstance(section.get(f), str)]
             places.extend((section, f, f"{section_name}.{f}") for f in found)
+    meter = doc.get("Meter")
+    radios = meter.get("radioMeters") if isinstance(meter, dict) else None
+    for radio in radios if isinstance(radios, list) else []:
+        if isinstance(radio, dict) and isinstance(radio.get("key"), str):
+            places.append((radio, "key", f"the key of radio meter {radio.get('id')}"))
     return places
 
 
 def encrypt_secrets(doc: dict[str, Any], fernet: Fernet) -> dict[str, Any]:
-    """``doc`` with ``CloudAuth.password``/``token`` and ``Meter.key``/``authKey`` encrypted
-    (idempotent)."""
+    """``doc`` with ``CloudAuth.password``/``token``, ``Meter.key``/``authKey`` and each
+    ``Meter.radioMeters[].key`` encrypted (idempotent)."""
     out = copy.deepcopy(doc)
     for section, field, _name in _secret_places(out):
         value = section[field]

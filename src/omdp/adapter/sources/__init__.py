@@ -13,6 +13,8 @@ mbus       ``serial`` (2400 8E1) or ``tcp`` gateway         read every ``interva
 json-mqtt  ``topic`` on ``brokerHost:brokerPort``           message
 dlms       ``serial`` (2400 8N1), ``tcp`` bridge or          push (HDLC or M-Bus; AES-GCM with
            ``listen`` host:port for a pushing bridge         ``key``/``authKey``)
+wmbus      a receiver (``dongle``) on ``serial``/``tcp``,   telegram of each radio meter
+           or rtl-wmbus on stdin                           (many meters: :mod:`omdp.adapter.radio`)
 =========  ==============================================  ====================================
 """
 
@@ -178,6 +180,9 @@ def open_source(
         return MBusSource(
             name, bus, address, interval=meter.interval, tz=tz, backoff=backoff, owns_bus=True
         )
+    if meter.kind == "wmbus":
+        msg = "Meter: a wmbus receiver serves many meters; run it with omdp.adapter.radio"
+        raise ConfigError(msg)
     if not meter.topic:
         msg = "Meter: a json-mqtt meter needs a topic"
         raise ConfigError(msg)

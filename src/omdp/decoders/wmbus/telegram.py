@@ -1,0 +1,388 @@
+"""Decode one wireless M-Bus telegram: link layer, ELL, AFL, TPL, security, records, driver.
+
+``decode(data, key=...)`` returns a :class:`Telegram`. The data records are read by the wired
+M-Bus application layer (:mod:`omdp.decoders.mbus.records`), the same tables and units; a
+declarative driver (:mod:`omdp.decoders.wmbus.drivers`) adds named values where the meter's
+manufacturer-specific data needs one.
+
+What is refused, and how:
+
+- a bad link-layer or ELL payload CRC: :class:`WMBusCrcError`;
+- a telegram shorter than its L-field or a header: :class:`WMBusTruncatedError`;
+- an encrypted payload without a key, or one the key does not decrypt: :class:`WMBusKeyError`
+  (``missing`` tells which).
+
+A payload that its header calls encrypted but that is stored in the clear (``2F 2F`` present,
+or the ELL payload CRC matching) is taken as it is when no key is given, as meters and test
+captures do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Final
+
+from omdp.decoders.mbus.errors import MBusDecodeError
+from omdp.decoders.mbus.header import manufacturer_letters
+from omdp.decoders.mbus.records import DataRecord, parse_records
+from omdp.decoders.mbus.tables import MEDIUM
+from omdp.decoders.wmbus import compact, diehl, security
+from omdp.decoders.wmbus.crc import crc16
+from omdp.decoders.wmbus.drivers import apply_driver
+from omdp.decoders.wmbus.errors import (
+    WMBusCrcError,
+    WMBusDecodeError,
+    WMBusKeyError,
+    WMBusTruncatedError,
+)
+from omdp.decoders.wmbus.layers import (
+    CI_AFL,
+    ELL_LENGTHS,
+    TPL_CI,
+    Afl,
+    Ell,
+    Tpl,
+    parse_afl,
+    parse_ell,
+    parse_tpl,
+)
+from omdp.decoders.wmbus.link import LinkHeader, parse_link_header, strip_crcs, wire_length
+from omdp.decoders.wmbus.vif_ext import extend
+
+CI_COMPACT: Final = 0x79
+SECURITY_NONE: Final = "none"
+SECURITY_MODE5: Final = "mode5"
+SECURITY_MODE7: Final = "mode7"
+SECURITY_ELL: Final = "ell-ctr"
+SECURITY_STORED: Final = "stored-decrypted"  # flagged encrypted, stored in the clear
+SECURITY_MFCT: Final = "manufacturer"  # TPL modes 16-31: the manufacturer's own
+SECURITY_LFSR: Final = "diehl-lfsr"  # Diehl PRIOS and real data, unscrambled
+
+
+@dataclass(frozen=True, slots=True)
+class Telegram:
+    """A decoded wireless M-Bus telegram.
+
+    ``payload`` is the application data after the last header, decrypted; for manufacturer
+    CIs (0xA0-0xB7) it is all there is. ``records`` are the data records read from it
+    (compact frames expanded); ``values`` are a driver's named values (``total_m3``...).
+    """
+
+    link: LinkHeader
+    frame_format: str
+    ci: int
+    ell: Ell | None = None
+    afl: Afl | None = None
+    tpl: Tpl | None = None
+    records: tuple[DataRecord, ...] = ()
+    payload: bytes = b""
+    security: str = SECURITY_NONE
+    compact_signature: int | None = None
+    rssi_dbm: float | None = None
+    driver: str | None = None
+    values: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """Return the meter id: the long transport header's where there is one (8 digits)."""
+        h = self.tpl.header if self.tpl else None
+        return h.id if h is not None and h.id is not None else self.link.id
+
+    @property
+    def manufacturer(self) -> str:
+        """Return the manufacturer of the long transport header, else the link layer's."""
+        h = self.tpl.header if self.tpl else None
+        code = h.manufacturer_code if h is not None and h.manufacturer_code is not None else None
+        return manufacturer_letters(code) if code is not None else self.link.manufacturer
+
+    @property
+    def version(self) -> int:
+        """Return the version of the long transport header, else the link layer's."""
+        h = self.tpl.header if self.tpl else None
+        return h.version if h is not None and h.version is not None else self.link.version
+
+    @property
+    def device_type(self) -> int:
+        """Return the device type (medium) of the long transport header, else the link's."""
+        h = self.tpl.header if self.tpl else None
+        return h.medium if h is not None and h.medium is not None else self.link.device_type
+
+    @property
+    def medium(self) -> str:
+        """Return the device type as text."""
+        return MEDIUM[self.device_type]
+
+    @property
+    def access_number(self) -> int | None:
+        """Return the access number of the TPL, else the ELL's."""
+        h = self.tpl.header if self.tpl else None
+        if h is not None and h.access_number is not None:
+            return h.access_number
+        return self.ell.access_number if self.ell else None
+
+    @property
+    def status(self) -> int | None:
+        """Return the TPL status byte, if there is a header."""
+        h = self.tpl.header if self.tpl else None
+        return h.status if h is not None else None
+
+
+def _address(link: LinkHeader, tpl: Tpl | None) -> bytes:
+    """The ``M(2) A(6)`` the IV is built from: the long TPL header's where there is one."""
+    h = tpl.header if tpl else None
+    if h is None or h.id is None or h.manufacturer_code is None:
+        return link.address
+    return (
+        h.manufacturer_code.to_bytes(2, "little")
+        + bytes.fromhex(h.id)[::-1]
+        + bytes((h.version or 0, h.medium or 0))
+    )
+
+
+def _decrypt_ell(
+    frame: bytes, pos: int, ell: Ell, link: LinkHeader, key: bytes | None
+) -> tuple[bytes, str]:
+    """Decrypt the ELL payload (CRC included) in place; return the frame and the security."""
+    body = frame[pos - 2 :]  # the payload CRC is encrypted with the rest
+
+    def crc_of(plain: bytes) -> bool:
+        return int.from_bytes(plain[:2], "little") == crc16(plain[2:])
+
+    if key is not None:
+        _aes(key, pos)
+        iv = security.ell_iv(link.address, ell.cc, ell.session or 0)
+        plain = security.ctr_crypt(key, iv, body)
+        if crc_of(plain):
+            return frame[: pos - 2] + plain, SECURITY_ELL
+        if crc_of(body):
+            return frame, SECURITY_STORED
+        msg = "wrong key: the ELL payload CRC does not match after AES-CTR decryption"
+        raise WMBusKeyError(msg, missing=False, offset=pos - 2)
+    if crc_of(body):
+        return frame, SECURITY_STORED
+    msg = "encrypted (ELL AES-128-CTR) and no key given"
+    raise WMBusKeyError(msg, missing=True, offset=pos)
+
+
+def _aes(key: bytes, pos: int) -> None:
+    try:
+        security.require_aes(key)
+    except ValueError as exc:
+        raise WMBusKeyError(str(exc), missing=False, offset=pos) from None
+
+
+def _check_ell_crc(frame: bytes, pos: int) -> None:
+    want = int.from_bytes(frame[pos - 2 : pos], "little")
+    got = crc16(frame[pos:])
+    if want != got:
+        msg = f"bad ELL payload CRC: 0x{want:04X}, computed 0x{got:04X}"
+        raise WMBusCrcError(msg, offset=pos - 2)
+
+
+def _decrypt_tpl(
+    frame: bytes,
+    pos: int,
+    tpl: Tpl,
+    *,
+    afl: Afl | None,
+    link: LinkHeader,
+    key: bytes | None,
+    tpl_start: int,
+) -> tuple[bytes, str]:
+    """Decrypt a mode 5 or 7 TPL payload; return the plain payload and the security used."""
+    mode = tpl.security_mode
+    payload = frame[pos:]
+    n = tpl.encrypted_blocks * 16
+    if n == 0 or n > len(payload):
+        n = len(payload) - len(payload) % 16
+    stored = payload[:2] == security.CHECK
+    if key is None:
+        if stored:
+            return payload, SECURITY_STORED
+        msg = f"encrypted (security mode {mode}) and no key given"
+        raise WMBusKeyError(msg, missing=True, offset=pos)
+    _aes(key, pos)
+    if mode == 5:
+        acc = tpl.header.access_number if tpl.header else 0
+        iv = security.mode5_iv(_address(link, tpl), acc or 0)
+        plain = security.cbc_decrypt(key, iv, payload[:n]) + payload[n:]
+        used = SECURITY_MODE5
+    else:
+        if afl is None or afl.counter is None:
+            msg = "security mode 7 without an AFL message counter"
+            raise WMBusDecodeError(msg, offset=tpl_start)
+        ident = _address(link, tpl)[2:6]
+        if afl.mac:
+            k_mac = security.kdf(key, security.KDF_MAC_METER, afl.counter, ident)
+            mac_input = bytes((afl.mcl or 0,)) + afl.counter.to_bytes(4, "little")
+            if afl.length is not None:
+                mac_input += afl.length.to_bytes(2, "little")
+            mac = security.cmac(k_mac, mac_input + frame[tpl_start:])
+            if mac[: len(afl.mac)] != afl.mac:
+                if stored:
+                    return payload, SECURITY_STORED
+                msg = "wrong key: the AFL MAC does not match (security mode 7)"
+                raise WMBusKeyError(msg, missing=False, offset=tpl_start)
+        k_enc = security.kdf(key, security.KDF_ENC_METER, afl.counter, ident)
+        plain = security.cbc_decrypt(k_enc, bytes(16), payload[:n]) + payload[n:]
+        used = SECURITY_MODE7
+    if plain[:2] == security.CHECK:
+        return plain, used
+    if stored:
+        return payload, SECURITY_STORED
+    msg = f"wrong key: no 2F 2F after decryption (security mode {mode})"
+    raise WMBusKeyError(msg, missing=False, offset=pos)
+
+
+def _records(buf: bytes, offset: int) -> tuple[tuple[DataRecord, ...], tuple[str, ...]]:
+    """Parse records; on a bad record keep those before it and say why in a warning."""
+    try:
+        return tuple(extend(r) for r in parse_records(buf, 0, len(buf))), ()
+    except MBusDecodeError as exc:
+        bad = exc.offset if exc.offset is not None else len(buf)
+        warning = f"records after byte {offset + bad} not read: {exc.reason}"
+        for end in range(bad, 0, -1):
+            try:
+                return tuple(extend(r) for r in parse_records(buf, 0, end)), (warning,)
+            except MBusDecodeError:
+                continue
+        return (), (warning,)
+
+
+def decode(
+    data: bytes | bytearray | memoryview,
+    *,
+    key: bytes | None = None,
+    frame_format: str = "auto",
+    formats: compact.FormatStore | None = None,
+    rssi_dbm: float | None = None,
+    drivers: bool = True,
+) -> Telegram:
+    """Decode one telegram.
+
+    Args:
+        data: the telegram from its L-field on, with or without link-layer CRCs.
+        key: the meter's AES-128 key, if it has one.
+        frame_format: ``auto``, ``A``, ``B`` or ``none`` (CRCs already removed).
+        formats: where compact frames find their formats, and full frames leave theirs;
+            default: the shipped formats only.
+        rssi_dbm: the signal strength the receiver measured, carried along.
+        drivers: apply a matching declarative driver.
+
+    Raises:
+        WMBusCrcError: a link-layer or ELL CRC does not match.
+        WMBusTruncatedError: the telegram is shorter than a length or header says.
+        WMBusKeyError: encrypted, and the key is missing or wrong.
+        WMBusDecodeError: any other reason the telegram cannot be read.
+    """
+    raw = bytes(data)
+    origin, fmt = strip_crcs(raw, frame_format)
+    tele = _decode(origin, fmt, key, formats, rssi_dbm)
+    trailing = len(raw) - wire_length(raw[0], fmt)
+    if trailing > 0:
+        tele = replace(tele, warnings=(*tele.warnings, f"{trailing} byte(s) after the telegram"))
+    return _with_driver(tele) if drivers else tele
+
+
+def _decode(
+    origin: bytes,
+    fmt: str,
+    key: bytes | None,
+    formats: compact.FormatStore | None,
+    rssi_dbm: float | None,
+) -> Telegram:
+    how = diehl.layout(origin)
+    frame = diehl.standard_address(origin, how)
+    link = parse_link_header(frame)
+    pos = 10
+    if len(frame) <= pos:
+        msg = "telegram truncated: no CI field after the link header"
+        raise WMBusTruncatedError(msg, offset=len(frame))
+    ell = afl = None
+    sec = SECURITY_NONE
+    while pos < len(frame) and (frame[pos] in ELL_LENGTHS or frame[pos] == CI_AFL):
+        if frame[pos] == CI_AFL:
+            afl, pos = parse_afl(frame, pos)
+            continue
+        ell, pos = parse_ell(frame, pos)
+        if ell.session is not None:
+            if ell.encrypted:
+                frame, sec = _decrypt_ell(frame, pos, ell, link, key)
+            else:
+                _check_ell_crc(frame, pos)
+    if pos >= len(frame):
+        return Telegram(link, fmt, ell.ci if ell else frame[-1], ell, afl, security=sec)
+    ci = frame[pos]
+    if ci not in TPL_CI:
+        payload = frame[pos + 1 :]
+        if how in (diehl.Layout.PRIOS, diehl.Layout.SAP_PRIOS, diehl.Layout.PRIOS_SCR):
+            plain = diehl.unscramble(origin, frame, how, key)
+            if plain is not None:
+                payload, sec = frame[pos + 1 : 15] + plain, SECURITY_LFSR
+        return Telegram(link, fmt, ci, ell, afl, None, (), payload, sec, rssi_dbm=rssi_dbm)
+    tpl_start = pos
+    tpl, pos = parse_tpl(frame, pos)
+    mode = tpl.security_mode
+    payload = frame[pos:]
+    if how == diehl.Layout.REAL_DATA and pos == 15:
+        plain = diehl.unscramble(origin, frame, how, key)
+        mode = 0
+        if plain is not None:
+            payload, sec = plain, SECURITY_LFSR
+        else:  # as test captures keep them: already unscrambled
+            sec = SECURITY_STORED
+    if mode in (5, 7):
+        if key is None and how == diehl.Layout.OMS and payload[:2] != security.CHECK:
+            key = diehl.DEFAULT_OMS_KEY
+        payload, sec = _decrypt_tpl(
+            frame, pos, tpl, afl=afl, link=link, key=key, tpl_start=tpl_start
+        )
+    elif mode >= 16:
+        sec = SECURITY_MFCT
+    elif mode != 0:
+        msg = f"security mode {mode} is not supported (only 0, 5 and 7)"
+        raise WMBusKeyError(msg, missing=False, offset=tpl_start)
+    records: tuple[DataRecord, ...] = ()
+    warnings: tuple[str, ...] = ()
+    sig = None
+    store = formats if formats is not None else _default_store()
+    if sec == SECURITY_MFCT:
+        warnings = (f"manufacturer-specific security mode {mode}: payload left as it is",)
+    elif ci == CI_COMPACT:
+        records, warnings, sig = _compact(payload, pos, store)
+    elif TPL_CI[ci][1] in ("response", "alarm", "command"):
+        records, warnings = _records(payload, pos)
+        store.learn(records)
+    return Telegram(
+        link, fmt, ci, ell, afl, tpl, records, payload, sec, sig, rssi_dbm, warnings=warnings
+    )
+
+
+def _compact(
+    payload: bytes, pos: int, store: compact.FormatStore
+) -> tuple[tuple[DataRecord, ...], tuple[str, ...], int | None]:
+    if len(payload) < 4:
+        msg = "telegram truncated: a compact frame needs format signature and data CRC"
+        raise WMBusTruncatedError(msg, offset=pos + len(payload))
+    sig = int.from_bytes(payload[0:2], "little")
+    data_crc = int.from_bytes(payload[2:4], "little")
+    fmt = store.get(sig)
+    if fmt is None:
+        warning = f"compact frame of unknown format 0x{sig:04X}: wait for a full frame"
+        return (), (warning,), sig
+    full = compact.expand(fmt, payload[4:], offset=pos + 4)
+    records, warnings = _records(full, pos + 4)
+    if crc16(full) != data_crc and crc16(full.rstrip(b"\x2f")) != data_crc:
+        warnings += (f"compact frame data CRC 0x{data_crc:04X} does not match its format",)
+    return records, warnings, sig
+
+
+def _default_store() -> compact.FormatStore:
+    return compact.FormatStore()
+
+
+def _with_driver(tele: Telegram) -> Telegram:
+    return apply_driver(tele)

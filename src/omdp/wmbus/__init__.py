@@ -1,0 +1,27 @@
+"""Wireless M-Bus receivers: the serial protocols of USB dongles and rtl-wmbus's output."""
+
+from omdp.wmbus.dongles import (
+    DONGLES,
+    Amb8465Decoder,
+    DongleDecoder,
+    Im871aDecoder,
+    RadioFrame,
+    RtlWmbusDecoder,
+    amb8465_frame,
+    im871a_frame,
+    make_decoder,
+    rtlwmbus_line,
+)
+
+__all__ = [
+    "DONGLES",
+    "Amb8465Decoder",
+    "DongleDecoder",
+    "Im871aDecoder",
+    "RadioFrame",
+    "RtlWmbusDecoder",
+    "amb8465_frame",
+    "im871a_frame",
+    "make_decoder",
+    "rtlwmbus_line",
+]
