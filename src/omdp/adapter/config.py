@@ -71,8 +71,8 @@ def check_private(path: Path, config: AdapterConfigFile) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         msg = (
-            f"{path}: holds secrets (CloudAuth, Meter or radio meter keys) but is readable by "
-            f"other users (mode {mode:04o}); run: chmod 600 {path}"
+            f"{path}: holds secrets (CloudAuth, Meter keys, radio meter keys) but is readable "
+            f"by other users (mode {mode:04o}); run: chmod 600 {path}"
         )
         raise ConfigError(msg)
 
