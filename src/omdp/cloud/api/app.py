@@ -24,6 +24,7 @@ from omdp.cloud.api.routes import (
     households,
     me,
     readings,
+    tariffs,
 )
 from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings
@@ -98,7 +99,16 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     v1 = APIRouter(prefix=prefix)
-    for feature in (readings, households, elements, erasure, aggregates, adapter_config, me):
+    for feature in (
+        readings,
+        households,
+        elements,
+        erasure,
+        aggregates,
+        adapter_config,
+        me,
+        tariffs,
+    ):
         v1.include_router(feature.router)
     app.include_router(v1)
     app.include_router(health.router)
