@@ -150,7 +150,8 @@ def test_app2_dsmr_energy_is_the_sum_of_its_tariff_registers(api: Api) -> None:
     assert expected > 40
     assert doc["totals"]["import"] == pytest.approx(expected, abs=1e-6)  # type: ignore[index]
     values = doc["series"]["import"]["values"]  # type: ignore[index]
-    assert len(values) == 2 and sum(values) == pytest.approx(expected, abs=1e-6)
+    assert len(values) == 2
+    assert sum(values) == pytest.approx(expected, abs=1e-6)
 
 
 def test_app2_total_register_wins_and_power_is_integrated_without_registers(api: Api) -> None:
@@ -215,7 +216,8 @@ def test_app2_water_gas_heat_per_period_in_their_units(api: Api) -> None:
         )
     doc = energy(api)
     series = doc["series"]  # type: ignore[index]
-    assert series["water"]["unit"] == "m3" and series["gas"]["unit"] == "m3"
+    assert series["water"]["unit"] == "m3"
+    assert series["gas"]["unit"] == "m3"
     assert series["heat"]["unit"] == "kWh"
     assert series["water"]["values"][1] == pytest.approx(96 * 0.01)
     assert series["heat"]["values"][1] == pytest.approx(96 * 0.5)
@@ -251,7 +253,8 @@ def test_app1_pv_production_self_consumption_and_autarky(api: Api) -> None:
     }
     doc = energy(api, end=(DAY0 + timedelta(days=1)).isoformat())
     t = doc["totals"]
-    assert t["import"] == pytest.approx(24) and t["export"] == pytest.approx(9.6)  # type: ignore[index]
+    assert t["import"] == pytest.approx(24)
+    assert t["export"] == pytest.approx(9.6)
     assert t["production"] == pytest.approx(28.8)  # type: ignore[index]
     assert t["selfConsumption"] == pytest.approx(28.8 - 9.6)  # type: ignore[index]
     assert t["consumption"] == pytest.approx(24 + 28.8 - 9.6)  # type: ignore[index]
@@ -392,7 +395,9 @@ def test_app3_costs_flat_time_of_use_dynamic_fee_and_feed_in(api: Api) -> None:
 def test_app2_empty_household_answers_empty_not_an_error(api: Api) -> None:
     """APP-2: a household without meters gets empty energy and aggregates, not HTTP 409."""
     doc = energy(api, token=OWNER2, householdId="h-two")
-    assert doc["series"] == {} and doc["meters"] == [] and len(doc["t"]) == 2  # type: ignore[arg-type]
+    assert doc["series"] == {}
+    assert doc["meters"] == []
+    assert len(doc["t"]) == 2
     agg = api.client.post(
         "/api/v1/aggregates",
         json={
@@ -404,7 +409,8 @@ def test_app2_empty_household_answers_empty_not_an_error(api: Api) -> None:
         },
         headers=api.as_(OWNER2),
     )
-    assert agg.status_code == 200 and agg.json() == {"items": [], "total": 0}
+    assert agg.status_code == 200
+    assert agg.json() == {"items": [], "total": 0}
     refused = api.client.post(
         "/api/v1/energy",
         json={
@@ -442,7 +448,8 @@ def test_app2_series_decimated_to_pixels_keeps_peaks_raw_on_zoom_and_gzipped(api
     assert answer.status_code == 200
     assert answer.headers["content-encoding"] == "gzip"
     (item,) = answer.json()["items"]
-    assert item["resolution"] == "minmax" and item["label"] == "import"
+    assert item["resolution"] == "minmax"
+    assert item["label"] == "import"
     assert len(item["t"]) <= 500
     assert max(v for v in item["max"] if v is not None) == 9.0
     assert min(v for v in item["min"] if v is not None) == 1.0
@@ -452,7 +459,9 @@ def test_app2_series_decimated_to_pixels_keeps_peaks_raw_on_zoom_and_gzipped(api
         "end": (spike + timedelta(hours=3)).isoformat(),
     }
     (raw,) = api.client.post("/api/v1/series", json=zoom, headers=api.as_(OWNER1)).json()["items"]
-    assert raw["resolution"] == "raw" and len(raw["t"]) == 24 and 9.0 in raw["mean"]
+    assert raw["resolution"] == "raw"
+    assert len(raw["t"]) == 24
+    assert 9.0 in raw["mean"]
     plain = api.client.post(
         "/api/v1/series", json=body, headers={**api.as_(OWNER1), "Accept-Encoding": "identity"}
     )
@@ -477,9 +486,8 @@ def test_cl13_erasing_a_household_takes_its_tariff_prices_and_roles(api: Api) ->
         headers=api.as_(OWNER1),
     )
     record = api.store.erase_household("h-one", actor="test")
-    assert (
-        record.rows["tariffs"] == 1
-        and record.rows["prices"] == 1
-        and record.rows["meter_roles"] == 1
-    )
-    assert api.store.get_tariff("h-one") is None and api.store.prices("h-one") == []
+    assert record.rows["tariffs"] == 1
+    assert record.rows["prices"] == 1
+    assert record.rows["meter_roles"] == 1
+    assert api.store.get_tariff("h-one") is None
+    assert api.store.prices("h-one") == []
