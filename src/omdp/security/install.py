@@ -65,6 +65,7 @@ def build_issuer(settings: CloudSettings, users: UserStore | None = None) -> Iss
         users=users or UserStore(users_path(settings)),
         ttl_s=auth.token_ttl_s,
         rate_per_minute=auth.token_rate_per_minute,
+        refresh_ttl_s=auth.refresh_ttl_s,
     )
 
 

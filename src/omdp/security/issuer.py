@@ -6,13 +6,22 @@ Endpoints, under the API's path prefix:
   ``client_credentials`` grant for services (client authentication by HTTP Basic or
   ``client_id``/``client_secret`` in the form) and the ``password`` grant for users
   (``username``, ``password``); optional ``scope`` narrows the role's scopes. Answers
-  ``{access_token, token_type: "Bearer", expires_in, scope}``; errors are RFC 6749's
+  ``{access_token, token_type: "Bearer", expires_in, scope}``, for the password grant also a
+  ``refresh_token``; the ``refresh_token`` grant (``refresh_token``) trades it for a new access
+  token and a new refresh token (rotation: each refresh token is good once); errors are RFC 6749's
   ``{error, error_description}`` (400, 401), 429 with ``Retry-After`` above
   ``token_rate_per_minute`` attempts per client or user name and per address.
 - ``GET /.well-known/openid-configuration`` and ``GET /oauth/jwks``: discovery and public keys.
 
 Access tokens are ES256 JWTs: ``iss``, ``sub``, ``aud``, ``iat``, ``nbf``, ``exp``, ``jti``,
 ``scope`` (space-separated), ``role``, ``client_id`` and, for an owner, ``household_id``.
+
+Refresh tokens (APP-5: an open app keeps working for days without asking for the password
+again) are JWTs of the same key for another audience (``<audience>/refresh``, ``typ``
+``rt+jwt``), so that no API accepts one as an access token; they live ``refresh_ttl_s``
+(default 7 days) from their issue, and each refresh starts a new one, so that a session ends
+after that long without use. A used refresh token goes on the deny-list of the user store; so
+does one whose user was removed: the session then really ends.
 """
 
 from __future__ import annotations
@@ -64,6 +73,7 @@ class Issuer:
         users: UserStore,
         ttl_s: int = 900,
         rate_per_minute: int = 20,
+        refresh_ttl_s: int = 7 * 86400,
     ) -> None:
         """An issuer named ``url`` (the ``iss`` of its tokens) for ``audience``."""
         self.url = url.rstrip("/")
@@ -71,6 +81,7 @@ class Issuer:
         self.keyring = keyring
         self.users = users
         self.ttl_s = ttl_s
+        self.refresh_ttl_s = refresh_ttl_s
         self.limiter = RateLimiter(rate_per_minute)
 
     def __repr__(self) -> str:
@@ -87,13 +98,14 @@ class Issuer:
         client_id: str | None = None,
         ttl_s: int | None = None,
         jti: str | None = None,
+        refresh: bool = False,
     ) -> tuple[str, dict[str, Any]]:
-        """A signed access token and its claims."""
+        """A signed access token (or with ``refresh`` a refresh token) and its claims."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.url,
             "sub": subject,
-            "aud": self.audience,
+            "aud": self.refresh_audience if refresh else self.audience,
             "iat": now,
             "nbf": now,
             "exp": now + (ttl_s or self.ttl_s),
@@ -107,10 +119,55 @@ class Issuer:
         if household:
             claims["household_id"] = household
         key = self.keyring.active
+        typ = "rt+jwt" if refresh else "at+jwt"
         token = jwt.encode(
-            claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"}
+            claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": typ}
         )
         return token, claims
+
+    @property
+    def refresh_audience(self) -> str:
+        """The audience of refresh tokens: none of the API's, so never an access token."""
+        return f"{self.audience}/refresh"
+
+    def _redeem(self, token: str | None) -> tuple[Account, tuple[str, ...]]:
+        """The account and scopes of a valid, unused refresh token, which is used up.
+
+        Raises:
+            OAuthError: ``invalid_grant`` for a bad, expired, used or orphaned token.
+        """
+        if not token:
+            msg = "refresh_token is required"
+            raise OAuthError(INVALID_REQUEST, msg)
+        try:
+            key = self.keyring.find(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                msg = "the refresh token's key is unknown"
+                raise OAuthError(INVALID_GRANT, msg)
+            claims = jwt.decode(
+                token,
+                key.private.public_key(),
+                algorithms=[ALGORITHM],
+                audience=self.refresh_audience,
+                issuer=self.url,
+                options={"require": ["exp", "iss", "aud", "sub", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            msg = "the session has expired: log in again"
+            raise OAuthError(INVALID_GRANT, msg) from None
+        except jwt.PyJWTError:
+            msg = "not a valid refresh token"
+            raise OAuthError(INVALID_GRANT, msg) from None
+        if self.users.is_revoked(claims["jti"]):
+            msg = "the refresh token was used already or revoked: log in again"
+            raise OAuthError(INVALID_GRANT, msg)
+        self.users.revoke(claims["jti"], expires=float(claims["exp"]))
+        account = next((a for a in self.users.accounts() if a.name == claims["sub"]), None)
+        if account is None:
+            msg = "the account no longer exists"
+            raise OAuthError(INVALID_GRANT, msg)
+        scopes = tuple(s for s in str(claims.get("scope", "")).split() if s in account.scopes)
+        return account, scopes or account.scopes
 
     def discovery(self) -> dict[str, Any]:
         """The OpenID Connect discovery document."""
@@ -118,7 +175,7 @@ class Issuer:
             "issuer": self.url,
             "token_endpoint": f"{self.url}/oauth/token",
             "jwks_uri": f"{self.url}/oauth/jwks",
-            "grant_types_supported": ["client_credentials", "password"],
+            "grant_types_supported": ["client_credentials", "password", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
@@ -155,23 +212,33 @@ class Issuer:
             if account is None:
                 msg = "unknown user or wrong password"
                 raise OAuthError(INVALID_GRANT, msg)
+        elif grant_type == "refresh_token":
+            self._limit(f"ip:{ip}")
+            redeemed, granted = await asyncio.to_thread(self._redeem, form.get("refresh_token"))
+            account = redeemed
+            form = {**form, "scope": form.get("scope") or " ".join(granted)}
         else:
-            msg = "grant_type must be client_credentials or password"
+            msg = "grant_type must be client_credentials, password or refresh_token"
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, msg)
         scopes = _narrow(account, form.get("scope"))
-        token, claims = self.sign(
-            subject=account.name,
-            scopes=scopes,
-            household=account.household_id,
-            role=account.role,
-            client_id=account.name if account.kind == "client" else form.get("client_id"),
-        )
-        return {
+        identity: dict[str, Any] = {
+            "subject": account.name,
+            "scopes": scopes,
+            "household": account.household_id,
+            "role": account.role,
+            "client_id": account.name if account.kind == "client" else form.get("client_id"),
+        }
+        token, claims = self.sign(**identity)
+        answer = {
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": claims["exp"] - claims["iat"],
             "scope": claims["scope"],
         }
+        if grant_type in ("password", "refresh_token"):
+            refresh, _ = self.sign(**identity, ttl_s=self.refresh_ttl_s, refresh=True)
+            answer["refresh_token"] = refresh
+        return answer
 
 
 def _client_credentials(form: dict[str, str], authorization: str | None) -> tuple[str, str]:
@@ -236,12 +303,13 @@ _TOKEN_DOC: dict[str, Any] = {
                     "properties": {
                         "grant_type": {
                             "type": "string",
-                            "enum": ["client_credentials", "password"],
+                            "enum": ["client_credentials", "password", "refresh_token"],
                         },
                         "client_id": {"type": "string"},
                         "client_secret": {"type": "string"},
                         "username": {"type": "string"},
                         "password": {"type": "string"},
+                        "refresh_token": {"type": "string"},
                         "scope": {"type": "string"},
                     },
                 }
@@ -257,7 +325,7 @@ def issuer_router(issuer: Issuer) -> APIRouter:
 
     @router.post(
         "/oauth/token",
-        summary="Get an access token (OAuth 2.0 client credentials or password grant)",
+        summary="Get an access token (OAuth 2.0 client credentials, password or refresh grant)",
         openapi_extra=_TOKEN_DOC,
         responses={
             200: {"description": "An access token.", "content": {"application/json": {}}},
