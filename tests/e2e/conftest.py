@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
@@ -26,9 +27,10 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-# The app learns a pasted token's role by asking (GET /v1/me, POST /v1/households with an
-# empty body: 403 or 422): the browser logs those answers as failed loads, which are expected.
-ROLE_PROBES = ("/v1/me", "/v1/households")
+# Failed loads the browser logs that are expected: the app learns a pasted token's role by
+# asking (GET /v1/me, GET /v1/households: 403 for some callers); a refused login or renewal
+# (POST /oauth/token: 400) is how a session ends.
+ROLE_PROBES = ("/v1/me", "/v1/households", "/oauth/token")
 
 
 @pytest.fixture(scope="session")
@@ -150,6 +152,15 @@ def goto(page: Page, hash_: str) -> None:
     page.evaluate(f"location.hash = {hash_!r}")
     if hash_.startswith("#/history"):
         history_drawn(page, before)
+
+
+def put_household(platform: Stack, path: str, **kwargs: Any) -> None:
+    """PUT a setting of h-home (``tariff``, ``prices``, ``meterRoles``) as its owner."""
+    url = f"http://127.0.0.1:{platform.cloud_port}/v1/households/h-home/{path}"
+    answer = httpx.put(
+        url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=10, **kwargs
+    )
+    answer.raise_for_status()
 
 
 def login_with_token(page: Page, token: str) -> None:

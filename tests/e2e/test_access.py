@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PHONE, OpenPage, drawn, goto, history_drawn, shot
-from tests.e2e.stack import OPERATOR_TOKEN
+from tests.e2e.conftest import PHONE, OpenPage, drawn, goto, history_drawn, put_household, shot
+from tests.e2e.stack import OPERATOR_TOKEN, Stack
 
 pytestmark = pytest.mark.e2e
 
 ENGLISH_TIME = re.compile(r"\d{1,2}:\d\d\s?(am|pm)|\b\d{1,2}/\d{1,2}/\d{2,4}\b", re.IGNORECASE)
-DOT_DECIMAL = re.compile(r"\b\d+\.\d{2}\b")
+DOT_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d{2}(?![\d.])")  # 0.28, not a date
 
 CONTRAST = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
 
@@ -33,9 +33,12 @@ def _hover_legend_time(page: Page) -> str:
     return page.get_by_test_id("history-chart").locator(".u-legend .u-series").first.inner_text()
 
 
-def test_app2_one_locale_and_the_households_time_zone_everywhere(open_page: OpenPage) -> None:
+def test_app2_one_locale_and_the_households_time_zone_everywhere(
+    open_page: OpenPage, platform: Stack
+) -> None:
     """APP-2 (finding 8): a German browser in New York looking at a Brussels household sees
     German numbers and dates everywhere (chart legends, tables, costs) in Brussels time."""
+    put_household(platform, "tariff", json={"kind": "flat", "flatPrice": 0.3, "monthlyFee": 10})
     page = open_page(locale="de-DE", timezone_id="America/New_York")
     goto(page, "#/history?kind=power&span=week")
     legend = _hover_legend_time(page)

@@ -12,16 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from omdp.cloud.model import AggregateFunction, Interval
 from omdp.cloud.storage import ReadingStore
 from omdp.cloud.tariffs import Tariff
-from omdp.testing.household import HOUSEHOLD, TIMEZONE
-from tests.e2e.conftest import OpenPage, shot
-from tests.e2e.stack import OWNER_TOKEN, Stack
+from omdp.testing.household import TIMEZONE
+from tests.e2e.conftest import OpenPage, put_household, shot
+from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -40,11 +39,7 @@ TOU = {
 
 
 def _put(platform: Stack, path: str, **kwargs: object) -> None:
-    url = f"http://127.0.0.1:{platform.cloud_port}/v1/households/{HOUSEHOLD}/{path}"
-    answer = httpx.put(
-        url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=10, **kwargs
-    )  # type: ignore[arg-type]
-    answer.raise_for_status()
+    put_household(platform, path, **kwargs)
 
 
 def _hourly(

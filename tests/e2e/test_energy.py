@@ -242,7 +242,7 @@ def test_app2_a_year_of_power_is_decimated_with_its_peaks_and_zoom_is_full_resol
     before = drawn(page)
     page.mouse.move(bb["x"] + bb["width"] * 0.5, bb["y"] + bb["height"] / 2)
     page.mouse.down()
-    page.mouse.move(bb["x"] + bb["width"] * 0.5 + 3, bb["y"] + bb["height"] / 2, steps=3)
+    page.mouse.move(bb["x"] + bb["width"] * 0.5 + 8, bb["y"] + bb["height"] / 2, steps=4)
     page.mouse.up()
     history_drawn(page, before)
     expect(view).to_have_attribute("data-resolution", "raw")

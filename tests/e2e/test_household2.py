@@ -59,7 +59,8 @@ class RunningDemo:
                     self.token = m[1]
                     found.set()
 
-        threading.Thread(target=read, daemon=True).start()
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
         if not found.wait(120):
             self.stop()
             pytest.fail(f"the demo did not start: {''.join(lines)}{self.log.read_text()[-3000:]}")
@@ -70,6 +71,10 @@ class RunningDemo:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(timeout=10)
+        self.reader.join(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @pytest.fixture(scope="module")

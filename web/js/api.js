@@ -51,6 +51,8 @@ export function endSession(reason) {
   window.dispatchEvent(new Event("omdp:logout"));
 }
 
+const ended = (why) => `Your session has ended (${why.replace(/[:.]?\s*log in again\.?$/i, "")}).`;
+
 export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
@@ -99,7 +101,7 @@ export function renew() {
     }
     if (!res.ok) {
       const err = await failure(res);
-      if (res.status === 400 || res.status === 401) endSession(`Your session has ended: ${err.message}.`);
+      if (res.status === 400 || res.status === 401) endSession(ended(err.message));
       throw err;
     }
     const answer = await res.json();
@@ -129,7 +131,7 @@ export async function authed(url, init = {}, { token } = {}) {
     if (res.status !== 401) return res;
   }
   const err = await failure(res.clone());
-  endSession(`Your session has ended: ${err.message}.`);
+  endSession(ended(err.message));
   return res;
 }
 

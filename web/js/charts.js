@@ -54,11 +54,14 @@ function sized(el, height) {
   return { width, height };
 }
 
-/** The x range of a bar chart: half a bucket beyond the ends, so both end bars are whole. */
-function barRange(u, min, max) {
-  const xs = u.data[0];
-  const step = xs.length > 1 ? xs[1] - xs[0] : 3600;
-  return [min - step / 2, max + step / 2];
+/** The x range of a bar chart: half a bucket beyond the ends, so both end bars are whole
+ *  (`step`: the width of a lone bucket, which its neighbours cannot tell). */
+function barRange(step) {
+  return (u, min, max) => {
+    const xs = u.data[0];
+    const width = xs.length > 1 ? xs[1] - xs[0] : step ?? 3600;
+    return [min - width / 2, max + width / 2];
+  };
 }
 
 const patterns = new Map();
@@ -82,7 +85,7 @@ export function hatch(color) {
  * A chart in `el`, redrawn to the element's width. Series: {label, color, fill, dash, width,
  * bars: {size, align} | undefined, hatched, decimals, show}. `bands`: [[upperIdx, lowerIdx, fill]].
  */
-export function chart(el, { series, data, unit, height = 280, zoom = true, onDraw, onZoom, legend = true, xRange, bands, bars = false }) {
+export function chart(el, { series, data, unit, height = 280, zoom = true, onDraw, onZoom, legend = true, xRange, bands, bars = false, barStep }) {
   el.replaceChildren();
   const barPath = (s) => uPlot.paths.bars({ size: [s.bars?.size ?? 0.7, 64], align: s.bars?.align ?? 0 });
   const opts = {
@@ -91,7 +94,7 @@ export function chart(el, { series, data, unit, height = 280, zoom = true, onDra
     legend: { show: legend, live: true },
     cursor: { drag: { x: zoom, y: false, setScale: zoom }, points: { size: 6 } },
     scales: {
-      x: { time: true, range: xRange ?? (bars ? barRange : undefined) },
+      x: { time: true, range: xRange ?? (bars ? barRange(barStep) : undefined) },
       y: { range: (u, min, max) => [Math.min(0, min ?? 0), max == null || max <= 0 ? 1 : max * 1.08] },
     },
     axes: axes(unit),

@@ -34,8 +34,8 @@ export async function render(root, ctx) {
   }
   formBox.replaceChildren(tariffForm(tariff ?? DEFAULT_TARIFF, hid, async (t) => {
     tariff = await tariffs.put(hid, t);
-    saved.textContent = "Saved for this household: every device shows the same costs.";
     await draw();
+    saved.textContent = "Saved for this household: every device shows the same costs.";
   }));
 
   async function draw() {
@@ -77,8 +77,8 @@ export async function render(root, ctx) {
         stat({ label: "Projected", value: money(proj.projected, cur), testid: "cost-projected",
           sub: `for all ${daysInMonth} days: ${money(proj.ratePerHour, cur)} an hour as in the last 7 days` }),
         stat({ label: "Last month", value: lastMonth == null ? "–" : money(lastMonth, cur), testid: "cost-last-month" })),
-      unpriced > 0 ? h("p", { class: "notice", "data-testid": "cost-unpriced" },
-        `${kwh(unpriced)} kWh had no price: the price series does not cover all of this time.`) : null);
+      ...(unpriced > 0 ? [h("p", { class: "notice", "data-testid": "cost-unpriced" },
+        `${kwh(unpriced)} kWh had no price: the price series does not cover all of this time.`)] : []));
 
     // per day this month: the hours' net energy cost (the fee is the same every day)
     const perDay = new Map();
@@ -96,7 +96,7 @@ export async function render(root, ctx) {
     const energyOf = (name, i) => months.series[name]?.values[i] ?? null;
     charts.replaceChildren(h("div", { class: "grid two" }, dayCard.card, monthCard.card));
     const series = (label) => [{ label, color: css("--accent"), decimals: 2, bars: { size: 0.7, align: 0 } }];
-    plots.push(chart(dayCard.box, { unit: cur, bars: true, zoom: false, height: 240, series: series("Cost"), data: [dayXs, days.map((d) => perDay.get(d))] }));
+    plots.push(chart(dayCard.box, { unit: cur, bars: true, zoom: false, height: 240, barStep: 86400, series: series("Cost"), data: [dayXs, days.map((d) => perDay.get(d))] }));
     plots.push(chart(monthCard.box, { unit: cur, bars: true, zoom: false, height: 240, series: series("Cost"), data: [months.t, months.costs.total] }));
     dayCard.describe(() => ({
       columns: ["Day", `Cost (${cur})`],

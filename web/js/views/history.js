@@ -205,7 +205,7 @@ export async function render(root, ctx) {
     energyExtras(cur);
     plot?.release();
     let marked = false;
-    plot = chart(card.box, { unit: "kWh", bars: true, series, data, height: 320, zoom: false,
+    plot = chart(card.box, { unit: "kWh", bars: true, series, data, height: 320, zoom: false, barStep: cur.tEnd - xs[0],
       onDraw: () => { if (!marked) { marked = true; mark(); } } });
     const cols = [["import", "From the grid"], ["export", "Fed in"], ["production", "Solar"], ["consumption", "Used in the house"], ["water", "Water"]]
       .filter(([k]) => s[k]);

@@ -64,7 +64,7 @@ export async function render(root, ctx) {
     plot?.release(); plot = null;
     root.dataset.buckets = String(doc.t.length);
     if (total == null) { card.box.replaceChildren(empty(`No ${what.title.toLowerCase()} readings in this span.`)); return; }
-    plot = chart(card.box, { unit: what.shown, bars: true, zoom: false, height: 280, data: [doc.t, values],
+    plot = chart(card.box, { unit: what.shown, bars: true, zoom: false, height: 280, data: [doc.t, values], barStep: doc.tEnd - doc.t[0],
       series: [{ label: what.title, color: css(what.colour), bars: { size: 0.7, align: 0 }, decimals: 3 }] });
     card.describe(() => ({
       columns: [interval === "day" ? "Day" : "Month", `${what.title} (${what.shown})`],
