@@ -12,7 +12,8 @@ export async function loadConfig() {
   const base = new URL(".", document.baseURI).pathname.replace(/\/$/, "");
   const prefix = document.querySelector('link[rel="stylesheet"][href$="/css/app.css"]')
     ?.getAttribute("href").replace(/\/css\/app\.css$/, "") ?? base;
-  const res = await fetch(`${prefix}/config.json`, { cache: "no-cache" });
+  // the page preloads it (<link rel=preload>), and the server has it revalidated every time
+  const res = await fetch(`${prefix}/config.json`, { mode: "cors", credentials: "same-origin" });
   state.config = await res.json();
   return state.config;
 }

@@ -107,14 +107,23 @@ class Picture:
     starts: list[float] = field(default_factory=list)
     columns: dict[str, Column] = field(default_factory=dict)
     fine: dict[str, dict[int, float]] = field(default_factory=dict)
+    known: dict[int, int | None] = field(default_factory=dict)
+    end: float = 0.0
 
     def __post_init__(self) -> None:
         self.starts = [b[0].timestamp() for b in self.buckets]
+        self.end = self.buckets[-1][1].timestamp() if self.buckets else 0.0
 
     def index(self, t_us: int) -> int | None:
         """The bucket holding a fine bucket's start (None: outside the span)."""
-        i = bisect.bisect_right(self.starts, t_us / 1e6) - 1
-        return i if i >= 0 and t_us / 1e6 < self.buckets[i][1].timestamp() else None
+        found = self.known.get(t_us, -1)
+        if found != -1:
+            return found
+        t = t_us / 1e6
+        i = bisect.bisect_right(self.starts, t) - 1
+        found = i if i >= 0 and t < self.end else None
+        self.known[t_us] = found
+        return found
 
     def take(self, flow: str, unit: str, result: MeterEnergy) -> None:
         """Add a meter's fine buckets to the column ``flow``."""

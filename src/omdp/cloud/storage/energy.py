@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
-from omdp.cloud.storage.rollups import HOUR, partials, series_values, step
+from omdp.cloud.storage.rollups import HOUR, partials, series_values
 
 if TYPE_CHECKING:
     from omdp.cloud.storage.sqlbase import Dialect, Tx
@@ -161,19 +161,25 @@ def spread(
 def register_cells(
     before: tuple[int, float] | None, cells: Sequence[Cell], *, width_us: int, floor: int
 ) -> dict[int, list[float]]:
-    """Consumption per fine bucket of one register (module docstring: gaps are spread)."""
+    """Consumption per fine bucket of one register (module docstring: gaps are spread).
+
+    Written for speed (a year of hours is 8,784 cells): plain tuples, no helper per cell."""
     out: dict[int, list[float]] = {}
     prev_t, prev_v = before if before is not None else (None, None)
-    for c in cells:
-        measured = c.internal
+    for bucket, first_t, first_v, last_t, last_v, internal in cells:
+        measured = internal
         if prev_v is not None and prev_t is not None:
-            amount = step(prev_v, c.first_v)
-            if c.bucket - (prev_t - prev_t % width_us) > width_us:
-                spread(out, t0=prev_t, t1=c.first_t, amount=amount, width_us=width_us, floor=floor)
+            amount = first_v - prev_v if first_v >= prev_v else first_v
+            if bucket - (prev_t - prev_t % width_us) > width_us:
+                spread(out, t0=prev_t, t1=first_t, amount=amount, width_us=width_us, floor=floor)
             else:
                 measured += amount
-        _add(out, c.bucket, measured, 0)
-        prev_t, prev_v = c.last_t, c.last_v
+        entry = out.get(bucket)
+        if entry is None:
+            out[bucket] = [measured, 0.0]
+        else:
+            entry[0] += measured
+        prev_t, prev_v = last_t, last_v
     return out
 
 
@@ -317,16 +323,14 @@ class EnergyMixin:
         )
         before = None if row is None else (d.us(row[0]), float(row[1]))
         if width == HOUR:
+            columns = ", ".join(d.us_sql(c) for c in ("bucket", "first_t"))
             rows = tx.run(
-                "SELECT bucket, first_t, first_v, last_t, last_v, internal FROM rollups"
-                " WHERE meter_id = ? AND property_id = ? AND width = ? AND bucket >= ?"
-                " AND bucket < ? ORDER BY bucket",
+                f"SELECT {columns}, first_v, {d.us_sql('last_t')}, last_v, internal"  # noqa: S608
+                " FROM rollups WHERE meter_id = ? AND property_id = ? AND width = ?"
+                " AND bucket >= ? AND bucket < ? ORDER BY bucket",
                 [meter, prop, HOUR, d.ts(aligned), d.ts(end)],
             )
-            return before, [
-                Cell(d.us(b), d.us(ft), float(fv), d.us(lt), float(lv), float(i))
-                for b, ft, fv, lt, lv, i in rows
-            ]
+            return before, rows  # type: ignore[return-value]  # (int, int, float, int, float, float)
         edge = int(aligned.timestamp()) * US
         series: list[tuple[str, str, int, float]] = []
         for t, v in series_values(tx, meter_id=meter, property_id=prop, start=hour, end=end):
