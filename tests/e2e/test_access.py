@@ -112,7 +112,7 @@ def test_app2_every_chart_has_a_table_and_a_csv_of_what_it_shows(open_page: Open
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_wcag_aa_contrast_of_text_and_field_borders(open_page: OpenPage, scheme: str) -> None:
+def test_app2_wcag_aa_contrast_of_text_and_field_borders(open_page: OpenPage, scheme: str) -> None:
     """WCAG 2.1 AA (finding 12): every visible text has 4.5:1 against its background (3:1
     when large) and every field and button border 3:1 (1.4.11), light and dark."""
     page = open_page(color_scheme=scheme)

@@ -112,7 +112,9 @@ export async function render(root, ctx) {
         months.costs.credit[i], months.costs.fee[i], months.costs.total[i]]),
       summary: `${months.t.length} months`,
     }));
-    monthCard.note.textContent = "The current month shows its whole fee and the energy so far.";
+    const unpricedMonths = (months.costs.unpricedKwh ?? []).reduce((a, b) => a + (b ?? 0), 0);
+    monthCard.note.textContent = `The current month shows its whole fee and the energy so far.${unpricedMonths > 0
+      ? ` ${kwh(unpricedMonths)} kWh of these months had no price (outside the price series) and are not in the totals.` : ""}`;
   }
   await draw();
   return () => plots.forEach((p) => p.release());

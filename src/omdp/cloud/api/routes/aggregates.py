@@ -1,8 +1,12 @@
-"""``POST /v1/aggregates`` (our extension): rollups of one property over time buckets.
+"""``POST /v1/aggregates`` (our extension): rollups of one property over time buckets; and the
+app's compact endpoints ``POST /v1/energy`` (a household's energy picture, the one every view
+of the app shows: :mod:`omdp.cloud.energy`) and ``POST /v1/series`` (values decimated to a
+chart's pixels: :mod:`omdp.cloud.storage.series`), both columns, gzip-compressed when accepted.
 
 The same privacy rules as queries (CL-8): owners and operators name meters or a household and
 see real ids; other callers name meters by pseudonym, see pseudonyms, and are refused results
-built from fewer than 20 readings.
+built from fewer than 20 readings. Energy and series are the household's: for its owner and
+operators only. A household without meters has empty aggregates, not an error.
 """
 
 from __future__ import annotations
