@@ -130,9 +130,7 @@ def _raw_bodies() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _fetch(
-    port: int, bodies: list[tuple[str, dict[str, Any]]], *, gzip: bool
-) -> tuple[float, int]:
+def _fetch(port: int, bodies: list[tuple[str, dict[str, Any]]], *, gzip: bool) -> tuple[float, int]:
     """Median milliseconds of the requests in parallel (3 rounds), and bytes on the wire."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
     headers["Accept-Encoding"] = "gzip" if gzip else "identity"

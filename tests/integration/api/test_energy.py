@@ -491,3 +491,26 @@ def test_cl13_erasing_a_household_takes_its_tariff_prices_and_roles(api: Api) ->
     assert record.rows["meter_roles"] == 1
     assert api.store.get_tariff("h-one") is None
     assert api.store.prices("h-one") == []
+
+
+def test_app2_quarter_hours_and_half_hour_zones_add_up_to_the_same_energy(api: Api) -> None:
+    """APP-2: 15-minute buckets (and days of a half-hour zone, both computed from the values
+    themselves) add up to the same energy as the hourly rollups."""
+    put_meter(api.store, "m-dsmr", "h-one", "dsmr")
+    write(
+        api.store,
+        "m-dsmr",
+        [
+            (t, {"OBIS_1.8.1": 100 + i * 0.1, "OBIS_1.8.2": 50 + (i // 2) * 0.2})
+            for i, t in enumerate([DAY0 - Q, *quarters(days=1)])
+        ],
+    )
+    end = (DAY0 + timedelta(days=1)).isoformat()
+    hourly = energy(api, interval="hour", end=end)["totals"]["import"]  # type: ignore[index]
+    quarter = energy(api, interval="15min", end=end)
+    assert len(quarter["t"]) == 96  # type: ignore[arg-type]
+    assert quarter["totals"]["import"] == pytest.approx(hourly, abs=1e-9)  # type: ignore[index]
+    kolkata = energy(api, interval="day", end=end, timezone="Asia/Kolkata")
+    assert sum(v or 0 for v in kolkata["series"]["import"]["values"]) == pytest.approx(  # type: ignore[index]
+        hourly, abs=1e-9
+    )
