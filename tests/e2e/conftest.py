@@ -33,9 +33,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 ROLE_PROBES = ("/v1/me", "/v1/households", "/oauth/token")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform() -> Iterator[Stack]:
-    """Broker, edge, cloud with the app and simulated meters, shared by the e2e tests."""
+    """Broker, edge, cloud with the app and simulated meters, shared by the e2e tests (the
+    package scope ends it, and Playwright's event loop, before the other tests run)."""
     workdir = Path(tempfile.mkdtemp(prefix="omdp-e2e-"))
     running = stack_mod.start(workdir)
     yield running
@@ -43,7 +44,7 @@ def platform() -> Iterator[Stack]:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
@@ -51,7 +52,7 @@ def playwright_() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless, with no network of its own."""
     found = launch(playwright_)
@@ -123,7 +124,7 @@ def open_page(browser: Browser, platform: Stack) -> Iterator[OpenPage]:
     assert not remote, f"requests left loopback: {remote}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def store(platform: Stack) -> Iterator[ReadingStore]:
     """The platform's store, for the tests' own sums."""
     opened = open_store(platform.db_url)
