@@ -26,7 +26,11 @@ export function loadSession() {
 
 export function saveSession(session) {
   state.session = session;
-  if (session) sessionStorage.setItem(KEY, JSON.stringify(session)); else sessionStorage.removeItem(KEY);
+  if (session) sessionStorage.setItem(KEY, JSON.stringify(session));
+  else {
+    sessionStorage.removeItem(KEY);
+    for (const k of Object.keys(sessionStorage)) if (k.startsWith("omdp.cache.")) sessionStorage.removeItem(k);
+  }
   schedule();
 }
 

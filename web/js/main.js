@@ -25,6 +25,7 @@ const VIEWS = [
 ];
 
 const DISMISSED = "omdp.dismissed";
+const CACHE = "omdp.cache.";
 const alertKey = (a) => `${a.ruleId}/${a.meterId}`;
 
 /** Live events from the edge, shared by every view. */
@@ -153,6 +154,9 @@ async function households() {
   return chosen;
 }
 
+/** The household's meters and their roles. A reload of the page uses what this tab fetched
+ *  before (sessionStorage, cleared at logout) and refreshes it meanwhile, so that the view's own
+ *  data is asked for at once; a change found then redraws the view. */
 async function loadHousehold(household) {
   ctx.household = household;
   useZone(household?.timezone ?? "UTC");
@@ -160,12 +164,29 @@ async function loadHousehold(household) {
   ctx.roles = new Map();
   if (!state.config.cloud || !household) return;
   const id = encodeURIComponent(household.householdId);
-  const [meters, roles] = await Promise.all([
+  const key = `${CACHE}${household.householdId}`;
+  const apply = ({ meters, roles }) => {
+    ctx.meters = meters;
+    ctx.roles = new Map(roles.map((r) => [r.meterId, r.role]));
+  };
+  const fresh = Promise.all([
     api(`/v1/meterIndividuals?householdId=${id}&limit=1000`).then((x) => x.items, () => []),
     tariffs.roles(household.householdId).catch(() => []),
-  ]);
-  ctx.meters = meters;
-  ctx.roles = new Map(roles.map((r) => [r.meterId, r.role]));
+  ]).then(([meters, roles]) => {
+    const found = { meters, roles };
+    sessionStorage.setItem(key, JSON.stringify(found));
+    return found;
+  });
+  let cached = null;
+  try { cached = JSON.parse(sessionStorage.getItem(key) || "null"); } catch { /* fetched below */ }
+  if (!cached) { apply(await fresh); return; }
+  apply(cached);
+  fresh.then((found) => {
+    if (ctx?.household !== household || JSON.stringify(found) === JSON.stringify(cached)) return;
+    apply(found);
+    nav();
+    route();
+  }, () => {});
 }
 
 async function route() {

@@ -44,6 +44,7 @@ export async function render(root, ctx) {
       try {
         const items = await tariffs.setRoles(hh.householdId, [{ meterId: id, role: e.target.value }]);
         for (const item of items) roles.set(item.meterId, item.role);
+        sessionStorage.removeItem(`omdp.cache.${hh.householdId}`); // the next load asks again
         status.textContent = `Saved: ${m.meterIndividualName ?? id} counts as ${e.target.selectedOptions[0].textContent}.`;
       } catch (err) { status.textContent = `Not saved: ${err.message}`; }
     } }, ROLES.map(([value, label]) => h("option", { value, selected: (roles.get(id) ?? "grid") === value }, label))) : null;
