@@ -275,6 +275,12 @@ class AuthSettings(BaseModel):
         default=None, description="Signing keys of the issuer; default beside credentials_file."
     )
     token_ttl_s: int = Field(default=900, ge=30, le=86400)
+    refresh_ttl_s: int = Field(
+        default=7 * 86400,
+        ge=60,
+        le=366 * 86400,
+        description="Life of a refresh token; each refresh starts a new one (the app's session).",
+    )
     token_rate_per_minute: int = Field(
         default=20, ge=1, le=10_000, description="Token requests per client address and minute."
     )

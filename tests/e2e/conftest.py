@@ -11,27 +11,32 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
+from omdp.cloud.storage import ReadingStore, open_store
 from omdp.testing.chromium import CHROMIUM, launch
 from tests.e2e import stack as stack_mod
 from tests.e2e.stack import OPERATOR_TOKEN, OWNER_TOKEN, Stack
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 812}
+PHONE = {"width": 390, "height": 844}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-# The app learns a pasted token's role by asking (GET /v1/me, POST /v1/households with an
-# empty body: 403 or 422): the browser logs those answers as failed loads, which are expected.
-ROLE_PROBES = ("/v1/me", "/v1/households")
+# Failed loads the browser logs that are expected: the app learns a pasted token's role by
+# asking (GET /v1/me, GET /v1/households: 403 for some callers); a refused login or renewal
+# (POST /oauth/token: 400) is how a session ends.
+ROLE_PROBES = ("/v1/me", "/v1/households", "/oauth/token")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def platform() -> Iterator[Stack]:
-    """Broker, edge, cloud with the app and a simulated meter, for the module's tests."""
+    """Broker, edge, cloud with the app and simulated meters, shared by the e2e tests (the
+    package scope ends it, and Playwright's event loop, before the other tests run)."""
     workdir = Path(tempfile.mkdtemp(prefix="omdp-e2e-"))
     running = stack_mod.start(workdir)
     yield running
@@ -39,7 +44,7 @@ def platform() -> Iterator[Stack]:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def playwright_() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
@@ -47,7 +52,7 @@ def playwright_() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(playwright_: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless, with no network of its own."""
     found = launch(playwright_)
@@ -88,11 +93,18 @@ def open_page(browser: Browser, platform: Stack) -> Iterator[OpenPage]:
     watches: list[Watch] = []
 
     def opener(
-        *, viewport: dict[str, int] = DESKTOP, token: str | None = OWNER_TOKEN, path: str = ""
+        *,
+        viewport: dict[str, int] = DESKTOP,
+        token: str | None = OWNER_TOKEN,
+        path: str = "",
+        before: Callable[[Page], None] | None = None,
+        **options: Any,
     ) -> Page:
-        context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]
+        context = browser.new_context(viewport=viewport, accept_downloads=True, **options)  # type: ignore[arg-type]
         contexts.append(context)
         page = context.new_page()
+        if before is not None:
+            before(page)
         watch = Watch()
         watches.append(watch)
         page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
@@ -112,6 +124,46 @@ def open_page(browser: Browser, platform: Stack) -> Iterator[OpenPage]:
     assert not remote, f"requests left loopback: {remote}"
 
 
+@pytest.fixture(scope="package")
+def store(platform: Stack) -> Iterator[ReadingStore]:
+    """The platform's store, for the tests' own sums."""
+    opened = open_store(platform.db_url)
+    yield opened
+    opened.close()
+
+
+def drawn(page: Page) -> int:
+    """How many charts the history view has drawn so far."""
+    return int(page.evaluate("() => Number(document.querySelector('#view').dataset.drawn ?? 0)"))
+
+
+def history_drawn(page: Page, before: int = 0) -> None:
+    """Wait until the history view has drawn more charts than ``before`` (the page's CSP
+    forbids eval, so no wait_for_function)."""
+    for _ in range(200):
+        if drawn(page) > before:
+            return
+        page.wait_for_timeout(100)
+    pytest.fail("the history chart was not drawn")
+
+
+def goto(page: Page, hash_: str) -> None:
+    """Navigate the app to ``#/...`` and, for the history view, wait for its chart."""
+    before = drawn(page) if "history" in hash_ else 0
+    page.evaluate(f"location.hash = {hash_!r}")
+    if hash_.startswith("#/history"):
+        history_drawn(page, before)
+
+
+def put_household(platform: Stack, path: str, **kwargs: Any) -> None:
+    """PUT a setting of h-home (``tariff``, ``prices``, ``meterRoles``) as its owner."""
+    url = f"http://127.0.0.1:{platform.cloud_port}/v1/households/h-home/{path}"
+    answer = httpx.put(
+        url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=10, **kwargs
+    )
+    answer.raise_for_status()
+
+
 def login_with_token(page: Page, token: str) -> None:
     """Log in by pasting an API token (the password grant needs OAuth users)."""
     page.get_by_test_id("login-mode").click()
@@ -128,4 +180,4 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-__all__ = ["DESKTOP", "OPERATOR_TOKEN", "OWNER_TOKEN", "PHONE", "OpenPage", "shot"]
+__all__ = ["DESKTOP", "OPERATOR_TOKEN", "OWNER_TOKEN", "PHONE", "OpenPage", "goto", "shot"]

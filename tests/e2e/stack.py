@@ -1,11 +1,13 @@
-"""The platform the app's end-to-end tests drive: broker, edge, cloud with the app, a meter.
+"""The platform the app's end-to-end tests drive: broker, edge, cloud with the app, meters.
 
 - a throwaway Mosquitto (the edge's local broker, and its "cloud" broker too: nothing ingests);
 - the edge (``omdp edge run``) with a threshold rule ``high-power`` (import above 5 kW);
 - the cloud API with the app mounted (``omdp.webapp.devserver``) over a SQLite store seeded with
-  a year of 15-minute data of household ``h-home`` (meter ``meter-main``), the edge proxied;
-- a simulated meter publishing a reading of ``meter-main`` every second to the local broker,
-  continuing the seeded registers; ``meter.override_kw`` forces its import power.
+  a year of household ``h-home`` (:mod:`omdp.testing.household`: grid, PV, battery, water,
+  gas and heat meters), the edge proxied; access tokens of the password grant live 30 s;
+- simulated meters publishing a reading of ``meter-main``, ``meter-pv``, ``meter-battery`` and
+  ``meter-annex`` every second to the local broker, continuing the seeded registers;
+  ``meter.override_kw`` forces the main meter's import power, ``meter.silenced`` stops meters.
 """
 
 from __future__ import annotations
@@ -26,23 +28,31 @@ import yaml
 
 from omdp.cloud.api import hash_token
 from omdp.cloud.storage import open_store
+from omdp.security.users import UserStore
+from omdp.testing.household import Model, seed
 from omdp.testing.services import Mosquitto, free_port, wait_for_port
-from omdp.webapp.devserver import METER, Registers, household_power, seed_year
 
 OWNER_TOKEN = "owner-e2e-token"  # noqa: S105 - throwaway test tokens
+OTHER_OWNER_TOKEN = "other-owner-e2e-token"  # noqa: S105
 OPERATOR_TOKEN = "operator-e2e-token"  # noqa: S105
+USER, PASSWORD = "alice", "alice-e2e-password-1"
+ACCESS_TTL_S = 30
 THRESHOLD_KW = 5.0
+LIVE_METERS = ("meter-main", "meter-pv", "meter-battery", "meter-annex")
+ANNEX_KW = 0.5
 
 
 @dataclass
 class Meter:
-    """Publishes a reading of ``meter-main`` every ``period`` seconds."""
+    """Publishes a reading of each live meter every ``period`` seconds."""
 
     port: int
-    regs: Registers
+    model: Model
     period: float = 1.0
     override_kw: float | None = None
+    silenced: set[str] = field(default_factory=set)
     sent: int = 0
+    annex_kwh: float = 120.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -56,36 +66,42 @@ class Meter:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _payload(self, now: datetime, seq: int, rng_value: float) -> bytes:
-        imp, exp, volts = household_power(now, _Rng(rng_value))
+    def _payloads(self, now: datetime, seq: int) -> list[tuple[str, bytes]]:
+        f = self.model.flows(now, self.period)
         if self.override_kw is not None:
-            imp, exp = self.override_kw, 0.0
-        self.regs.imported += imp * self.period / 3600
-        self.regs.exported += exp * self.period / 3600
+            f.grid_in, f.grid_out = self.override_kw, 0.0
+        self.model.advance(f, self.period, now)
+        self.annex_kwh += ANNEX_KW * self.period / 3600
         stamp = now.isoformat()
-        values = (
-            ("OBIS_1.8.0", round(self.regs.imported, 4), "kWh"),
-            ("OBIS_2.8.0", round(self.regs.exported, 4), "kWh"),
-            ("OBIS_1.7.0", imp, "kW"),
-            ("OBIS_2.7.0", exp, "kW"),
-            ("OBIS_32.7.0", volts, "V"),
-        )
-        doc = {
-            "meterReadingIdentifier": f"live-{METER}-{int(now.timestamp() * 1000)}-{seq}",
-            "readingTime": stamp,
-            "sequenceNumber": seq,
-            "propertyValues": [
-                {
-                    "unit": unit,
-                    "date": stamp,
-                    "numericalValue": value,
-                    "operationalPropertyDefinition": {"propertyId": prop, "allowedUnits": [unit]},
-                }
-                for prop, value, unit in values
-            ],
-            "meterIndividual": {"meterIndividualId": METER},
-        }
-        return json.dumps(doc).encode()
+        out = []
+        for meter in LIVE_METERS:
+            if meter in self.silenced:
+                continue
+            values = (
+                (("OBIS_1.8.0", round(self.annex_kwh, 4), "kWh"), ("OBIS_1.7.0", ANNEX_KW, "kW"))
+                if meter == "meter-annex"
+                else self.model.values(meter, f)
+            )
+            doc = {
+                "meterReadingIdentifier": f"live-{meter}-{int(now.timestamp() * 1000)}-{seq}",
+                "readingTime": stamp,
+                "sequenceNumber": seq,
+                "propertyValues": [
+                    {
+                        "unit": unit,
+                        "date": stamp,
+                        "numericalValue": value,
+                        "operationalPropertyDefinition": {
+                            "propertyId": prop,
+                            "allowedUnits": [unit],
+                        },
+                    }
+                    for prop, value, unit in values
+                ],
+                "meterIndividual": {"meterIndividualId": meter},
+            }
+            out.append((meter, json.dumps(doc).encode()))
+        return out
 
     def _run(self) -> None:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="e2e-meter")
@@ -95,26 +111,13 @@ class Meter:
         try:
             while not self._stop.is_set():
                 seq += 1
-                payload = self._payload(datetime.now(UTC), seq, (seq * 0.618) % 1)
-                client.publish(f"smartMeterMessage/{METER}/readings", payload, qos=1)
+                for meter, payload in self._payloads(datetime.now(UTC), seq):
+                    client.publish(f"smartMeterMessage/{meter}/readings", payload, qos=1)
                 self.sent = seq
                 self._stop.wait(self.period)
         finally:
             client.loop_stop()
             client.disconnect()
-
-
-class _Rng:
-    """A stand-in for random.Random with a fixed draw (the live curve varies by sequence)."""
-
-    def __init__(self, value: float) -> None:
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
-
-    def uniform(self, a: float, b: float) -> float:
-        return a + (b - a) * self.value
 
 
 @dataclass
@@ -128,6 +131,7 @@ class Stack:
     meter: Meter | None = None
     cloud_port: int = 0
     edge_port: int = 0
+    db_url: str = ""
 
     @property
     def app_url(self) -> str:
@@ -164,14 +168,20 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
 
 
 def cloud_config(workdir: Path, db_url: str, port: int = 8080) -> Path:
-    """The cloud's YAML: the store and the two tokens (owner of h-home, operator); ``port``
-    names the embedded issuer (http://127.0.0.1:port), which the edge trusts."""
+    """The cloud's YAML: the store, the tokens (owners of h-home and h-other, operator), and
+    the issuer's short-lived access tokens (a user ``alice`` of h-home logs in by password);
+    ``port`` names the embedded issuer (http://127.0.0.1:port), which the edge trusts."""
     path = workdir / "cloud.yaml"
     tokens = {
         hash_token(OWNER_TOKEN): {
             "subject": "alice",
             "scopes": ["readings:read"],
             "household_id": "h-home",
+        },
+        hash_token(OTHER_OWNER_TOKEN): {
+            "subject": "otto",
+            "scopes": ["readings:read"],
+            "household_id": "h-other",
         },
         hash_token(OPERATOR_TOKEN): {"subject": "operator", "scopes": ["operate"]},
     }
@@ -183,9 +193,13 @@ def cloud_config(workdir: Path, db_url: str, port: int = 8080) -> Path:
             "bulk_secret": "e2e-bulk-secret",
             "pseudonym_key": "e2e-pseudonym-key",
             "credentials_file": str(workdir / "credentials.json"),
+            "auth": {"token_ttl_s": ACCESS_TTL_S, "token_rate_per_minute": 1000},
         },
     }
     path.write_text(yaml.safe_dump(config))
+    users = UserStore(workdir / "users.sqlite3")
+    if not any(a.name == USER for a in users.accounts()):
+        users.add(USER, PASSWORD, role="owner", household="h-home")
     return path
 
 
@@ -210,10 +224,10 @@ def start(workdir: Path) -> Stack:
     stack = Stack(workdir)
     try:
         stack.broker = Mosquitto(workdir / "mosquitto", persistence=False).start()
-        db_url = f"sqlite:///{workdir / 'cloud.sqlite3'}"
+        db_url = stack.db_url = f"sqlite:///{workdir / 'cloud.sqlite3'}"
         store = open_store(db_url)
         try:
-            regs = seed_year(store, end=datetime.now(UTC))
+            model = seed(store, end=datetime.now(UTC))
         finally:
             store.close()
         stack.edge_port, cloud_port = free_port(), free_port()
@@ -268,7 +282,7 @@ def start(workdir: Path) -> Stack:
         stack.cloud, stack.cloud_port = start_cloud(
             workdir, db_url, edge_url=edge_url, port=cloud_port
         )
-        stack.meter = Meter(stack.broker.port, regs).start()
+        stack.meter = Meter(stack.broker.port, model).start()
         wait_for_port(stack.cloud_port)
     except BaseException:
         stack.stop()

@@ -1,8 +1,9 @@
-// Tariffs (APP-3): stored per household in localStorage; costs from hourly energy.
+// Tariffs (APP-3) as the server keeps them per household, and the sums the views make of the
+// costs the server computes: the price now (for the live screen) and the month's projection.
 import { localParts } from "./format.js";
 
 export const DEFAULT_TARIFF = {
-  kind: "flat", // flat | tou
+  kind: "flat", // flat | tou | dynamic
   currency: "EUR",
   flatPrice: 0.3,
   peakPrice: 0.36,
@@ -10,25 +11,20 @@ export const DEFAULT_TARIFF = {
   peakStart: 7,
   peakEnd: 22,
   peakWeekdaysOnly: true,
+  dynamicMarkup: 0,
   monthlyFee: 12,
   feedInPrice: 0.06,
 };
 
-const key = (householdId) => `omdp.tariff.${householdId}`;
-
-export function loadTariff(householdId) {
-  try {
-    const saved = JSON.parse(localStorage.getItem(key(householdId)) || "null");
-    return saved ? { ...DEFAULT_TARIFF, ...saved } : null;
-  } catch { return null; }
-}
-export function saveTariff(householdId, tariff) {
-  localStorage.setItem(key(householdId), JSON.stringify(tariff));
-}
-
-/** The energy price at a local hour (peak hours [peakStart, peakEnd), weekdays if set). */
-export function priceAt(tariff, parts) {
+/** The energy price at an instant: flat, peak/off-peak by the local hour, or the series'. */
+export function priceAt(tariff, when, prices = []) {
+  if (tariff.kind === "dynamic") {
+    let found = null;
+    for (const p of prices) if (Date.parse(p.t) <= when.getTime()) found = p;
+    return found ? found.price + (tariff.dynamicMarkup ?? 0) : null;
+  }
   if (tariff.kind !== "tou") return tariff.flatPrice;
+  const parts = localParts(when);
   const weekend = parts.weekday === "Sat" || parts.weekday === "Sun";
   const inPeak = tariff.peakStart <= tariff.peakEnd
     ? parts.hour >= tariff.peakStart && parts.hour < tariff.peakEnd
@@ -36,49 +32,34 @@ export function priceAt(tariff, parts) {
   return inPeak && !(tariff.peakWeekdaysOnly && weekend) ? tariff.peakPrice : tariff.offPeakPrice;
 }
 
+/** Net energy cost (bought less fed in, no fee) of bucket i of an energy answer. */
+export function netCost(costs, i) {
+  const e = costs.energy[i];
+  const c = costs.credit[i];
+  return e == null && c == null ? null : (e ?? 0) - (c ?? 0);
+}
+
 /**
- * Costs per local day and month from hourly rows ({start, consumption}) of import and export.
- * Returns {days: Map(ymd -> {energy, credit, importKwh, exportKwh}), months: Map(ym -> ...)}.
+ * The month so far and its projection, from hourly costs (an energy answer with costs) that
+ * cover at least the month so far and the week before now:
+ * so far = the month's net energy cost until now + the monthly fee;
+ * projected = so far + the mean cost of an hour of the last 7 days x the hours left.
+ * On the 1st the week before is last month's: the projection never falls below what is spent.
  */
-export function costs(tariff, importRows, exportRows, timeZone) {
-  const days = new Map();
-  const months = new Map();
-  const add = (map, k, field, kwhValue, money) => {
-    let e = map.get(k);
-    if (!e) { e = { energy: 0, credit: 0, importKwh: 0, exportKwh: 0 }; map.set(k, e); }
-    e[field === "import" ? "importKwh" : "exportKwh"] += kwhValue;
-    if (field === "import") e.energy += money; else e.credit += money;
-  };
-  for (const [rows, field] of [[importRows, "import"], [exportRows, "export"]]) {
-    for (const r of rows) {
-      const v = r.consumption;
-      if (v == null || v < 0) continue;
-      const parts = localParts(new Date(r.start), timeZone);
-      const money = field === "import" ? v * priceAt(tariff, parts) : v * tariff.feedInPrice;
-      add(days, parts.ymd, field, v, money);
-      add(months, parts.ym, field, v, money);
-    }
-  }
-  return { days, months };
-}
-
-/** The month's total with the fixed fee: energy - feed-in credit + fee. */
-export function monthTotal(tariff, m) {
-  return (m?.energy ?? 0) - (m?.credit ?? 0) + tariff.monthlyFee;
-}
-
-/** Projection of the current month: the days so far, their mean day for the rest, plus the fee. */
-export function projectMonth(tariff, days, ym, today, daysInMonth) {
-  let sum = 0;
-  let n = 0;
-  for (const [ymd, d] of days) {
-    if (!ymd.startsWith(ym)) continue;
-    sum += d.energy - d.credit;
-    if (ymd < today) n += 1;
-  }
-  const todayEntry = days.get(today);
-  const done = todayEntry ? sum - (todayEntry.energy - todayEntry.credit) : sum;
-  const mean = n > 0 ? done / n : 0;
-  const remaining = daysInMonth - n;
-  return { soFar: sum + tariff.monthlyFee, projected: done + mean * remaining + tariff.monthlyFee };
+export function projectMonth(doc, { now, monthStart, monthEnd, fee }) {
+  const costs = doc.costs;
+  let month = 0;
+  let recent = 0;
+  let hours = 0;
+  const weekAgo = now.getTime() / 1000 - 7 * 86400;
+  doc.t.forEach((t, i) => {
+    const c = netCost(costs, i);
+    if (c == null) return;
+    if (t >= monthStart.getTime() / 1000) month += c;
+    if (t >= weekAgo) { recent += c; hours += 1; }
+  });
+  const rate = hours ? recent / hours : 0;
+  const left = Math.max(0, (monthEnd.getTime() - now.getTime()) / 3600e3);
+  const soFar = month + fee;
+  return { soFar, projected: soFar + rate * left, ratePerHour: rate, hoursLeft: left };
 }

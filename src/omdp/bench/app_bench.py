@@ -2,10 +2,14 @@
 
 A SQLite store is seeded with a year of one household's 15-minute readings (quick: 90 days);
 the cloud API with the app runs in a subprocess (uvicorn); headless Chromium (Debian's
-``/usr/bin/chromium`` through Playwright) opens ``#/history?kind=power&interval=15min&span=year``
-in a fresh page load. The figure is the time from navigation start to the ``performance.mark``
-the app sets after uPlot has drawn (median of 5 loads, and the first, cold one). Beside it, in the
-same run, the baseline: the two aggregate requests the view makes, over HTTP from this process.
+``/usr/bin/chromium`` through Playwright) opens each history view in a fresh page load. The
+figure is the time from navigation start to the ``performance.mark`` the app sets after uPlot
+has drawn (median of 5 loads, and the first, cold one), with the bytes the view fetched.
+
+Beside it, in the same run: the view's own requests alone over HTTP from this process (what the
+app waits for), and the raw fetch of the same data at full resolution as the app fetched it
+before the compact endpoints (the two ``POST /v1/aggregates`` of a year of quarter-hours,
+import and export, one JSON object per point, uncompressed).
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import yaml
@@ -27,16 +34,28 @@ from omdp.cloud.storage import open_store
 from omdp.testing.chromium import CHROMIUM, launch
 from omdp.testing.services import free_port
 from omdp.webapp import WEB_DIR, uplot_version
-from omdp.webapp.devserver import HOUSEHOLD, seed_year
+from omdp.webapp.devserver import HOUSEHOLD, TIMEZONE, seed_year
 
 TOKEN = "bench-app-owner"  # noqa: S105 - a throwaway local token
-VIEWS = (
-    ("year of daily energy bars (the default for a year)", "kind=energy&interval=day&span=year"),
-    ("year of hourly power", "kind=power&interval=hour&span=year"),
-    ("year of 15-minute power", "kind=power&interval=15min&span=year"),
-)
+WIDTH = 1280
 MARK = "omdp:history-drawn"
 LOADS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A history view and the requests it makes."""
+
+    label: str
+    hash: str
+    kind: str  # energy or power
+
+
+VIEWS = (
+    View("year of daily energy bars", "kind=energy&span=year&interval=day", "energy"),
+    View("year of monthly energy bars", "kind=energy&span=year&interval=month", "energy"),
+    View("year of 15-minute power (decimated)", "kind=power&span=year", "power"),
+)
 
 
 def _serve(workdir: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -70,38 +89,67 @@ def _serve(workdir: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError(msg)
 
 
-def _baseline(port: int, days: int, view: str) -> float:
-    """Milliseconds for the view's two aggregate requests (import and export), in parallel."""
-    q = dict(part.split("=") for part in view.split("&"))
-    energy = q["kind"] == "energy"
-    props = ("OBIS_1.8.0", "OBIS_2.8.0") if energy else ("OBIS_1.7.0", "OBIS_2.7.0")
-    end = datetime.now(UTC) + timedelta(days=1)
-    start = end - timedelta(days=365 if days >= 365 else days)
+def _year() -> tuple[datetime, datetime]:
+    """The app's span "year": the 12 local calendar months up to this one."""
+    zone = ZoneInfo(TIMEZONE)
+    today = datetime.now(zone).date()
+    month = today.year * 12 + today.month - 1 - 11
+    first = date(month // 12, month % 12 + 1, 1)
+    nxt = today.year * 12 + today.month
+    end = date(nxt // 12, nxt % 12 + 1, 1)
+    return datetime(first.year, first.month, 1, tzinfo=zone), datetime(
+        end.year, end.month, 1, tzinfo=zone
+    )
+
+
+def _bodies(view: View, points: int) -> list[tuple[str, dict[str, Any]]]:
+    start, end = _year()
+    span = {"householdId": HOUSEHOLD, "start": start.isoformat(), "end": end.isoformat()}
+    if view.kind == "energy":
+        interval = "month" if "month" in view.hash else "day"
+        return [("/v1/energy", {**span, "interval": interval, "costs": False})]
+    return [("/v1/series", {**span, "quantity": "power", "points": points})]
+
+
+def _raw_bodies() -> list[tuple[str, dict[str, Any]]]:
+    start, end = _year()
+    return [
+        (
+            "/v1/aggregates",
+            {
+                "householdId": HOUSEHOLD,
+                "propertyId": prop,
+                "interval": "15min",
+                "start": start.astimezone(UTC).isoformat(),
+                "end": end.astimezone(UTC).isoformat(),
+                "functions": ["mean", "max"],
+                "combine": True,
+            },
+        )
+        for prop in ("OBIS_1.7.0", "OBIS_2.7.0")
+    ]
+
+
+def _fetch(port: int, bodies: list[tuple[str, dict[str, Any]]], *, gzip: bool) -> tuple[float, int]:
+    """Median milliseconds of the requests in parallel (3 rounds), and bytes on the wire."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers["Accept-Encoding"] = "gzip" if gzip else "identity"
     times = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as http:
+    wire = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as http:
         for _ in range(3):
             began = time.perf_counter()
-            bodies = [
-                {
-                    "householdId": HOUSEHOLD,
-                    "propertyId": prop,
-                    "interval": q["interval"],
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
-                    "functions": ["consumption"] if energy else ["mean", "max"],
-                    "combine": True,
-                }
-                for prop in props
-            ]
-            with ThreadPoolExecutor(2) as pool:
-                for answer in pool.map(lambda b: http.post("/v1/aggregates", json=b), bodies):
-                    answer.raise_for_status()
+            with ThreadPoolExecutor(len(bodies)) as pool:
+                answers = list(pool.map(lambda b: http.post(b[0], json=b[1]), bodies))
             times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
+            wire = 0
+            for answer in answers:
+                answer.raise_for_status()
+                wire += int(answer.headers.get("content-length") or len(answer.content))
+    return statistics.median(times), wire
 
 
-def _loads(port: int, view: str) -> tuple[list[float], int]:
+def _loads(port: int, view: View) -> tuple[list[float], int, int]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
@@ -109,28 +157,35 @@ def _loads(port: int, view: str) -> tuple[list[float], int]:
         raise SystemExit(msg) from exc
     app = f"http://127.0.0.1:{port}/app/"
     times: list[float] = []
+    points = wire = 0
     with sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(viewport={"width": WIDTH, "height": 800})
         page.goto(app)
         page.get_by_test_id("login-mode").click()
         page.get_by_label("API token").fill(TOKEN)
         page.get_by_role("button", name="Log in").click()
         page.locator(".topbar").wait_for(state="visible")
-        points = 0
         for _ in range(LOADS):
             page.goto("about:blank")
-            page.goto(f"{app}#/history?{view}")
+            page.goto(f"{app}#/history?{view.hash}")
             page.locator("#view[data-drawn]").wait_for(state="attached", timeout=30_000)
             mark = page.evaluate(f"() => performance.getEntriesByName('{MARK}')[0].startTime")
             points = int(page.locator("#view").get_attribute("data-points") or 0)
+            wire = int(
+                page.evaluate(
+                    "() => performance.getEntriesByType('resource')"
+                    ".filter((r) => /\\/v1\\/(energy|series)$/.test(r.name))"
+                    ".reduce((a, r) => a + r.transferSize, 0)"
+                )
+            )
             times.append(float(mark))
         browser.close()
-    return times, points
+    return times, points, wire
 
 
 def run(*, quick: bool) -> None:
-    """Seed, serve, load the history view in Chromium, print the figures."""
+    """Seed, serve, load the history views in Chromium, print the figures."""
     if uplot_version() is None:
         print(f"skipped: {WEB_DIR / 'node_modules'} is missing (run scripts/setup)")
         return
@@ -151,19 +206,25 @@ def run(*, quick: bool) -> None:
         proc, port = _serve(workdir, url)
         results = []
         try:
-            for label, view in VIEWS:
-                baseline = _baseline(port, days, view)
-                times, points = _loads(port, view)
-                results.append((label, baseline, times, points))
+            for view in VIEWS:
+                times, points, wire = _loads(port, view)
+                own = _fetch(port, _bodies(view, max(points, 100)), gzip=True)
+                results.append((view, times, points, wire, own))
+            raw = _fetch(port, _raw_bodies(), gzip=False)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
     print(f"app history view over {days} days of 15-minute data (store seeded in {seeded:.1f} s)")
-    print("  navigation start -> uPlot drawn (performance.mark), median of 5 loads in Chromium;")
-    print("  baseline in the same run: the view's 2 aggregate requests alone, over HTTP")
-    for label, baseline, times, points in results:
+    print(f"  navigation start -> uPlot drawn (performance.mark), median of {LOADS} loads in")
+    print(f"  Chromium ({WIDTH} px wide); beside it the view's own requests alone, over HTTP")
+    for view, times, points, wire, (own_ms, own_bytes) in results:
         print(
-            f"  {label:52} {statistics.median(times):6.0f} ms "
-            f"(first {times[0]:.0f}, min {min(times):.0f}; {points:,} points/series)"
-            f"   baseline {baseline:6.0f} ms"
+            f"  {view.label:38} {statistics.median(times):6.0f} ms "
+            f"(first {times[0]:.0f}, min {min(times):.0f}; {points:,} points, "
+            f"{wire / 1024:,.1f} KiB fetched)   its requests {own_ms:5.0f} ms, "
+            f"{own_bytes / 1024:,.1f} KiB"
         )
+    print(
+        f"  raw fetch of the same year at full resolution (2 x /v1/aggregates 15min, JSON "
+        f"objects, uncompressed): {raw[0]:,.0f} ms, {raw[1] / 1024:,.0f} KiB"
+    )

@@ -3,7 +3,10 @@
 - Power: import ``OBIS_1.7.0`` and export ``OBIS_2.7.0`` (kW); where a meter reports only the
   signed ``OBIS_16.7.0`` (import minus export), its sign splits it.
 - Today's energy: from the cumulative registers ``OBIS_1.8.0`` (import) and ``OBIS_2.8.0``
-  (export), the latest value minus the first value seen on the household's local day.
+  (export), or the sum of the tariff registers ``x.8.1``..``x.8.9`` where a meter has no total
+  (DSMR), the latest value minus the first value seen on the household's local day.
+- ``receivedAt`` (last seen) and ``intervalS``, the meter's usual time between readings (a
+  moving average of the gaps), so that the app can tell a silent meter (APP-1).
 """
 
 from __future__ import annotations
@@ -39,6 +42,17 @@ def _in(values: dict[str, tuple[float, str | None]], prop: str, unit: str) -> fl
         return None
     value, source = found
     return value if source is None else convert(value, source, unit)
+
+
+def register_kwh(values: dict[str, tuple[float, str | None]], total: str) -> float | None:
+    """A total register (``OBIS_1.8.0``) in kWh, else the sum of its tariff registers."""
+    found = _in(values, total, "kWh")
+    if found is not None:
+        return found
+    stem = total.removesuffix("0")
+    parts = [_in(values, f"{stem}{i}", "kWh") for i in range(1, 10)]
+    present = [p for p in parts if p is not None]
+    return sum(present) if present else None
 
 
 def power_kw(values: dict[str, tuple[float, str | None]]) -> tuple[float | None, float | None]:
@@ -84,6 +98,7 @@ class MeterLive:
     payload: bytes
     import_kw: float | None = None
     export_kw: float | None = None
+    interval_s: float | None = None
     registers: dict[str, DayRegister] = field(default_factory=dict)
     parsed: MeterReading | None = None
 
@@ -137,12 +152,15 @@ class LiveState:
         live = self.meters.get(meter_id)
         if live is None:
             live = self.meters[meter_id] = MeterLive(meter_id, topic, now, reading_time, payload)
+        if now > live.received:
+            gap = now - live.received
+            live.interval_s = gap if live.interval_s is None else 0.7 * live.interval_s + 0.3 * gap
         live.topic, live.received, live.reading_time = topic, now, reading_time
         live.payload, live.parsed = payload, None
         live.import_kw, live.export_kw = imported, exported
         day = reading_time.astimezone(self.tz).date()
         for prop in (IMPORT_ENERGY, EXPORT_ENERGY):
-            value = _in(values, prop, "kWh")
+            value = register_kwh(values, prop)
             if value is None:
                 continue
             reg = live.registers.get(prop)
@@ -162,6 +180,7 @@ class LiveState:
             "meterId": live.meter_id,
             "topic": live.topic,
             "receivedAt": datetime.fromtimestamp(live.received, UTC).isoformat(),
+            "intervalS": None if live.interval_s is None else round(live.interval_s, 3),
             "readingTime": live.reading_time.isoformat(),
             "importPowerKw": live.import_kw,
             "exportPowerKw": live.export_kw,

@@ -72,6 +72,7 @@ def build_issuer(settings: CloudSettings, users: UserStore | None = None) -> Iss
             slowdown_per_minute=auth.login_slowdown_failures_per_minute,
             slowdown_s=auth.login_slowdown_s,
         ),
+        refresh_ttl_s=auth.refresh_ttl_s,
     )
 
 

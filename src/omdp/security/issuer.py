@@ -6,7 +6,9 @@ Endpoints, under the API's path prefix:
   ``client_credentials`` grant for services (client authentication by HTTP Basic or
   ``client_id``/``client_secret`` in the form) and the ``password`` grant for users
   (``username``, ``password``); optional ``scope`` narrows the role's scopes. Answers
-  ``{access_token, token_type: "Bearer", expires_in, scope}``; errors are RFC 6749's
+  ``{access_token, token_type: "Bearer", expires_in, scope}``, for the password grant also a
+  ``refresh_token``; the ``refresh_token`` grant (``refresh_token``) trades it for a new access
+  token and a new refresh token (rotation: each refresh token is good once); errors are RFC 6749's
   ``{error, error_description}`` (400, 401), 429 with ``Retry-After`` from the
   :class:`~omdp.security.limits.LoginGuard`: above ``token_rate_per_minute`` attempts from one
   address, or after repeated failures of one account from one address (never from elsewhere).
@@ -15,6 +17,14 @@ Endpoints, under the API's path prefix:
 Access tokens are ES256 JWTs: ``iss``, ``sub``, ``aud``, ``iat``, ``nbf``, ``exp``, ``jti``,
 ``scope`` (space-separated), ``role``, ``client_id``, ``gen`` (the account's generation: see
 :mod:`omdp.security.users`) and, for an owner, ``household_id``.
+
+Refresh tokens (APP-5: an open app keeps working for days without asking for the password
+again) are JWTs of the same key for another audience (``<audience>/refresh``, ``typ``
+``rt+jwt``), so that no API accepts one as an access token; they live ``refresh_ttl_s``
+(default 7 days) from their issue, and each refresh starts a new one, so that a session ends
+after that long without use. A used refresh token goes on the deny-list of the user store; so
+does one whose user was removed; one issued before the account's generation changed (a new
+password, a reset) is refused: the session then really ends.
 """
 
 from __future__ import annotations
@@ -70,6 +80,7 @@ class Issuer:
         ttl_s: int = 900,
         rate_per_minute: int = 20,
         guard: LoginGuard | None = None,
+        refresh_ttl_s: int = 7 * 86400,
     ) -> None:
         """An issuer named ``url`` (the ``iss`` of its tokens) for ``audience``; ``guard``
         slows password guessing (default: ``rate_per_minute`` a minute per address)."""
@@ -79,6 +90,7 @@ class Issuer:
         self.users = users
         self.ttl_s = ttl_s
         self.guard = guard or LoginGuard(per_address=rate_per_minute)
+        self.refresh_ttl_s = refresh_ttl_s
 
     def __repr__(self) -> str:
         """Its name."""
@@ -96,14 +108,16 @@ class Issuer:
         jti: str | None = None,
         audience: str | None = None,
         generation: int | None = None,
+        refresh: bool = False,
     ) -> tuple[str, dict[str, Any]]:
-        """A signed access token and its claims (for ``audience``, default the API's); an
-        account's token carries its ``generation`` (claim ``gen``)."""
+        """A signed access token (or with ``refresh`` a refresh token) and its claims (for
+        ``audience``, default the API's); an account's token carries its ``generation``
+        (claim ``gen``)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.url,
             "sub": subject,
-            "aud": audience or self.audience,
+            "aud": self.refresh_audience if refresh else (audience or self.audience),
             "iat": now,
             "nbf": now,
             "exp": now + (ttl_s or self.ttl_s),
@@ -119,10 +133,58 @@ class Issuer:
         if generation is not None:
             claims["gen"] = generation
         key = self.keyring.active
+        typ = "rt+jwt" if refresh else "at+jwt"
         token = jwt.encode(
-            claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"}
+            claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": typ}
         )
         return token, claims
+
+    @property
+    def refresh_audience(self) -> str:
+        """The audience of refresh tokens: none of the API's, so never an access token."""
+        return f"{self.audience}/refresh"
+
+    def _redeem(self, token: str | None) -> tuple[Account, tuple[str, ...]]:
+        """The account and scopes of a valid, unused refresh token, which is used up.
+
+        Raises:
+            OAuthError: ``invalid_grant`` for a bad, expired, used or orphaned token.
+        """
+        if not token:
+            msg = "refresh_token is required"
+            raise OAuthError(INVALID_REQUEST, msg)
+        try:
+            key = self.keyring.find(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                msg = "the refresh token's key is unknown"
+                raise OAuthError(INVALID_GRANT, msg)
+            claims = jwt.decode(
+                token,
+                key.private.public_key(),
+                algorithms=[ALGORITHM],
+                audience=self.refresh_audience,
+                issuer=self.url,
+                options={"require": ["exp", "iss", "aud", "sub", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            msg = "the session has expired: log in again"
+            raise OAuthError(INVALID_GRANT, msg) from None
+        except jwt.PyJWTError:
+            msg = "not a valid refresh token"
+            raise OAuthError(INVALID_GRANT, msg) from None
+        if self.users.is_revoked(claims["jti"]):
+            msg = "the refresh token was used already or revoked: log in again"
+            raise OAuthError(INVALID_GRANT, msg)
+        self.users.revoke(claims["jti"], expires=float(claims["exp"]))
+        account = next((a for a in self.users.accounts() if a.name == claims["sub"]), None)
+        if account is None:
+            msg = "the account no longer exists"
+            raise OAuthError(INVALID_GRANT, msg)
+        if claims.get("gen") != self.users.generation(account.name):
+            msg = "the password was changed or the sessions were ended: log in again"
+            raise OAuthError(INVALID_GRANT, msg)
+        scopes = tuple(s for s in str(claims.get("scope", "")).split() if s in account.scopes)
+        return account, scopes or account.scopes
 
     def discovery(self) -> dict[str, Any]:
         """The OpenID Connect discovery document."""
@@ -130,7 +192,7 @@ class Issuer:
             "issuer": self.url,
             "token_endpoint": f"{self.url}/oauth/token",
             "jwks_uri": f"{self.url}/oauth/jwks",
-            "grant_types_supported": ["client_credentials", "password"],
+            "grant_types_supported": ["client_credentials", "password", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
@@ -144,8 +206,8 @@ class Issuer:
             ],
         }
 
-    async def _check(self, name: str, secret: str, ip: str, kind: Kind) -> Account | None:
-        """The account if the secret is right, after the guard's admission and pace."""
+    async def _admit(self, name: str, ip: str) -> None:
+        """Wait out the guard's pace, or raise its 429 for this (account, address)."""
         wait = self.guard.admit(name, ip)
         if wait:
             msg = f"too many token requests; retry after {int(wait) + 1} s"
@@ -153,6 +215,10 @@ class Issuer:
         pace = self.guard.pace()
         if pace:
             await asyncio.sleep(pace)
+
+    async def _check(self, name: str, secret: str, ip: str, kind: Kind) -> Account | None:
+        """The account if the secret is right, after the guard's admission and pace."""
+        await self._admit(name, ip)
         account = await asyncio.to_thread(self.users.check, name, secret, kind=kind)
         if account is None:
             self.guard.failed(name, ip)
@@ -180,24 +246,34 @@ class Issuer:
             if account is None:
                 msg = "unknown user or wrong password"
                 raise OAuthError(INVALID_GRANT, msg)
+        elif grant_type == "refresh_token":
+            await self._admit("(refresh)", ip)
+            redeemed, granted = await asyncio.to_thread(self._redeem, form.get("refresh_token"))
+            account = redeemed
+            form = {**form, "scope": form.get("scope") or " ".join(granted)}
         else:
-            msg = "grant_type must be client_credentials or password"
+            msg = "grant_type must be client_credentials, password or refresh_token"
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, msg)
         scopes = _narrow(account, form.get("scope"))
-        token, claims = self.sign(
-            subject=account.name,
-            scopes=scopes,
-            household=account.household_id,
-            role=account.role,
-            client_id=account.name if account.kind == "client" else form.get("client_id"),
-            generation=await asyncio.to_thread(self.users.generation, account.name),
-        )
-        return {
+        identity: dict[str, Any] = {
+            "subject": account.name,
+            "scopes": scopes,
+            "household": account.household_id,
+            "role": account.role,
+            "client_id": account.name if account.kind == "client" else form.get("client_id"),
+            "generation": await asyncio.to_thread(self.users.generation, account.name),
+        }
+        token, claims = self.sign(**identity)
+        answer = {
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": claims["exp"] - claims["iat"],
             "scope": claims["scope"],
         }
+        if grant_type in ("password", "refresh_token"):
+            refresh, _ = self.sign(**identity, ttl_s=self.refresh_ttl_s, refresh=True)
+            answer["refresh_token"] = refresh
+        return answer
 
 
 def _client_credentials(form: dict[str, str], authorization: str | None) -> tuple[str, str]:
@@ -262,12 +338,13 @@ _TOKEN_DOC: dict[str, Any] = {
                     "properties": {
                         "grant_type": {
                             "type": "string",
-                            "enum": ["client_credentials", "password"],
+                            "enum": ["client_credentials", "password", "refresh_token"],
                         },
                         "client_id": {"type": "string"},
                         "client_secret": {"type": "string"},
                         "username": {"type": "string"},
                         "password": {"type": "string"},
+                        "refresh_token": {"type": "string"},
                         "scope": {"type": "string"},
                     },
                 }
@@ -283,7 +360,7 @@ def issuer_router(issuer: Issuer) -> APIRouter:
 
     @router.post(
         "/oauth/token",
-        summary="Get an access token (OAuth 2.0 client credentials or password grant)",
+        summary="Get an access token (OAuth 2.0 client credentials, password or refresh grant)",
         openapi_extra=_TOKEN_DOC,
         responses={
             200: {"description": "An access token.", "content": {"application/json": {}}},

@@ -33,6 +33,7 @@ from omdp.domain.reading import (
     OperationalPropertyDefinition,
     PhysicalMeterElement,
 )
+from omdp.ops.gc_tuning import tune_for_throughput
 from omdp.webapp import mount_webapp
 
 HOUSEHOLD = "h-home"
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
             seed_year(store, end=datetime.now(UTC))
         app = create_app(settings, store)
         mount_webapp(app, edge_url=args.edge_url)
+        tune_for_throughput()  # as `omdp cloud api` does
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     finally:
         store.close()

@@ -38,3 +38,33 @@ def test_today_energy_in_household_timezone() -> None:
     # the next day, nothing read yet
     tomorrow = datetime(2024, 1, 3, 9, 0, tzinfo=UTC).timestamp()
     assert live.summary(state, tomorrow)["today"]["importedKwh"] is None
+
+
+def test_app1_last_seen_and_interval_tell_a_silent_meter() -> None:
+    """APP-1: every live entry says when the meter was last heard and its usual interval, so
+    that the app shows a meter silent for more than twice its interval as silent."""
+    live = LiveState("UTC")
+    at = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    for seq in range(4):
+        reading = parse_reading(sample_reading("m1", seq, at=at, import_kwh=1.0, import_kw=0.5))
+        state = live.update("m1", "t", reading, now=at.timestamp() + 10 * seq)
+    entry = live.summary(state, at.timestamp() + 40)
+    assert entry["intervalS"] == 10.0
+    assert entry["receivedAt"] == datetime.fromtimestamp(at.timestamp() + 30, UTC).isoformat()
+
+
+def test_app1_today_from_tariff_registers_without_a_total() -> None:
+    """APP-1: a DSMR meter (1.8.1 and 1.8.2, no 1.8.0) has today's energy from their sum."""
+    live = LiveState("UTC")
+    day = datetime(2024, 1, 1, 8, 0, tzinfo=UTC).timestamp()
+    for hours, (t1, t2) in enumerate(((100.0, 50.0), (100.5, 50.0), (100.5, 52.0))):
+        values = {"OBIS_1.8.1": (t1, "kWh"), "OBIS_1.8.2": (t2 * 1000, "Wh")}
+        state = live.update_values(
+            "m1",
+            "t",
+            datetime.fromtimestamp(day + 3600 * hours, UTC),
+            values,
+            payload=b"{}",
+            now=day + 3600 * hours,
+        )
+    assert state.today_kwh("OBIS_1.8.0", live.today(day)) == 2.5

@@ -1,9 +1,12 @@
-// Login (APP-5): username and password (OAuth password grant), or a pasted API token.
-import { passwordLogin, whoAmI } from "../api.js";
+// Login (APP-5): username and password (OAuth password grant, with a refresh token so that the
+// session lasts), or a pasted API token. After a session ended it says why, and the app goes
+// back to the view it was on.
+import { passwordLogin, takeEnded, whoAmI } from "../api.js";
 import { h } from "../format.js";
 
 export async function render(root, { onLogin }) {
   let mode = "password";
+  const ended = takeEnded();
   const error = h("p", { class: "error", role: "alert", "data-testid": "login-error" });
   const user = h("input", { type: "text", id: "username", name: "username", autocomplete: "username", required: true });
   const pass = h("input", { type: "password", id: "password", name: "password", autocomplete: "current-password", required: true });
@@ -37,7 +40,9 @@ export async function render(root, { onLogin }) {
         const answer = await passwordLogin(user.value.trim(), pass.value);
         session = await whoAmI(answer.access_token, answer.scope);
         session.subject ??= user.value.trim();
+        session.refreshToken = answer.refresh_token ?? null;
         session.expiresAt = answer.expires_in ? Date.now() + answer.expires_in * 1000 : null;
+        session.lifetimeS = answer.expires_in ?? null;
       } else {
         session = await whoAmI(token.value.trim(), null);
       }
@@ -54,6 +59,8 @@ export async function render(root, { onLogin }) {
   root.append(h("section", { class: "login card" },
     h("div", { class: "brand" }, h("img", { src: document.querySelector(".brand img")?.getAttribute("src"), alt: "", width: 32, height: 32 }), "omdp energy"),
     h("h1", { class: "sr-only" }, "Log in"),
+    ended.reason ? h("p", { class: "notice", role: "status", "data-testid": "session-ended" }, ended.reason,
+      " Log in again to go back to where you were.") : null,
     form));
   user.focus();
 }

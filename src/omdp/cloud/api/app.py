@@ -25,6 +25,7 @@ from omdp.cloud.api.routes import (
     me,
     readings,
     sites,
+    tariffs,
 )
 from omdp.cloud.storage.port import ReadingStore
 from omdp.config import CloudSettings
@@ -99,7 +100,9 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     v1 = APIRouter(prefix=prefix)
-    features = (readings, households, sites, elements, erasure, aggregates, adapter_config, me)
+    features = (
+        readings, households, sites, elements, erasure, aggregates, adapter_config, me, tariffs
+    )
     for feature in features:
         v1.include_router(feature.router)
     app.include_router(v1)

@@ -32,7 +32,7 @@ from omdp.cloud.storage.rollups import (
 )
 from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
 
-_ERASED_TABLES = ("readings", "rollups", "seen_meters")
+_ERASED_TABLES = ("readings", "rollups", "seen_meters", "meter_roles")
 
 
 def _like_escape(text: str) -> str:
@@ -279,6 +279,11 @@ class LifecycleMixin:
                 )
             ]
             rows = self._erase_meters(tx, meters) if meters else {}
+            for table in ("tariffs", "prices"):  # the household's own settings (migration 5)
+                rows[table] = tx.count(
+                    f"DELETE FROM {table} WHERE household_id = ?",  # noqa: S608
+                    [household_id],
+                )
             rows["households"] = tx.count(
                 "DELETE FROM households WHERE household_id = ?", [household_id]
             )

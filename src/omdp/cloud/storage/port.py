@@ -7,7 +7,7 @@ synchronous and blocking; async callers run it through ``asyncio.to_thread``. Ad
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -26,6 +26,9 @@ from omdp.cloud.model import (
     UnknownMeter,
     WriteResult,
 )
+from omdp.cloud.storage.energy import MeterEnergy, Part
+from omdp.cloud.storage.series import Series
+from omdp.cloud.tariffs import MeterRole, PricePoint, Tariff
 from omdp.domain.household import Household
 from omdp.domain.reading import MeterIndividual, OperationalPropertyDefinition, PhysicalMeterElement
 from omdp.errors import StorageError
@@ -35,7 +38,69 @@ class RegistryError(StorageError):
     """A registry change breaks the data model's relations (DM-4..DM-6)."""
 
 
-class ReadingStore(Protocol):
+class TariffStore(Protocol):
+    """A household's tariff, price series and meter roles (APP-3)."""
+
+    def get_tariff(self, household_id: str) -> Tariff | None:
+        """The household's tariff, or None when none is set."""
+        ...
+
+    def put_tariff(self, household_id: str, tariff: Tariff) -> None:
+        """Set (replace) the household's tariff."""
+        ...
+
+    def delete_tariff(self, household_id: str) -> bool:
+        """Remove the household's tariff; False when it had none."""
+        ...
+
+    def put_prices(self, household_id: str, points: Sequence[PricePoint]) -> int:
+        """Store a sorted price series, replacing the stored prices it spans."""
+        ...
+
+    def prices(
+        self, household_id: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> list[PricePoint]:
+        """The price points in ``[start, end)``, with the one in force at ``start`` first."""
+        ...
+
+    def delete_prices(self, household_id: str) -> int:
+        """Remove the household's price series; returns how many points went."""
+        ...
+
+    def meter_roles(self, household_id: str) -> dict[str, MeterRole]:
+        """The roles set for the household's meters."""
+        ...
+
+    def set_meter_roles(self, roles: Mapping[str, MeterRole]) -> None:
+        """Set the roles of meters."""
+        ...
+
+
+class EnergyQuery(Protocol):
+    """Energy from whatever a meter has, and decimated series, for the app (APP-1, APP-2)."""
+
+    def energy_cells(
+        self, pairs: Sequence[tuple[str, str]], *, start: datetime, end: datetime, width: int
+    ) -> list[MeterEnergy]:
+        """Each (meter, quantity)'s amount per fine bucket of ``width`` seconds, with its
+        source (:mod:`omdp.cloud.storage.energy`)."""
+        ...
+
+    def series(
+        self,
+        meter_id: str,
+        candidates: Sequence[tuple[str, Part]],
+        *,
+        start: datetime,
+        end: datetime,
+        points: int,
+    ) -> tuple[str, Part, Series] | None:
+        """The first of ``candidates`` (property, part) the meter has, decimated to ``points``
+        pixels (:mod:`omdp.cloud.storage.series`); None when it has none."""
+        ...
+
+
+class ReadingStore(TariffStore, EnergyQuery, Protocol):
     """Readings, rollups, registry, quarantine, retention and erasure, behind one interface."""
 
     # -- life cycle ---------------------------------------------------------------------------

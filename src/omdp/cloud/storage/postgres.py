@@ -35,6 +35,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
+from omdp.cloud.storage.energy import EnergyMixin
 from omdp.cloud.storage.lifecycle import LifecycleMixin
 from omdp.cloud.storage.registry import RegistryMixin
 from omdp.cloud.storage.rollups import (
@@ -45,7 +46,9 @@ from omdp.cloud.storage.rollups import (
     replace_sql,
 )
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
+from omdp.cloud.storage.series import SeriesMixin
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
+from omdp.cloud.storage.tariffs import TariffMixin
 from omdp.errors import StorageError
 
 POOL_TIMEOUT_S: Final = 10.0
@@ -118,7 +121,7 @@ def _next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-class PostgresStore(RegistryMixin, LifecycleMixin, SqlStore):
+class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, SeriesMixin, SqlStore):
     """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
 
     dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST", lateral=True)

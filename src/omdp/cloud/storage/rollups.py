@@ -404,6 +404,21 @@ def combine_rows(rows: Sequence[AggregateRow]) -> list[AggregateRow]:
     return out
 
 
+def series_values(
+    tx: Tx, *, meter_id: str, property_id: str, start: datetime, end: datetime
+) -> list[tuple[int, float]]:
+    """``(t_us, value)`` of one meter's property in ``[start, end)``, in storage order: the
+    meter's readings by (meter, time), each probed for the property's value by row id."""
+    d = tx.dialect
+    rows = tx.run(
+        f"SELECT {d.us_sql('r.t')}, v.num FROM readings r JOIN reading_values v"  # noqa: S608
+        " ON v.rid = r.rid AND v.t = r.t AND v.property_id = ? WHERE r.meter_id = ?"
+        " AND r.t >= ? AND r.t < ? AND v.num IS NOT NULL ORDER BY r.t, r.rid, v.pos",
+        [property_id, meter_id, d.ts(start), d.ts(end)],
+    )
+    return [(int(t), float(v)) for t, v in rows]
+
+
 def fetch_fine(
     tx: Tx, *, meter_id: str, property_id: str, width: int, start: datetime, end: datetime
 ) -> tuple[float | None, list[FineRow]]:
@@ -426,12 +441,7 @@ def fetch_fine(
             [*key, HOUR, d.ts(hour)],
         )
         before = None if last is None else last[0]
-        values = tx.run(
-            f"SELECT {d.us_sql('r.t')}, v.num FROM readings r JOIN reading_values v"  # noqa: S608
-            " ON v.rid = r.rid AND v.t = r.t AND v.property_id = ? WHERE r.meter_id = ?"
-            " AND r.t >= ? AND r.t < ? AND v.num IS NOT NULL ORDER BY r.t, r.rid, v.pos",
-            [property_id, meter_id, d.ts(hour), d.ts(end)],
-        )
+        values = series_values(tx, meter_id=meter_id, property_id=property_id, start=hour, end=end)
         edge = d.us(d.ts(aligned))
         series: list[tuple[str, str, int, float]] = []
         for us, v in values:

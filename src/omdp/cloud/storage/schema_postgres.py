@@ -59,7 +59,9 @@ CREATE TABLE rollups (
 );
 CREATE INDEX rollups_dirty ON rollups (width) WHERE dirty = 1;
 CREATE TABLE seen_meters (meter_id TEXT PRIMARY KEY, first_seen TIMESTAMPTZ NOT NULL);
-""" + REGISTRY_DDL.lstrip("\n") + """CREATE TABLE quarantine (
+"""
+        + REGISTRY_DDL.lstrip("\n")
+        + """CREATE TABLE quarantine (
     qid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, received TIMESTAMPTZ NOT NULL,
     topic TEXT NOT NULL, payload BYTEA NOT NULL, problems TEXT NOT NULL,
     digest TEXT NOT NULL UNIQUE
@@ -84,6 +86,27 @@ DROP INDEX IF EXISTS values_series
         """
 ALTER TABLE meters ADD COLUMN concentrator_id TEXT;
 CREATE INDEX meters_site ON meters (concentrator_id)
+""",
+    ),
+    (
+        5,
+        "household tariffs, price series and meter roles (the app's costs and energy flow)",
+        """
+CREATE TABLE tariffs (
+    household_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE prices (
+    household_id TEXT NOT NULL,
+    t TIMESTAMPTZ NOT NULL,
+    price DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (household_id, t)
+);
+CREATE TABLE meter_roles (
+    meter_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL
+)
 """,
     ),
 )

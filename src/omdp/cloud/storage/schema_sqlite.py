@@ -77,7 +77,9 @@ CREATE TABLE rollups (
 ) WITHOUT ROWID;
 CREATE INDEX rollups_dirty ON rollups (width) WHERE dirty = 1;
 CREATE TABLE seen_meters (meter_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
-""" + REGISTRY_DDL.lstrip("\n") + """CREATE TABLE quarantine (
+"""
+        + REGISTRY_DDL.lstrip("\n")
+        + """CREATE TABLE quarantine (
     qid INTEGER PRIMARY KEY AUTOINCREMENT, received INTEGER NOT NULL,
     topic TEXT NOT NULL, payload BLOB NOT NULL, problems TEXT NOT NULL,
     digest TEXT NOT NULL UNIQUE
@@ -101,6 +103,27 @@ DROP INDEX IF EXISTS values_series
         """
 ALTER TABLE meters ADD COLUMN concentrator_id TEXT;
 CREATE INDEX meters_site ON meters (concentrator_id)
+""",
+    ),
+    (
+        5,
+        "household tariffs, price series and meter roles (the app's costs and energy flow)",
+        """
+CREATE TABLE tariffs (
+    household_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE TABLE prices (
+    household_id TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    price REAL NOT NULL,
+    PRIMARY KEY (household_id, t)
+) WITHOUT ROWID;
+CREATE TABLE meter_roles (
+    meter_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL
+)
 """,
     ),
 )

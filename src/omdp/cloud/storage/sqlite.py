@@ -35,11 +35,14 @@ from typing import Any, Final
 
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
+from omdp.cloud.storage.energy import EnergyMixin
 from omdp.cloud.storage.lifecycle import LifecycleMixin
 from omdp.cloud.storage.registry import RegistryMixin
 from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
+from omdp.cloud.storage.series import SeriesMixin
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
+from omdp.cloud.storage.tariffs import TariffMixin
 from omdp.errors import StorageError
 from omdp.security.files import private_file
 
@@ -75,7 +78,7 @@ def _us(value: datetime) -> int:
     return (value - EPOCH) // _US
 
 
-class SqliteStore(RegistryMixin, LifecycleMixin, SqlStore):
+class SqliteStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, SeriesMixin, SqlStore):
     """A :class:`~omdp.cloud.storage.port.ReadingStore` in one SQLite file."""
 
     dialect = SqliteDialect("sqlite", least="min", greatest="max")
