@@ -16,6 +16,8 @@ _HELP = {
     "quarantined": "Messages put in quarantine.",
     "batches": "Batches committed.",
     "errors": "Batch writes that failed and were retried.",
+    "receipts": "Receipts published to concentrators (one per concentrator and batch).",
+    "receipt_errors": "Receipts the broker did not take (the edge sends those messages again).",
 }
 
 
@@ -29,6 +31,8 @@ class IngestMetrics:
     quarantined: int = 0
     batches: int = 0
     errors: int = 0
+    receipts: int = 0
+    receipt_errors: int = 0
     lag_s: float = 0.0
 
     def registry(self) -> CollectorRegistry:

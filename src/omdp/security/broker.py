@@ -6,7 +6,9 @@
 - ``acl_file``: per user, only its own topics (Mosquitto denies everything not granted):
   an adapter (user = its meter id) writes ``smartMeterMessage/{id}/#``; a concentrator (user =
   its concentrator id) writes ``concentrator/{id}/#`` and reads ``smartMeterMessage/#``; the
-  ingest user alone reads ``concentrator/#`` and ``$share/+/concentrator/#``;
+  ingest user alone reads ``concentrator/#`` and ``$share/+/concentrator/#``; receipts
+  (:mod:`omdp.receipts`): the ingest writes ``omdp/receipts/#``, a concentrator reads only
+  ``omdp/receipts/{id}``;
 - ``mosquitto.conf``: ``per_listener_settings true``, one TLS listener (8883, the site CA,
   ``require_certificate`` optional), ``allow_anonymous false``, persistence,
   ``max_queued_messages 0``, and no plaintext listener except an optional localhost-only one.
@@ -26,6 +28,7 @@ from typing import Literal
 
 from omdp.errors import ConfigError
 from omdp.security.keys import write_private
+from omdp.topics import RECEIPTS_ROOT, receipt_topic
 
 BrokerRole = Literal["adapter", "concentrator", "ingest"]
 _SAFE = re.compile(r"^[A-Za-z0-9._:@~-]{1,128}$")
@@ -70,9 +73,11 @@ def acl_text(users: Mapping[str, BrokerRole]) -> str:
         elif role == "concentrator":
             lines.append(f"topic write concentrator/{user}/#")
             lines.append("topic read smartMeterMessage/#")
+            lines.append(f"topic read {receipt_topic(user)}")
         else:
             lines.append("topic read concentrator/#")
             lines.append("topic read $share/+/concentrator/#")
+            lines.append(f"topic write {RECEIPTS_ROOT}/#")
         lines.append("")
     return "\n".join(lines)
 
