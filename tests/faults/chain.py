@@ -356,13 +356,15 @@ class Chain:
         self.cloud = Mosquitto(workdir / "cloud", autosave_interval=cloud_autosave)
         self.db_url = db_url or f"sqlite:///{workdir / 'cloud.sqlite3'}"
         self.http_port = free_port()
+        edge = dict(edge or {})
+        local_extra = edge.pop("local", {})  # e.g. credentials for a site broker with an ACL
         self.edge = Proc(
             workdir,
             "edge",
             ["edge", "run"],
             {
                 "concentrator_id": "e1",
-                "local": {"port": self.local.port},
+                "local": {"port": self.local.port, **local_extra},
                 "cloud": {"port": self.cloud.port},
                 "outbox_path": str(workdir / "outbox.sqlite3"),
                 "http_port": self.http_port,

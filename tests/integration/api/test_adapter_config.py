@@ -21,7 +21,8 @@ SCHEMA = json.loads(Path("schemas/adapter-config.json").read_text(encoding="utf-
 
 def test_cl10_creates_meter_and_yaml_file_usable_by_adapter(api: Api, tmp_path: Path) -> None:
     """CL-10, CM-3: a new MeterIndividual, default OBIS mappings, device credentials; the YAML
-    file validates against the published schema and loads in the adapter as it is."""
+    file validates against the published schema and loads in the adapter as it is; it carries
+    the household's timezone and no outboxPath (issue: every issued file shared one outbox)."""
     body = {
         "physicalElementId": "el-3ph",
         "householdId": "h-one",
@@ -54,6 +55,11 @@ def test_cl10_creates_meter_and_yaml_file_usable_by_adapter(api: Api, tmp_path: 
     path.chmod(0o600)
     loaded = load_adapter_file(path)
     assert loaded.meter_individual_id == meter_id
+    # the household's timezone and no shared outbox path (each adapter: {meter}.outbox.sqlite3)
+    assert doc["Adapter"]["timezone"] == "Europe/Brussels"
+    assert doc["Adapter"]["householdId"] == "h-one"
+    assert "outboxPath" not in doc["Adapter"]
+    assert loaded.adapter.outbox_path is None
 
 
 def test_cl10_json_by_accept_with_overrides(api: Api) -> None:
