@@ -23,6 +23,7 @@ from omdp.cloud.api.routes import (
     health,
     households,
     me,
+    meter_health,
     readings,
 )
 from omdp.cloud.storage.port import ReadingStore
@@ -98,7 +99,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     v1 = APIRouter(prefix=prefix)
-    for feature in (readings, households, elements, erasure, aggregates, adapter_config, me):
+    features = (readings, households, elements, erasure, aggregates, adapter_config, me)
+    for feature in (*features, meter_health):
         v1.include_router(feature.router)
     app.include_router(v1)
     app.include_router(health.router)

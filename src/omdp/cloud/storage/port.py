@@ -18,6 +18,7 @@ from omdp.cloud.model import (
     AggregateRow,
     ErasureRecord,
     Interval,
+    MeterHealth,
     QuarantineEntry,
     ReadingFilter,
     RetentionPolicy,
@@ -171,6 +172,12 @@ class ReadingStore(Protocol):
         ...
 
     # -- quarantine ---------------------------------------------------------------------------
+
+    def meter_health(
+        self, *, since: datetime, meter_ids: Sequence[str] | None = None
+    ) -> list[MeterHealth]:
+        """Per meter with readings since ``since``: count, newest, missing sequence numbers."""
+        ...
 
     def list_quarantine(self, *, limit: int = 100, offset: int = 0) -> list[QuarantineEntry]:
         """Quarantined messages, oldest first."""
