@@ -185,6 +185,7 @@ class IngestService:
             queue_size=RECEIVE_QUEUE,
         )
         batches: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=2)
+        self.metrics.connected = client.connected.is_set
         async with client:
             await client.subscribe(self.topic_filter, qos=1)
             self.ready.set()

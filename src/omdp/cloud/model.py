@@ -241,7 +241,7 @@ class MeterHealth:
 
     Attributes:
         meter_id: The meter.
-        readings: Readings with a sequence number stored since then.
+        readings: Readings stored since then (those without a sequence number included).
         last_reading: The newest of them (reading time).
         missing: Sequence numbers skipped between consecutive readings: readings never taken
             (the adapter counts missed polls into the numbering) or lost on the way.
@@ -254,8 +254,8 @@ class MeterHealth:
     last_reading: datetime
     missing: int
     restarts: int
-    first_sequence: int
-    last_sequence: int
+    first_sequence: int | None
+    last_sequence: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -316,9 +316,10 @@ class RegistryMixin:
     ) -> list[MeterHealth]:
         """Gap detection from sequence numbers: per meter, readings since ``since`` in time
         order; a number more than one above the one before counts the numbers between as
-        missing, a number not above it as a restart. Readings without a number are left out."""
+        missing, a number not above it as a restart. Readings without a number count as readings
+        and are not checked."""
         d = self.dialect
-        where, params = "t >= ? AND seq IS NOT NULL", [d.ts(since)]
+        where, params = "t >= ?", [d.ts(since)]
         if meter_ids is not None:
             where += f" AND meter_id IN {in_list(meter_ids)}"
             params += list(meter_ids)
@@ -339,8 +340,8 @@ class RegistryMixin:
                 last_reading=d.dt(last),
                 missing=int(missing or 0),
                 restarts=int(restarts or 0),
-                first_sequence=int(first),
-                last_sequence=int(final),
+                first_sequence=None if first is None else int(first),
+                last_sequence=None if final is None else int(final),
             )
             for meter, count, last, missing, restarts, first, final in rows
         ]

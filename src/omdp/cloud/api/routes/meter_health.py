@@ -35,7 +35,7 @@ class MeterHealthItem(SpecModel):
     meter_id: str
     household_id: str | None = None
     registered: bool = Field(description="Whether the registry knows the meter.")
-    readings: int = Field(ge=0, description="Readings with a sequence number in the window.")
+    readings: int = Field(ge=0, description="Readings in the window.")
     last_reading_time: datetime | None = None
     missing_readings: int = Field(ge=0, description="Sequence numbers skipped: readings lost.")
     restarts: int = Field(ge=0, description="Times the numbering went back.")
