@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -80,13 +79,19 @@ class CloudSink(MqttSink):
         self.clock = clock
         self.stats = ReceiptStats()
         self.receipt_topic = receipt_topic(concentrator_id)
-        self._slots = asyncio.Semaphore(window)
+        # Per message only plain containers, no callback: a future leaves ``_waiting`` when
+        # its receipt settles it, and ``_order`` (oldest first) when it is settled or overdue;
+        # ``_pending`` counts those not settled by a receipt, a timeout or a refusal yet.
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self._twins: dict[int, list[asyncio.Future[None]]] = {}  # identical messages pending
-        self._order: collections.deque[tuple[float, asyncio.Future[None]]] = collections.deque()
+        self._order: collections.deque[tuple[float, int, asyncio.Future[None]]] = (
+            collections.deque()
+        )
         self._keys: dict[str, bytes] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._pending = 0
+        self._room = asyncio.Event()
+        self._room.set()
 
     async def __aenter__(self) -> CloudSink:
         await self.client.subscribe(self.receipt_topic, qos=1)
@@ -111,10 +116,13 @@ class CloudSink(MqttSink):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for _deadline, future in self._order:
+        for _deadline, _digest, future in self._order:
             if not future.done():
                 future.set_exception(BrokerError("the cloud sink closed"))
         self._order.clear()
+        self._waiting.clear()
+        self._twins.clear()
+        self._pending = 0
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -131,29 +139,30 @@ class CloudSink(MqttSink):
 
         The returned future resolves on the cloud's receipt, or fails as the module says.
         """
-        await self._slots.acquire()
+        while self._pending >= self.window:
+            self._room.clear()
+            await self._room.wait()
         client = self.client
         await client.inflight_slot.acquire()
-        self._pending += 1
         topic = self.cloud_topic(entry.topic)
         digest = _digest(self._key(topic) + entry.payload)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(functools.partial(self._settled, digest))
-        if digest in self._waiting:  # the same message twice: one receipt settles both
+        if digest in self._waiting:  # the same message again: one receipt settles both
             self._twins.setdefault(digest, []).append(future)
         else:
             self._waiting[digest] = future
-        self._order.append((self.clock() + self.timeout, future))
+        self._pending += 1
+        self._order.append((self.clock() + self.timeout, digest, future))
         client.publish_nowait(topic, entry.payload, qos=1, release_slot=True, future=future)
         return future
 
-    def _settled(self, digest: int, future: asyncio.Future[None]) -> None:
-        self._slots.release()
-        self._pending -= 1
-        if future.cancelled() or future.exception() is None:
-            return
-        if not isinstance(future.exception(), ReceiptTimeout):
-            self.stats.refused += 1
+    def _freed(self, count: int) -> None:
+        self._pending -= count
+        if self._pending < self.window:
+            self._room.set()
+
+    def _forget(self, digest: int, future: asyncio.Future[None]) -> None:
+        """Drop a future that failed from the receipt table (a receipt can no longer settle it)."""
         if self._waiting.get(digest) is future:
             twins = self._twins.pop(digest, None)
             if twins:
@@ -177,21 +186,24 @@ class CloudSink(MqttSink):
             log.warning("ignored a message on %s: %s", self.receipt_topic, exc)
             return 0
         self.stats.receipts += 1
-        settled = 0
+        settled = unknown = 0
         waiting, twins = self._waiting, self._twins
         for digest in digests:
             future = waiting.pop(digest, None)
             if future is None:
-                self.stats.unknown += 1  # sent again meanwhile, or before a restart
+                unknown += 1  # sent again meanwhile, or before a restart
                 continue
-            for other in twins.pop(digest, ()):
-                if not other.done():
-                    other.set_result(None)
-                    settled += 1
+            if digest in twins:
+                for other in twins.pop(digest):
+                    if not other.done():
+                        other.set_result(None)
+                        settled += 1
             if not future.done():
                 future.set_result(None)
                 settled += 1
+        self.stats.unknown += unknown
         self.stats.receipted += settled
+        self._freed(settled)
         return settled
 
     async def _receive_forever(self) -> None:
@@ -209,17 +221,29 @@ class CloudSink(MqttSink):
             self.expire()
 
     def expire(self) -> int:
-        """Fail the entries whose receipt is overdue; return how many."""
+        """Fail the entries whose receipt is overdue; return how many.
+
+        Also takes settled entries off the front of the queue, and frees the window of those
+        that failed on the broker's side (refused, connection closed) without a receipt.
+        """
         order = self._order
         now = self.clock()
-        expired = 0
-        while order and (order[0][1].done() or order[0][0] <= now):
-            _deadline, future = order.popleft()
+        expired = refused = 0
+        while order and (order[0][0] <= now or order[0][2].done()):
+            _deadline, digest, future = order.popleft()
             if not future.done():
                 future.set_exception(
                     ReceiptTimeout(f"no receipt from the cloud within {self.timeout:g} s")
                 )
                 expired += 1
+            elif future.cancelled() or future.exception() is not None:
+                refused += 1
+            else:
+                continue  # settled by its receipt
+            self._forget(digest, future)
+        if expired or refused:
+            self._freed(expired + refused)
+            self.stats.refused += refused
         if expired:
             self.stats.timeouts += expired
             log.warning(
@@ -240,7 +264,7 @@ class CloudSink(MqttSink):
 
     def oldest_pending_age(self) -> float:
         """Seconds since the oldest entry still waiting for its receipt was published."""
-        for deadline, future in self._order:
+        for deadline, _digest, future in self._order:
             if not future.done():
                 return max(0.0, self.clock() - (deadline - self.timeout))
         return 0.0

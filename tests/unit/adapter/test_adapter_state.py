@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from prometheus_client import generate_latest
 
 from omdp.adapter.config import load_adapter_file
 from omdp.adapter.metrics import adapter_registry
@@ -23,7 +24,6 @@ from omdp.edge.outbox import Entry
 from omdp.edge.sqlite_outbox import SqliteOutbox
 from omdp.errors import StorageError
 from omdp.ops.status import parse_prometheus
-from prometheus_client import generate_latest
 
 INTERVAL = 10.0
 
