@@ -133,6 +133,7 @@ class Forwarder:
                 reason = "cancelled" if future.cancelled() else future.exception()
                 log.warning("forwarding failed, will resend from the outbox: %s", reason)
             self._failed = True
+            self._new.set()  # a pump waiting for a probe's answer recovers now
             return
         self.stats.acked += 1
         if self._probing:
