@@ -123,7 +123,11 @@ def test_unreceipted_readings_and_lag_and_gaps_are_problems() -> None:
             "http://cloud/v1/meterHealth": health,
         },
     )
-    site.json["http://cloud/v1/meterReadings"] = {"page": {"totalRows": 210}}
+    oldest = (now - timedelta(seconds=59)).isoformat()  # 50 readings, 59 s to 45 s ago
+    site.json["http://cloud/v1/meterReadings"] = {
+        "page": {"totalRows": 50},
+        "content": [{"readingTime": oldest}],
+    }
     found = asyncio.run(
         gather(
             cloud="http://cloud",
@@ -138,7 +142,8 @@ def test_unreceipted_readings_and_lag_and_gaps_are_problems() -> None:
     assert "cloud: the newest reading is 45 s old" in text
     assert "meter m1: 16 reading(s) missing in the last 1 h" in text
     assert "1 meter(s) silent" in text
-    assert found.cloud["readingsPerSecond"] == 3.5  # 210 readings in the last 60 s
+    # 50 readings over the 14 s they span: 3.5 a second, not 50 / the 60 s window (0.83)
+    assert found.cloud["readingsPerSecond"] == 3.5
     assert found.cloud["metersWithGaps"] == {"m1": 16}
     assert len(found.edges) == 2
     assert found.edges[1]["oldestUnconfirmedSeconds"] == 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import click
@@ -88,6 +89,7 @@ def status(
 
     from omdp.ops.status import Thresholds, gather
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     edge_urls, ingest_urls, adapter_urls = _urls(edges), _urls(ingests), _urls(adapters)
     if not (cloud or edge_urls or ingest_urls or adapter_urls):
         cloud, edge_urls = "http://127.0.0.1:8080", ["http://127.0.0.1:8081"]

@@ -4,9 +4,9 @@ Every part is asked concurrently; counters are read twice, ``sample_s`` seconds 
 rates are those of the last seconds and a stall shows as received-but-not-stored:
 
 - **cloud API** (``--cloud``): ``/healthz``, ``/readyz``; with a token, readings of the last
-  ``rate_window_s`` (the rate, by reading time), the newest reading (lag = now minus its time)
-  and ``GET /v1/meterHealth`` (meters silent for ``silent_s``, gaps in sequence numbers over the
-  last ``gap_hours``);
+  ``rate_window_s`` (the rate over the time they span, by reading time), the newest reading
+  (lag = now minus its time) and ``GET /v1/meterHealth`` (meters silent for ``silent_s``, gaps
+  in sequence numbers over the last ``gap_hours``);
 - **ingests** (``--ingest``, any number, each its ``ingest.metrics_port`` URL): connected to the
   broker, readings stored a second, messages received and not committed (``pending``; stalled
   when that stays above 0 while nothing is committed), commit lag, quarantine;
@@ -145,10 +145,9 @@ async def _cloud(
         status.problems.append(f"cloud API: query refused or failed ({exc})")
         return
     total = int(recent.get("page", {}).get("totalRows", 0))
-    c["readingsPerSecond"] = round(total / limits.rate_window_s, 2)
-    newest = [
-        datetime.fromisoformat(m["lastReadingTime"]) for m in meters if m.get("lastReadingTime")
-    ]
+    times = [m.get("lastReadingTime") for m in meters]
+    newest = [datetime.fromisoformat(t) for t in times if t]
+    c["readingsPerSecond"] = _rate(total, recent.get("content") or [], newest)
     if newest:
         lag = max((now - max(newest)).total_seconds(), 0.0)
         c["lagSeconds"] = round(lag, 1)
@@ -173,6 +172,17 @@ async def _cloud(
             f"meter {meter}: {missing} reading(s) missing in the last {limits.gap_hours:g} h "
             "(gaps in its sequence numbers)"
         )
+
+
+def _rate(total: int, first_page: list[dict[str, Any]], newest: list[datetime]) -> float:
+    """Readings a second between the oldest and the newest reading of the window: over the
+    time they span, not over the whole window (a site that started 10 s ago at 1 reading a
+    second has a rate of 1, not 10 / 60)."""
+    if total < 2 or not first_page or not newest:
+        return 0.0
+    oldest = datetime.fromisoformat(first_page[0]["readingTime"])
+    span = (max(newest) - oldest).total_seconds()
+    return round((total - 1) / span, 2) if span > 0 else 0.0
 
 
 # -- ingests ----------------------------------------------------------------------------------
