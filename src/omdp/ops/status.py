@@ -107,7 +107,25 @@ async def _probe(client: httpx.AsyncClient, url: str, status: SiteStatus, what: 
     return True
 
 
-async def _metrics(client: httpx.AsyncClient, url: str) -> tuple[float, dict[str, float]] | None:
+Sample = tuple[float, dict[str, float]]
+"""When a metrics page was read (monotonic seconds), and its values by name."""
+
+
+def _answered(
+    what: str, url: str, samples: tuple[Sample | None, Sample | None], status: SiteStatus
+) -> tuple[Sample, Sample, dict[str, Any]] | None:
+    """The two reads of a metrics page and the part's entry (added to ``status``), or None
+    when either read failed (a problem is noted)."""
+    entry: dict[str, Any] = {"url": url}
+    getattr(status, f"{what}s").append(entry)
+    first, second = samples
+    if first is None or second is None:
+        status.problems.append(f"{what}: {url} does not answer")
+        return None
+    return first, second, entry
+
+
+async def _metrics(client: httpx.AsyncClient, url: str) -> Sample | None:
     try:
         answer = await client.get(url)
         answer.raise_for_status()
@@ -193,18 +211,12 @@ def _counter(m: dict[str, float], name: str) -> float:
 
 
 def _ingest(
-    url: str,
-    first: tuple[float, dict[str, float]] | None,
-    second: tuple[float, dict[str, float]] | None,
-    status: SiteStatus,
-    limits: Thresholds,
+    url: str, samples: tuple[Sample | None, Sample | None], status: SiteStatus, limits: Thresholds
 ) -> None:
-    entry: dict[str, Any] = {"url": url}
-    status.ingests.append(entry)
-    if first is None or second is None:
-        status.problems.append(f"ingest: {url} does not answer")
+    answered = _answered("ingest", url, samples, status)
+    if answered is None:
         return
-    (t0, a), (t1, b) = first, second
+    (t0, a), (t1, b), entry = answered
     span = max(t1 - t0, 1e-3)
 
     def handled(m: dict[str, float]) -> float:
@@ -294,18 +306,12 @@ async def _edge(
 
 
 def _adapter(
-    url: str,
-    first: tuple[float, dict[str, float]] | None,
-    second: tuple[float, dict[str, float]] | None,
-    status: SiteStatus,
-    limits: Thresholds,
+    url: str, samples: tuple[Sample | None, Sample | None], status: SiteStatus, limits: Thresholds
 ) -> None:
-    entry: dict[str, Any] = {"url": url}
-    status.adapters.append(entry)
-    if first is None or second is None:
-        status.problems.append(f"adapter: {url} does not answer")
+    answered = _answered("adapter", url, samples, status)
+    if answered is None:
         return
-    a, b = first[1], second[1]
+    (_, a), (_, b), entry = answered
     missed = b.get("omdp_adapter_missed_total", 0.0)
     interval = b.get("omdp_adapter_interval_seconds")
     last = b.get("omdp_adapter_last_reading_age_seconds")
@@ -363,7 +369,7 @@ async def gather(
             await asyncio.sleep(max(0.0, started + limits.sample_s - time.monotonic()))
         second = await asyncio.gather(*(_metrics(client, url) for url in sampled))
     for n, url in enumerate(ingests):
-        _ingest(url, first[n], second[n], status, limits)
+        _ingest(url, (first[n], second[n]), status, limits)
     for n, url in enumerate(adapters, start=len(ingests)):
-        _adapter(url, first[n], second[n], status, limits)
+        _adapter(url, (first[n], second[n]), status, limits)
     return status
