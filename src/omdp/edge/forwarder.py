@@ -86,6 +86,7 @@ class Forwarder:
         self.probe = probe
         self._probing = False
         self._probe_sent = 0
+        self._pumping: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Tell the pump that the outbox has new entries."""
@@ -147,18 +148,26 @@ class Forwarder:
         """Pump and reap until :meth:`stop`; then settle the window and delete what was acked."""
         async with asyncio.TaskGroup() as tg:
             reaper = tg.create_task(self._reap_forever())
+            pump = self._pumping = tg.create_task(self._pump())
             try:
-                await self._pump()
+                await asyncio.wait([pump])  # its failure, if any, leaves the group with it
             finally:
                 reaper.cancel()
+                pump.cancel()
         await self.reap()
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Stop pumping and wait up to ``timeout`` s for the entries in flight."""
+        """Stop pumping and wait up to ``timeout`` s for the entries in flight.
+
+        A pump still waiting after that (for room in a full window, or between retries) is
+        cancelled: what it did not send stays in the outbox for the next start.
+        """
         self._stopping = True
         self._new.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
+        if self._pumping is not None:
+            self._pumping.cancel()
 
     async def _pump(self) -> None:
         cursor = 0

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.integration.edge.support import Collector
+from tests.integration.edge.support import Collector, edge_settings, publish_all, running_edge
 from tests.support.mosquitto import Mosquitto
 
 from omdp.config import MqttSettings
@@ -36,7 +36,7 @@ def test_no_matching_subscribers_is_not_a_delivery(mosquitto: Mosquitto) -> None
     instead of counting as delivered, for the plain client with require_subscribers and for
     the cloud sink; without require_subscribers the old meaning (taken) stays."""
 
-    async def main() -> tuple[BaseException | None, BaseException | None, int]:
+    async def main() -> tuple[BaseException | None, int]:
         settings = MqttSettings(port=mosquitto.port, protocol="5")
         async with (
             MqttClient(settings, client_id="strict", require_subscribers=True) as strict,
@@ -49,9 +49,9 @@ def test_no_matching_subscribers_is_not_a_delivery(mosquitto: Mosquitto) -> None
                 future = await sink.send(_entry(1))
                 await asyncio.wait([future], timeout=10)
                 refused = future.exception()
-            return refused, None, strict.refused
+            return refused, strict.refused
 
-    refused, _, count = asyncio.run(main())
+    refused, count = asyncio.run(main())
     assert isinstance(refused, BrokerError)
     assert "0x10" in str(refused)
     assert count == 2
@@ -94,3 +94,45 @@ def test_receipt_settles_and_silence_times_out(mosquitto: Mosquitto, tmp_path: P
     assert status["receipted"] == 51
     assert pending_after_puback == 1, "a PUBACK alone must not settle an entry"
     assert isinstance(error, ReceiptTimeout)
+
+
+def test_edge_keeps_unreceipted_messages_and_stops_promptly(
+    mosquitto_factory: type[Mosquitto], tmp_path: Path
+) -> None:
+    """CO-2: a cloud subscriber that takes every message but sends no receipt (an ingest whose
+    store never commits) leaves them all in the edge's outbox although the cloud broker
+    acknowledged each; the edge still stops within seconds, and its next run sends them again
+    to a receipting subscriber, which empties the outbox."""
+    local = mosquitto_factory("local").start()
+    cloud = mosquitto_factory("cloud").start()
+    sent = [
+        (f"smartMeterMessage/m{i % 3}/readings", sample_reading(f"m{i % 3}", i)) for i in range(50)
+    ]
+
+    async def main() -> tuple[int, float, int, int]:
+        settings = edge_settings(local, cloud, tmp_path)
+        async with Collector(cloud, client_id="silent", receipts=False) as silent:
+            async with (
+                running_edge(settings) as (service, _port),
+                MqttClient(MqttSettings(port=local.port), client_id="adapter") as pub,
+            ):
+                await publish_all(pub, sent)
+                await silent.wait_for(lambda got: len(got) >= len(sent), timeout=20)
+                await asyncio.sleep(0.5)
+                held = service.outbox.depth()
+                stopping = time.monotonic()
+            stop_s = time.monotonic() - stopping
+        async with (
+            Collector(cloud, client_id="ingest-like") as collector,
+            running_edge(settings) as (service, _port),
+        ):
+            async with asyncio.timeout(30):
+                while service.outbox.depth():
+                    await asyncio.sleep(0.05)
+            return held, stop_s, service.outbox.depth(), len(collector.messages)
+
+    held, stop_s, depth, resent = asyncio.run(main())
+    assert held == len(sent), "acknowledged by the broker, not receipted: kept"
+    assert stop_s < 10
+    assert depth == 0
+    assert resent >= len(sent)
