@@ -26,12 +26,14 @@ message.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Sequence
 
 import xxhash
 
 from omdp.errors import BrokerError
+from omdp.topics import concentrator_of
 
 FORMAT = 1
 """First byte of a receipt: the version of its layout."""
@@ -55,6 +57,20 @@ def message_digest(topic: bytes, payload: bytes) -> int:
 def topic_key(topic: str) -> bytes:
     """The digest prefix of a topic: its UTF-8 bytes and a NUL byte."""
     return topic.encode() + b"\0"
+
+
+@functools.lru_cache(maxsize=100_000)
+def _receipt_key(topic: str) -> tuple[str, bytes] | None:
+    """(concentrator id, digest prefix) of a topic, None when no concentrator can be told."""
+    concentrator = concentrator_of(topic)
+    return None if concentrator is None else (concentrator, topic_key(topic))
+
+
+def receipt_entry(topic: str, payload: bytes) -> tuple[str, int] | None:
+    """(concentrator id, digest) with which a message received on ``topic`` is receipted: any
+    message under ``concentrator/{id}/``, whatever its payload."""
+    key = _receipt_key(topic)
+    return None if key is None else (key[0], message_digest(key[1], payload))
 
 
 def encode_receipts(digests: Sequence[int]) -> list[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from omdp.cloud.ingest import receipt_entry
 from omdp.errors import BrokerError
 from omdp.receipts import (
     FORMAT,
@@ -13,6 +12,7 @@ from omdp.receipts import (
     encode_receipts,
     group_digests,
     message_digest,
+    receipt_entry,
     topic_key,
 )
 from omdp.topics import concentrator_of, receipt_topic

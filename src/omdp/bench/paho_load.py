@@ -15,8 +15,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from omdp.cloud.ingest import receipt_entry
-from omdp.receipts import encode_receipts, group_digests
+from omdp.receipts import encode_receipts, group_digests, receipt_entry
 from omdp.topics import receipt_topic
 
 IN_FLIGHT = 100

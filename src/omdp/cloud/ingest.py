@@ -55,14 +55,8 @@ from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
 from omdp.mqtt import Message, MqttClient
-from omdp.receipts import encode_receipts, group_digests, message_digest, topic_key
-from omdp.topics import (
-    CLOUD_FILTER,
-    MeterTopic,
-    concentrator_of,
-    parse_concentrator_topic,
-    receipt_topic,
-)
+from omdp.receipts import encode_receipts, group_digests, receipt_entry
+from omdp.topics import CLOUD_FILTER, MeterTopic, parse_concentrator_topic, receipt_topic
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +72,6 @@ def _topic(topic: str) -> MeterTopic:
     """Parse a topic once: a concentrator publishes each meter on the same topic all day, and
     parsing took 25 µs a message (a sixth of classifying one) on the ingest benchmark."""
     return parse_concentrator_topic(topic)
-
-
-@functools.lru_cache(maxsize=100_000)
-def _receipt_key(topic: str) -> tuple[str, bytes] | None:
-    """(concentrator id, digest prefix) of a topic, None when no concentrator can be told."""
-    concentrator = concentrator_of(topic)
-    return None if concentrator is None else (concentrator, topic_key(topic))
-
-
-def receipt_entry(topic: str, payload: bytes) -> tuple[str, int] | None:
-    """(concentrator id, digest) with which a message received on ``topic`` is receipted."""
-    key = _receipt_key(topic)
-    return None if key is None else (key[0], message_digest(key[1], payload))
 
 
 def classify(

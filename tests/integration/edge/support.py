@@ -13,12 +13,11 @@ import orjson
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_for_port
 
-from omdp.cloud.ingest import receipt_entry
 from omdp.config import EdgeSettings, MqttSettings
 from omdp.edge.main import run_edge
 from omdp.edge.service import EdgeService
 from omdp.mqtt import Message, MqttClient
-from omdp.receipts import encode_receipts, group_digests
+from omdp.receipts import encode_receipts, group_digests, receipt_entry
 from omdp.topics import receipt_topic
 
 
