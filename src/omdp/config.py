@@ -212,6 +212,11 @@ class AdapterBrokerSettings(BaseModel):
     port: int = Field(default=1883, ge=1, le=65535)
     protocol: Literal["5", "3.1.1"] = "5"
     tls: bool = False
+    ca_file: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The CA file on the adapter's device that verifies the broker (with tls).",
+    )
 
 
 JwtAlgorithm = Literal["RS256", "ES256", "EdDSA"]

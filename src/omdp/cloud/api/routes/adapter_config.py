@@ -80,6 +80,7 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
         port=configured.port,
         protocol=configured.protocol,
         tls=configured.tls,
+        ca_file=configured.ca_file,
         client_id=meter_id,
     )
     config = AdapterConfigFile.model_validate(
