@@ -182,6 +182,11 @@ class IngestSettings(BaseModel):
         default=False,
         description="Quarantine readings of meters that have no site (concentrator) registered.",
     )
+    receipts: bool = Field(
+        default=True,
+        description="Publish a receipt per committed batch on omdp/receipts/{concentratorId}: "
+        "edges delete what they forwarded only on it.",
+    )
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = Field(
         default="127.0.0.1",
@@ -232,6 +237,11 @@ class AdapterBrokerSettings(BaseModel):
     port: int = Field(default=1883, ge=1, le=65535)
     protocol: Literal["5", "3.1.1"] = "5"
     tls: bool = False
+    ca_file: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The CA file on the adapter's device that verifies the broker (with tls).",
+    )
 
 
 JwtAlgorithm = Literal["RS256", "ES256", "EdDSA"]
@@ -437,6 +447,18 @@ class EdgeSettings(ComponentSettings):
     outbox_batch: int = Field(default=2000, ge=1, le=50_000, description="Messages per commit.")
     forward_window: int = Field(
         default=1000, ge=1, le=20_000, description="Publishes in flight to the cloud."
+    )
+    cloud_receipts: bool = Field(
+        default=True,
+        description="Delete a forwarded message from the outbox only on the cloud ingest's "
+        "receipt (omdp/receipts/{concentrator_id}); false: on the cloud broker's PUBACK, for a "
+        "cloud that sends no receipts (a broker restart or crash can then lose messages).",
+    )
+    receipt_timeout_s: float = Field(
+        default=30.0, ge=1, le=3600, description="Send a message again after this long unreceipted."
+    )
+    receipt_window: int = Field(
+        default=20_000, ge=1, le=1_000_000, description="Messages waiting for a receipt at most."
     )
     local_queue_size: int = Field(
         default=50_000, ge=100, le=500_000, description="Received messages held in memory."

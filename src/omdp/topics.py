@@ -11,6 +11,10 @@
   ``since``, ``at`` and ``message``. These topics are under ``concentrator/#`` too: a cloud
   subscriber tells them from readings with :func:`is_alert_topic`.
 
+The cloud ingest publishes end-to-end receipts (:mod:`omdp.receipts`) on
+``omdp/receipts/{concentratorId}``, outside the ``concentrator/#`` tree it consumes, so that it
+never receives its own receipts; only that concentrator may read them (the broker's ACL).
+
 Ids are single topic levels: never empty, never containing ``/``, ``+`` or ``#`` (nor NUL),
 so that a subscriber can rely on the level structure without knowing any id (CM-2).
 """
@@ -34,6 +38,9 @@ ADAPTER_FILTER: Final = f"{ADAPTER_ROOT}/#"
 
 CLOUD_FILTER: Final = f"{CONCENTRATOR_ROOT}/#"
 """What the cloud ingest subscribes to (CL-2)."""
+
+RECEIPTS_ROOT: Final = "omdp/receipts"
+"""Where the cloud ingest publishes receipts: ``omdp/receipts/{concentratorId}``."""
 
 _FORBIDDEN = frozenset("/+#\x00")
 MAX_LEVEL_BYTES: Final = 256
@@ -168,3 +175,17 @@ def parse_alert_topic(topic: str) -> AlertTopic:
         rule_id=check_level(rule, "ruleId"),
         smart_meter_id=check_level(meter, "smartMeterId"),
     )
+
+
+def receipt_topic(concentrator_id: str) -> str:
+    """``omdp/receipts/{concentratorId}``: the cloud's receipts for one concentrator."""
+    return f"{RECEIPTS_ROOT}/{check_level(concentrator_id, 'concentratorId')}"
+
+
+def concentrator_of(topic: str) -> str | None:
+    """The concentrator id of a ``concentrator/{concentratorId}/...`` topic, else None."""
+    root, _, rest = topic.partition("/")
+    if root != CONCENTRATOR_ROOT:
+        return None
+    concentrator = rest.partition("/")[0]
+    return concentrator or None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -220,9 +221,20 @@ class Proc:
             self.process.wait(15)
         self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP: the process stays, frozen (it neither reads nor reconnects)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """SIGTERM, SIGKILL after 30 s."""
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # in case it was paused
             self.process.terminate()
             try:
                 self.process.wait(30)
@@ -335,19 +347,24 @@ class Chain:
         db_url: str | None = None,
         edge: dict[str, Any] | None = None,
         ingest: dict[str, Any] | None = None,
+        ingests: int = 1,
+        cloud_autosave: int = 1,
+        local: Mosquitto | None = None,
     ) -> None:
         self.workdir = workdir
-        self.local = Mosquitto(workdir / "local")
-        self.cloud = Mosquitto(workdir / "cloud")
+        self.local = local or Mosquitto(workdir / "local")
+        self.cloud = Mosquitto(workdir / "cloud", autosave_interval=cloud_autosave)
         self.db_url = db_url or f"sqlite:///{workdir / 'cloud.sqlite3'}"
         self.http_port = free_port()
+        edge = dict(edge or {})
+        local_extra = edge.pop("local", {})  # e.g. credentials for a site broker with an ACL
         self.edge = Proc(
             workdir,
             "edge",
             ["edge", "run"],
             {
                 "concentrator_id": "e1",
-                "local": {"port": self.local.port},
+                "local": {"port": self.local.port, **local_extra},
                 "cloud": {"port": self.cloud.port},
                 "outbox_path": str(workdir / "outbox.sqlite3"),
                 "http_port": self.http_port,
@@ -356,22 +373,31 @@ class Chain:
                 **(edge or {}),
             },
         )
-        self.ingest = Ingest(
-            workdir,
-            "ingest",
-            {
-                "mqtt": {"port": self.cloud.port},
-                "db": {"url": self.db_url},
-                "ingest": {"client_id": "fault-ingest", "batch_size": 200, **(ingest or {})},
-            },
-        )
+        self.ingests = [
+            Ingest(
+                workdir,
+                "ingest" if n == 0 else f"ingest{n + 1}",
+                {
+                    "mqtt": {"port": self.cloud.port},
+                    "db": {"url": self.db_url},
+                    "ingest": {
+                        "client_id": "fault-ingest" if n == 0 else f"fault-ingest-{n + 1}",
+                        "batch_size": 200,
+                        **(ingest or {}),
+                    },
+                },
+            )
+            for n in range(ingests)
+        ]
+        self.ingest = self.ingests[0]
 
     def start(self) -> Chain:
         """Brokers, the store's schema, the ingest, the edge: in that order, each ready."""
         self.local.start()
         self.cloud.start()
         open_store(self.db_url).close()  # migrate once, before any ingest races for it
-        self.ingest.start()
+        for ingest in self.ingests:
+            ingest.start()
         self.start_edge()
         return self
 
@@ -382,7 +408,8 @@ class Chain:
 
     def close(self) -> None:
         """Stop everything, never raising."""
-        for action in (self.edge.stop, self.ingest.stop, self.local.kill, self.cloud.kill):
+        stops = [ingest.stop for ingest in self.ingests]
+        for action in (self.edge.stop, *stops, self.local.kill, self.cloud.kill):
             with contextlib.suppress(Exception):
                 action()
 
@@ -422,7 +449,8 @@ class Chain:
         ``stored`` replaces the store's reading ids when ``sent`` names readings otherwise
         (an adapter's readings by meter and value).
         """
-        self.ingest.stop()
+        for ingest in self.ingests:
+            ingest.stop()
         sent_ids = set(sent)
         stored = set(stored) if stored is not None else self.stored_ids()
         store = open_store(self.db_url, migrate=False)
@@ -437,7 +465,7 @@ class Chain:
             case=case,
             sent=len(sent_ids),
             stored=len(sent_ids & stored),
-            duplicates=self.ingest.total("duplicates"),
+            duplicates=sum(ingest.total("duplicates") for ingest in self.ingests),
             lost=sorted(sent_ids - stored),
             quarantined=len(entries),
             reasons=reasons,

@@ -6,7 +6,8 @@ it listens for (``Meter.radioMeters``). The file's ``MeterIndividualId`` names t
 published exactly as a meter with an adapter of its own would be: on
 ``smartMeterMessage/{its id}/readings``, with its own mapping (its ``profile`` and ``mapping``,
 else the file's ``OperationalPropertyMapping``), household, sequence numbers and outbox
-(``outboxPath`` with the meter's id before the suffix). All of them share the receiver and one
+(by default its own ``{id}.outbox.sqlite3``; with ``outboxPath``, that path with the meter's id
+before the suffix). All of them share the receiver and one
 broker connection.
 """
 
@@ -47,11 +48,14 @@ def meter_mapping(config: AdapterConfigFile, radio: RadioMeter) -> list[Property
 
 def meter_config(config: AdapterConfigFile, radio: RadioMeter) -> AdapterConfigFile:
     """The configuration of one radio meter, as if it had an adapter file of its own."""
-    path = Path(config.adapter.outbox_path)
-    outbox = path.with_name(f"{path.stem}-{radio.meter_individual_id}{path.suffix or '.sqlite3'}")
+    outbox: str | None = None  # by default each meter's own {meter id}.outbox.sqlite3
+    if config.adapter.outbox_path:
+        path = Path(config.adapter.outbox_path)
+        suffix = path.suffix or ".sqlite3"
+        outbox = str(path.with_name(f"{path.stem}-{radio.meter_individual_id}{suffix}"))
     options = config.adapter.model_copy(
         update={
-            "outbox_path": str(outbox),
+            "outbox_path": outbox,
             "household_id": radio.household_id or config.adapter.household_id,
         }
     )
@@ -139,6 +143,7 @@ class RadioAdapter:
         base_dir: Path,
         receiver: WMBusReceiver | None = None,
         log_readings: bool = False,
+        state_dir: Path | None = None,
     ) -> None:
         """Build the receiver and the meters' adapters.
 
@@ -155,6 +160,7 @@ class RadioAdapter:
                 base_dir=base_dir,
                 source=self.receiver.source(radio.id),
                 log_readings=log_readings,
+                state_dir=state_dir,
             )
             for radio in config.meter.radio_meters
         ]

@@ -6,12 +6,25 @@ unreachable are therefore published later, in order, none lost; the outbox is bo
 as it fills. The outbox and the forwarder are the edge's own (one store-and-forward
 implementation for the whole platform); the adapter's sink publishes on the adapter topic
 ``smartMeterMessage/{meterIndividualId}/readings`` unchanged (AD-6).
+
+Each adapter has its own outbox, by default ``{meterIndividualId}.outbox.sqlite3`` in its state
+folder, locked against a second process. The outbox also keeps, in the transaction of each
+reading, its ``sequenceNumber`` and time, so that the numbering goes on across restarts:
+
+``sequenceNumber`` numbers the meter's expected readings, not only those taken. When a sample
+arrives more than :data:`MISSED_AFTER` intervals after the previous one (a poll unanswered, a
+telegram garbled, the adapter stopped or dead meanwhile), the readings that should have been
+there are counted as missed (``stats.missed``, a WARNING) and their numbers are skipped. A
+reading the full outbox could not keep leaves its number unused too. So the cloud sees every
+missing reading as a gap in a meter's sequence numbers (``GET /v1/meterHealth``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +49,20 @@ log = logging.getLogger(__name__)
 
 WARN_FILL = 0.8
 """Warn once the outbox is this full."""
+MISSED_AFTER = 1.75
+"""A sample this many intervals after the previous one means readings were missed."""
+SEQUENCE, LAST_AT = "sequence", "lastReadingAt"
+"""Keys of the outbox state: the last sequence number kept, and its Unix time."""
+
+
+def missed_between(last: float | None, now: float, interval: float | None) -> int:
+    """How many readings of a meter read every ``interval`` s should lie between two samples."""
+    if last is None or interval is None or interval <= 0:
+        return 0
+    gap = now - last
+    if gap < MISSED_AFTER * interval:
+        return 0
+    return max(0, round(gap / interval) - 1)
 
 
 class AdapterSink(MqttSink):
@@ -72,6 +99,8 @@ class AdapterStats:
     readings: int = 0
     dropped_full: int = 0
     unmapped: int = 0
+    missed: int = 0
+    """Readings expected by the meter's interval that were never taken (numbers skipped)."""
 
 
 class Adapter:
@@ -85,6 +114,8 @@ class Adapter:
         base_dir: Path,
         source: MeterSource | None = None,
         log_readings: bool = False,
+        state_dir: Path | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if config.meter is None and source is None:
             msg = "the adapter configuration has no Meter section: which meter should be read?"
@@ -106,10 +137,19 @@ class Adapter:
             household_id=options.household_id,
         )
         self.source = source
-        self.outbox_path = base_dir / options.outbox_path
+        if options.outbox_path:
+            self.outbox_path = base_dir / options.outbox_path
+        else:
+            folder = state_dir or base_dir
+            self.outbox_path = folder / f"{config.meter_individual_id}.outbox.sqlite3"
         self.outbox_max = options.outbox_max_messages
         self.log_readings = log_readings
+        self.clock = clock
+        self.interval = config.meter.interval if config.meter is not None else None
         self.stats = AdapterStats()
+        self.outbox: SqliteOutbox | None = None
+        self.forwarder: Forwarder | None = None
+        self.last_at: float | None = None
         self._warned_full = False
 
     def _source(self, broker: MqttSettings | None) -> MeterSource:
@@ -139,9 +179,30 @@ class Adapter:
         msg = "the meter source ended without a sample"
         raise ConfigError(msg)
 
-    async def _keep(
-        self, outbox: SqliteOutbox, forwarder: Forwarder, reading: MeterReading
-    ) -> None:
+    def _count_missed(self, now: float) -> None:
+        missed = missed_between(self.last_at, now, self.interval)
+        if not missed:
+            return
+        self.stats.missed += missed
+        self.factory.sequence += missed
+        assert self.last_at is not None  # noqa: S101 - missed_between needs it
+        log.warning(
+            "%d reading(s) missed: %.0f s since the last one, the meter's interval is %g s "
+            "(%d missed so far); sequence numbers %d-%d skipped",
+            missed,
+            now - self.last_at,
+            self.interval,
+            self.stats.missed,
+            self.factory.sequence - missed + 1,
+            self.factory.sequence,
+            extra={"meter_id": self.config.meter_individual_id},
+        )
+
+    async def _keep(self, outbox: SqliteOutbox, forwarder: Forwarder, sample: MeterSample) -> None:
+        now = self.clock()
+        self._count_missed(now)
+        reading = self.reading_of(sample)
+        self.last_at = now
         depth = outbox.depth()
         if depth >= self.outbox_max:
             self.stats.dropped_full += 1
@@ -161,7 +222,8 @@ class Adapter:
             self._warned_full = True
         elif depth < WARN_FILL * self.outbox_max / 2:
             self._warned_full = False
-        await outbox.append([(self.topic, reading.to_json())])
+        state = {SEQUENCE: str(reading.sequence_number), LAST_AT: repr(now)}
+        await outbox.append([(self.topic, reading.to_json())], state=state)
         forwarder.wake()
         self.stats.readings += 1
         if self.log_readings:
@@ -191,33 +253,71 @@ class Adapter:
         source = self._source(broker)
         self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
         outbox = await SqliteOutbox.open(self.outbox_path)
+        self.outbox = outbox
+        state = await outbox.state()
+        self.factory.sequence = int(state.get(SEQUENCE, "0"))
+        self.last_at = float(state[LAST_AT]) if LAST_AT in state else None
         client: MqttClient | None = None
         try:
             if sink is None:
                 settings = broker if broker is not None else broker_settings(self.config)
                 client_id = settings.client_id or f"omdp-adapter-{self.config.meter_individual_id}"
-                client = MqttClient(settings, client_id=client_id, clean_start=False)
+                client = MqttClient(
+                    settings, client_id=client_id, clean_start=False, require_subscribers=True
+                )
                 await client.connect(wait=False)  # readings are kept while the broker is away
                 sink = AdapterSink(client, "-")
                 where = f"{settings.host}:{settings.port}"
             else:
                 where = "the edge in this process"
             forwarder = Forwarder(outbox, sink)
+            self.forwarder = forwarder
             log.info(
-                "adapter for %s: publishing on %s to %s",
+                "adapter for %s: publishing on %s to %s (outbox %s, %d waiting, next sequence "
+                "number %d)",
                 self.config.meter_individual_id,
                 self.topic,
                 where,
+                self.outbox_path,
+                outbox.depth(),
+                self.factory.sequence + 1,
             )
             async with asyncio.TaskGroup() as tg:
                 forwarding = tg.create_task(forwarder.run())
                 try:
                     async for sample in source.samples():
-                        await self._keep(outbox, forwarder, self.reading_of(sample))
+                        await self._keep(outbox, forwarder, sample)
                 finally:
                     await forwarder.stop()
                     forwarding.cancel()
         finally:
             if client is not None:
                 await client.close()
+            self.outbox = None
             await outbox.close()
+
+
+def adapter_status(adapter: Adapter) -> dict[str, float | int | str | None]:
+    """What an adapter did so far, for its metrics port and logs."""
+    outbox, forwarder, source = adapter.outbox, adapter.forwarder, adapter.source
+    now = adapter.clock()
+    oldest = outbox.oldest_received() if outbox is not None else None
+    stats = source.stats if source is not None else None
+    return {
+        "meterId": adapter.config.meter_individual_id,
+        "readings": adapter.stats.readings,
+        "missed": adapter.stats.missed,
+        "droppedFull": adapter.stats.dropped_full,
+        "unmapped": adapter.stats.unmapped,
+        "sequence": adapter.factory.sequence,
+        "lastReadingAgeS": round(now - adapter.last_at, 3) if adapter.last_at else None,
+        "intervalS": adapter.interval,
+        "outboxDepth": outbox.depth() if outbox is not None else 0,
+        "outboxOldestAgeS": round(now - oldest, 3) if oldest is not None else 0.0,
+        "published": forwarder.stats.acked if forwarder is not None else 0,
+        "sourceReads": stats.reads if stats else 0,
+        "sourceOk": stats.ok if stats else 0,
+        "sourceDecodeErrors": stats.decode_errors if stats else 0,
+        "sourceTimeouts": stats.timeouts if stats else 0,
+        "sourceReconnects": stats.reconnects if stats else 0,
+    }

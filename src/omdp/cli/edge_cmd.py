@@ -35,8 +35,9 @@ def run(config_file: Path | None) -> None:
     """Forward smartMeterMessage/# from the local broker to the cloud, losing nothing.
 
     Every message is stored in the on-disk outbox before it is acknowledged, and leaves it only
-    when its destination holds it: the cloud broker's acknowledgement, or, with `store:` set
-    (no cloud), the commit into the edge's own store, whose query API the edge then serves.
+    when its destination holds it: the cloud ingest's receipt after its commit (not the cloud
+    broker's acknowledgement), or, with `store:` set (no cloud), the commit into the edge's own
+    store, whose query API the edge then serves.
     With `adapters:` the adapter files run inside this process (`local: null`: no broker).
     Serves live data, alerts and metrics over HTTP. SIGTERM or Ctrl-C stop it in order; a
     SIGKILL loses nothing that was acknowledged.

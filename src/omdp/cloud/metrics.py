@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
@@ -23,6 +23,8 @@ _HELP = {
     "batches": "Batches committed.",
     "errors": "Batch writes that failed and were retried.",
     "quarantine_dropped": "Bad messages dropped because the quarantine was full.",
+    "receipts": "Receipts published to concentrators (one per concentrator and batch).",
+    "receipt_errors": "Receipts the broker did not take (the edge sends those messages again).",
 }
 
 
@@ -37,7 +39,11 @@ class IngestMetrics:
     batches: int = 0
     errors: int = 0
     quarantine_dropped: int = 0
+    receipts: int = 0
+    receipt_errors: int = 0
     lag_s: float = 0.0
+    connected: Callable[[], bool] = field(default=lambda: False, repr=False)
+    """Whether the ingest's broker connection is up (read at scrape time)."""
 
     def registry(self) -> CollectorRegistry:
         """A Prometheus registry that reads these counters when scraped."""
@@ -55,15 +61,21 @@ class _Collector(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        for f in fields(self.metrics):
-            if f.name == "lag_s":
-                continue
-            name = f"omdp_ingest_{f.name}"
-            yield CounterMetricFamily(name, _HELP[f.name], value=getattr(self.metrics, f.name))
+        m = self.metrics
+        for name, doc in _HELP.items():
+            yield CounterMetricFamily(f"omdp_ingest_{name}", doc, value=getattr(m, name))
         yield GaugeMetricFamily(
             "omdp_ingest_lag_seconds",
             "Seconds from receipt to commit of the last batch.",
-            value=self.metrics.lag_s,
+            value=m.lag_s,
+        )
+        yield GaugeMetricFamily(
+            "omdp_ingest_connected", "1 when connected to the broker.", value=float(m.connected())
+        )
+        yield GaugeMetricFamily(
+            "omdp_ingest_pending",
+            "Messages received and not committed yet (a stalled ingest keeps this above 0).",
+            value=m.received - m.stored - m.duplicates - m.quarantined - m.quarantine_dropped,
         )
 
 

@@ -236,6 +236,29 @@ class UnknownMeter:
 
 
 @dataclass(frozen=True, slots=True)
+class MeterHealth:
+    """What a meter's sequence numbers tell since a moment (gap detection in the cloud).
+
+    Attributes:
+        meter_id: The meter.
+        readings: Readings stored since then (those without a sequence number included).
+        last_reading: The newest of them (reading time).
+        missing: Sequence numbers skipped between consecutive readings: readings never taken
+            (the adapter counts missed polls into the numbering) or lost on the way.
+        restarts: Times the numbering went back (an adapter that lost its state).
+        first_sequence: The lowest and ``last_sequence`` the highest number seen.
+    """
+
+    meter_id: str
+    readings: int
+    last_reading: datetime
+    missing: int
+    restarts: int
+    first_sequence: int | None
+    last_sequence: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     """How many days readings are kept; the most specific rule wins (household, class, default).
 

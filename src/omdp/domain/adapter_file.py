@@ -186,10 +186,12 @@ class MeterConnection(_FileModel):
 class AdapterOptions(_FileModel):
     """How the adapter itself runs (our extension)."""
 
-    outbox_path: str = Field(
-        default="adapter-outbox.sqlite3",
+    outbox_path: str | None = Field(
+        default=None,
         alias="outboxPath",
-        description="Durable outbox file; relative paths are relative to the config file.",
+        description="Durable outbox file; relative paths are relative to the config file. "
+        "Default: {MeterIndividualId}.outbox.sqlite3 in the adapter's state folder (omdp "
+        "adapter run --state-dir, else the config file's folder): one per meter, never shared.",
     )
     outbox_max_messages: int = Field(default=100_000, ge=10, alias="outboxMaxMessages")
     timezone: Annotated[str, Field(max_length=64)] = Field(

@@ -7,8 +7,12 @@ every ``delete_interval`` seconds or every ``delete_batch`` acks. A crash theref
 most the entries in flight plus those acked but not yet deleted; the cloud's ingest is
 idempotent on ``meterReadingIdentifier``.
 
-If a send fails (the sink closed, a publish refused), the pump lets the window settle, then
-starts again from the oldest entry still in the outbox, after a capped, jittered backoff.
+If a send fails (the sink closed, a publish refused, no receipt in time), the pump lets the
+window settle (up to ``settle_timeout`` seconds), then starts again from the oldest entry still
+in the outbox, after a capped, jittered backoff. When nothing was acknowledged since the
+previous failure (the far end is away: an ingest down keeps every receipt from coming), the
+backoff grows and the pump sends only ``probe`` entries until an acknowledgement arrives, so
+that an outage does not make it send its whole window again and again.
 
 While the pump keeps up, it sends what the outbox writer has just committed from memory
 (:meth:`Forwarder.offer`) instead of reading it back: the reads queued behind the writer's
@@ -57,6 +61,9 @@ class Forwarder:
         delete_batch: int = 2000,
         delete_interval: float = 0.05,
         fresh_max: int = 5_000,
+        settle_timeout: float = 30.0,
+        max_backoff: float = 30.0,
+        probe: int = 100,
     ) -> None:
         self.outbox = outbox
         self.sink = sink
@@ -74,6 +81,12 @@ class Forwarder:
         self._stopping = False
         self._fresh: collections.deque[Entry] = collections.deque()
         self._fresh_max = fresh_max
+        self.settle_timeout = settle_timeout
+        self.max_backoff = max_backoff
+        self.probe = probe
+        self._probing = False
+        self._probe_sent = 0
+        self._pumping: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Tell the pump that the outbox has new entries."""
@@ -121,8 +134,12 @@ class Forwarder:
                 reason = "cancelled" if future.cancelled() else future.exception()
                 log.warning("forwarding failed, will resend from the outbox: %s", reason)
             self._failed = True
+            self._new.set()  # a pump waiting for a probe's answer recovers now
             return
         self.stats.acked += 1
+        if self._probing:
+            self._probing = False  # the far end answers again: full window
+            self._new.set()
         self._acked.append(entry_id)
         if len(self._acked) >= self.delete_batch:
             self._flush.set()
@@ -131,28 +148,44 @@ class Forwarder:
         """Pump and reap until :meth:`stop`; then settle the window and delete what was acked."""
         async with asyncio.TaskGroup() as tg:
             reaper = tg.create_task(self._reap_forever())
+            pump = self._pumping = tg.create_task(self._pump())
             try:
-                await self._pump()
+                await asyncio.wait([pump])  # its failure, if any, leaves the group with it
             finally:
                 reaper.cancel()
+                pump.cancel()
         await self.reap()
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Stop pumping and wait up to ``timeout`` s for the entries in flight."""
+        """Stop pumping and wait up to ``timeout`` s for the entries in flight.
+
+        A pump still waiting after that (for room in a full window, or between retries) is
+        cancelled: what it did not send stays in the outbox for the next start.
+        """
         self._stopping = True
         self._new.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
+        if self._pumping is not None:
+            self._pumping.cancel()
 
     async def _pump(self) -> None:
         cursor = 0
         failures = 0
+        acked_mark = 0
         while not self._stopping:
             if self._failed:
-                failures += 1
+                progressed = self.stats.acked > acked_mark
+                failures = 1 if progressed else failures + 1
                 cursor = await self._recover(failures)
+                acked_mark = self.stats.acked
+                self._probing, self._probe_sent = not progressed, 0
                 continue
             self._new.clear()
+            if self._probing and self._probe_sent >= self.probe:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new.wait(), 1.0)
+                continue
             entries = self._take_fresh(cursor)
             if entries is None:
                 entries = await self.outbox.read_after(cursor, self.batch)
@@ -169,14 +202,17 @@ class Forwarder:
                 self.stats.sent += 1
                 future.add_done_callback(functools.partial(self._done, entry.id))
                 cursor = entry.id
-            else:
-                failures = 0
+                if self._probing:
+                    self._probe_sent += 1
+                    if self._probe_sent >= self.probe:
+                        break
 
     async def _recover(self, failures: int) -> int:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), 30)
+            await asyncio.wait_for(self._idle.wait(), self.settle_timeout)
         await self.reap()
-        delay = min(2.0 ** min(failures, 5), 30.0) * random.uniform(0.5, 1.0)  # noqa: S311
+        backoff = min(2.0 ** min(failures, 10), self.max_backoff)
+        delay = backoff * random.uniform(0.5, 1.0)  # noqa: S311
         await asyncio.sleep(delay)
         self._failed = False
         return 0

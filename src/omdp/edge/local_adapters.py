@@ -75,7 +75,8 @@ class SubmitSink:
 
 
 def load_adapters(paths: Sequence[Path], *, catalog: Catalog, edge_outbox: Path) -> list[Adapter]:
-    """Build an adapter for each file, as ``omdp adapter run --config`` would.
+    """Build an adapter for each file, as ``omdp adapter run --config`` would; an adapter
+    without ``Adapter.outboxPath`` keeps ``{meter id}.outbox.sqlite3`` beside the edge's outbox.
 
     Raises:
         ConfigError: a file is invalid (the message names it), or two adapters, or an adapter
@@ -85,7 +86,12 @@ def load_adapters(paths: Sequence[Path], *, catalog: Catalog, edge_outbox: Path)
     owners: dict[Path, str] = {edge_outbox.resolve(): "the edge's outbox_path"}
     for path in paths:
         config = load_adapter_file(path)
-        adapter = Adapter(config, catalog=catalog, base_dir=path.resolve().parent)
+        adapter = Adapter(
+            config,
+            catalog=catalog,
+            base_dir=path.resolve().parent,
+            state_dir=edge_outbox.resolve().parent,
+        )
         outbox = adapter.outbox_path.resolve()
         if outbox in owners:
             msg = (

@@ -3,7 +3,9 @@
 The deployment variants of the specification, chosen by the settings:
 
 - **apart** (default): adapters publish to a local broker (``local``); the edge forwards to the
-  cloud broker (``cloud``) through an :class:`~omdp.edge.sink.MqttSink`;
+  cloud broker (``cloud``) through a :class:`~omdp.edge.cloud_sink.CloudSink`, which deletes
+  a message only on the cloud ingest's receipt (``cloud_receipts: false``: a plain
+  :class:`~omdp.edge.sink.MqttSink`, deleting on the broker's PUBACK);
 - **no cloud** (``store`` set): the edge forwards into the cloud's reading store on the edge
   itself (:class:`~omdp.edge.store_sink.StoreSink`) and serves the cloud's query API on its
   HTTP port; no cloud connection is made;
@@ -28,6 +30,7 @@ from omdp.cloud.storage import ReadingStore, open_store
 from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings
 from omdp.edge.access import Households, LiveAccess, edge_authenticator, registry_loader
 from omdp.edge.api import create_app, http_server
+from omdp.edge.cloud_sink import CloudSink
 from omdp.edge.ingress import LocalSubscriber
 from omdp.edge.local_adapters import SubmitSink, load_adapters, supervise
 from omdp.edge.service import EdgeService
@@ -67,10 +70,19 @@ async def _destination(
             settings.cloud,
             client_id=settings.cloud.client_id or f"omdp-edge-{cid}-cloud",
             max_inflight=settings.forward_window,
+            require_subscribers=True,
         )
         stack.push_async_callback(cloud.close)
-        await cloud.connect(wait=False)  # an unreachable cloud is an outage, not an error
-        return MqttSink(cloud, cid), None, None
+        if not settings.cloud_receipts:
+            await cloud.connect(wait=False)  # an unreachable cloud is an outage, not an error
+            log.warning("edge %s: cloud_receipts is off: deleting on the broker's PUBACK", cid)
+            return MqttSink(cloud, cid), None, None
+        receipted = CloudSink(
+            cloud, cid, window=settings.receipt_window, timeout=settings.receipt_timeout_s
+        )
+        await stack.enter_async_context(receipted)  # subscribes to receipts before connecting
+        await cloud.connect(wait=False)
+        return receipted, None, None
     db = settings.store
     store = await asyncio.to_thread(open_store, db.url, pool_size=db.pool_size, catalog=catalog)
     stack.callback(store.close)

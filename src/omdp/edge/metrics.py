@@ -62,9 +62,27 @@ _GAUGES: _Table = (
 )
 _CLOUD_COUNTERS: _Table = (
     ("cloud_reconnects", ("cloud", "reconnects"), "Reconnections to the cloud broker."),
+    ("receipts", ("sink", "receipts", "receipts"), "Receipts received from the cloud ingest."),
+    ("receipted", ("sink", "receipts", "receipted"), "Messages the cloud's receipts settled."),
+    (
+        "receipt_timeouts",
+        ("sink", "receipts", "timeouts"),
+        "Messages sent again: no receipt within the timeout.",
+    ),
+    (
+        "cloud_refused",
+        ("sink", "receipts", "refused"),
+        "Publishes the broker refused or dropped (PUBACK error or no subscribers), sent again.",
+    ),
 )
 _CLOUD_GAUGES: _Table = (
     ("cloud_connected", ("cloud", "connected"), "1 when connected to the cloud broker."),
+    ("receipts_pending", ("sink", "receipts", "pending"), "Messages waiting for a receipt."),
+    (
+        "receipts_oldest_pending_seconds",
+        ("sink", "receipts", "oldestPendingAgeS"),
+        "Age of the oldest message waiting for its receipt.",
+    ),
 )
 _STORE_COUNTERS: _Table = (
     ("store_readings_stored", ("sink", "stored"), "Readings written into the edge's store."),

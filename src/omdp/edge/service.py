@@ -27,6 +27,7 @@ import orjson
 from omdp.config import EdgeSettings
 from omdp.domain.fast_reading import live_values
 from omdp.domain.validation import parse_reading
+from omdp.edge.cloud_sink import CloudSink
 from omdp.edge.forwarder import Forwarder
 from omdp.edge.ingress import Done, LocalSubscriber
 from omdp.edge.live import LiveState, numeric_values
@@ -74,8 +75,14 @@ class EdgeService:
         self.live = LiveState(settings.timezone)
         self.rules = RuleEngine(settings.rules, recent=settings.recent_alerts, start=self.started)
         self.stream = Broadcaster()
+        receipted = isinstance(sink, CloudSink)
         self.forwarder = Forwarder(
-            outbox, sink, batch=settings.outbox_batch, delete_batch=settings.outbox_batch
+            outbox,
+            sink,
+            batch=settings.outbox_batch,
+            delete_batch=settings.outbox_batch,
+            settle_timeout=settings.receipt_timeout_s + 5 if receipted else 30.0,
+            max_backoff=60.0 if receipted else 30.0,
         )
         self.registry = prometheus_registry(self.status)
         self.room = asyncio.Event()
@@ -350,9 +357,11 @@ class EdgeService:
     def status(self) -> dict[str, Any]:
         """Counters and state, as served on ``/v1/status`` (and ``/metrics``).
 
-        ``sink`` says where the outbox goes (:func:`sink_status`). ``cloud`` repeats its
-        ``connected`` and ``reconnects`` for the readers from before ``sink``; with a store
-        rather than a cloud broker those describe the store.
+        ``sink`` says where the outbox goes (:func:`sink_status`); ``messages.out`` counts
+        what the sink confirmed (with receipts: what the cloud committed), and
+        ``outbox.oldestAgeS`` is the age of the oldest message not confirmed yet. ``cloud``
+        repeats its ``connected`` and ``reconnects`` for the readers from before ``sink``; with
+        a store rather than a cloud broker those describe the store.
         """
         now = self.clock()
         oldest = self.outbox.oldest_received()
@@ -402,8 +411,10 @@ def sink_status(sink: Sink) -> dict[str, Any]:
     did so far; ``cloud-broker`` otherwise.
     """
     link = {"connected": sink.connected, "reconnects": sink.reconnects}
+    if isinstance(sink, CloudSink):
+        return {"kind": "cloud-broker", **link, "receipts": sink.status()}
     if not isinstance(sink, StoreSink):
-        return {"kind": "cloud-broker", **link}
+        return {"kind": "cloud-broker", **link, "receipts": None}
     stats = sink.stats
     return {
         "kind": "store",

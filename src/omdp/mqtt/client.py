@@ -13,6 +13,12 @@ Guarantees:
   expiry, or a persistent 3.1.1 session): QoS 1 messages that arrive while we are away are
   delivered when we come back, and our unacknowledged publishes are resent by paho.
 - With ``manual_ack=True`` an incoming QoS 1 message is acknowledged only by :meth:`ack`.
+- A PUBACK with an error reason code (MQTT 5, 0x80 and above) fails the publish; so does
+  0x10 "No matching subscribers" with ``require_subscribers=True``: the broker dropped the
+  message, so it was not delivered (a Mosquitto restart loses MQTT 5 shared subscriptions, and
+  until the subscribers come back it answers 0x10 to every publish). MQTT 3.1.1 has no reason
+  codes: there a broker drops such a message silently, which only an end-to-end receipt
+  (:mod:`omdp.receipts`) detects.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ from omdp.mqtt.fast_paho import FastPaho
 
 log = logging.getLogger(__name__)
 
-_ACK, _MESSAGE = 0, 1
+_ACK, _MESSAGE, _REFUSED = 0, 1, 2
+
+NO_MATCHING_SUBSCRIBERS = 0x10
+"""MQTT 5 PUBACK reason: the broker accepted the message and dropped it, nobody subscribes."""
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 """How long the broker keeps a persistent session of ours while we are away."""
@@ -73,6 +82,7 @@ class MqttClient:
         mqtt5: bool | None = None,
         receive_maximum: int | None = None,
         max_reconnect_delay: int = 4,
+        require_subscribers: bool = False,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
@@ -86,6 +96,7 @@ class MqttClient:
         self._inflight = asyncio.Semaphore(max_inflight)
         self._pending: dict[int, asyncio.Future[None]] = {}
         self._slotted: set[int] = set()  # pending publishes whose in-flight slot we release
+        self._watched: set[int] = set()  # pending publishes whose future a PUBACK does not resolve
         self.messages: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
         self.connected = asyncio.Event()
         self._subscriptions: dict[str, int] = {}
@@ -97,6 +108,9 @@ class MqttClient:
         self._wake_pending = False
         self._closing = False
         self._receive_maximum = receive_maximum
+        self._require_subscribers = require_subscribers
+        self.refused = 0
+        """Publishes the broker answered with an error or "no matching subscribers"."""
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
         self._client = FastPaho(
             CallbackAPIVersion.VERSION2,
@@ -150,9 +164,13 @@ class MqttClient:
             self._call(self._drain_events)
 
     def _on_publish(
-        self, _c: paho.Client, _u: Any, mid: int, _r: ReasonCode, _p: Properties
+        self, _c: paho.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties
     ) -> None:
-        self._push(_ACK, mid)
+        code = reason.value
+        if code == 0 or (code == NO_MATCHING_SUBSCRIBERS and not self._require_subscribers):
+            self._push(_ACK, mid)
+        else:
+            self._push(_REFUSED, (mid, reason))
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         message = Message(
@@ -197,8 +215,10 @@ class MqttClient:
             kind, item = events.popleft()
             if kind == _ACK:
                 self._published(item)
-            else:
+            elif kind == _MESSAGE:
                 self._received(item)
+            else:
+                self._refused(*item)
 
     def _published(self, mid: int) -> None:
         # publish_nowait registers the future before the loop can run this callback
@@ -206,8 +226,30 @@ class MqttClient:
         if mid in self._slotted:
             self._slotted.discard(mid)
             self._inflight.release()
-        if future is not None and not future.done():
+        if mid in self._watched:
+            self._watched.discard(mid)  # its future waits for something else (a receipt)
+        elif future is not None and not future.done():
             future.set_result(None)
+
+    def _refused(self, mid: int, reason: ReasonCode) -> None:
+        """The broker answered the publish ``mid`` with an error or "no matching subscribers"."""
+        self.refused += 1
+        future = self._pending.pop(mid, None)
+        self._watched.discard(mid)
+        if mid in self._slotted:
+            self._slotted.discard(mid)
+            self._inflight.release()
+        if self.refused <= 10 or self.refused % 1000 == 0:
+            log.warning(
+                "broker %s did not take a publish (%d so far): %s (0x%02x)",
+                self._where,
+                self.refused,
+                reason,
+                reason.value,
+            )
+        if future is not None and not future.done():
+            msg = f"broker {self._where} did not take the message: {reason} (0x{reason.value:02x})"
+            future.set_exception(BrokerError(msg))
 
     def _received(self, message: Message) -> None:
         try:
@@ -291,6 +333,7 @@ class MqttClient:
             if not future.done():
                 future.set_exception(BrokerError("connection closed before the broker acked"))
         self._pending.clear()
+        self._watched.clear()
         for _ in self._slotted:
             self._inflight.release()
         self._slotted.clear()
@@ -310,15 +353,22 @@ class MqttClient:
         qos: int = 1,
         retain: bool = False,
         release_slot: bool = False,
+        future: asyncio.Future[None] | None = None,
     ) -> asyncio.Future[None]:
         """Hand a message to paho now; the future resolves when the broker acks it.
 
         The caller must hold a slot of :meth:`inflight_slot` (``publish`` does that). With
-        ``release_slot`` the client gives the slot back itself when the future resolves
-        (acknowledged, failed or closed), which spares a callback per message.
+        ``release_slot`` the client gives the slot back itself when the broker answers (or the
+        client closes), which spares a callback per message.
+
+        With ``future`` given, the client does not resolve it on the PUBACK: the caller does,
+        on some later proof of delivery (a receipt); the client only fails it when the broker
+        refuses the message or the client closes first.
         """
         assert self._loop is not None, "connect() first"  # noqa: S101 - programming error
-        future: asyncio.Future[None] = self._loop.create_future()
+        watched = future is not None
+        if future is None:
+            future = self._loop.create_future()
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             msg = f"publish to {topic} failed: {paho.error_string(info.rc)}"
@@ -327,8 +377,10 @@ class MqttClient:
             self._pending[info.mid] = future
             if release_slot:
                 self._slotted.add(info.mid)
+            if watched:
+                self._watched.add(info.mid)
             return future
-        else:
+        elif not watched:
             future.set_result(None)
         if release_slot:
             self._inflight.release()

@@ -9,6 +9,8 @@
   ``concentrator/{id}/smartMeterMessage/{m}/#`` and ``concentrator/{id}/alerts/+/{m}`` for the
   meters ``m`` of its site only (the registry's sites, :mod:`omdp.cloud.api.routes.sites`);
   the ingest user alone reads ``concentrator/#`` and ``$share/+/concentrator/#``;
+  receipts (:mod:`omdp.receipts`): the ingest writes ``omdp/receipts/#``, a concentrator
+  reads only ``omdp/receipts/{id}``;
 - ``mosquitto.conf``: ``per_listener_settings true``, one TLS listener (8883, the site CA,
   ``require_certificate`` optional), ``allow_anonymous false``, persistence,
   ``max_queued_messages 0``, ``max_packet_size`` (nothing bigger reaches anyone), and no
@@ -42,6 +44,7 @@ from typing import Literal
 from omdp.errors import ConfigError
 from omdp.security.files import private_dir
 from omdp.security.keys import write_private
+from omdp.topics import RECEIPTS_ROOT, receipt_topic
 
 BrokerRole = Literal["adapter", "concentrator", "ingest"]
 _SAFE = re.compile(r"^[A-Za-z0-9._:@~-]{1,128}$")
@@ -95,6 +98,7 @@ def acl_text(
         if role == "adapter":
             lines.append(f"topic write smartMeterMessage/{user}/#")
         elif role == "concentrator":
+            lines.append(f"topic read {receipt_topic(user)}")
             for meter in (sites or {}).get(user, ()):
                 _check(meter)
                 lines.append(f"topic read smartMeterMessage/{meter}/#")
@@ -103,6 +107,7 @@ def acl_text(
         else:
             lines.append("topic read concentrator/#")
             lines.append("topic read $share/+/concentrator/#")
+            lines.append(f"topic write {RECEIPTS_ROOT}/#")
         lines.append("")
     return "\n".join(lines)
 

@@ -53,9 +53,12 @@ class Mosquitto:
         extra_config: str = "",
         persistence: bool = True,
         plain_listener: bool = True,
+        autosave_interval: int = 1,
     ) -> None:
         self.workdir = workdir
         self.persistence = persistence
+        # seconds between saves of the in-memory state; a SIGKILL loses what came since
+        self.autosave_interval = autosave_interval
         # False: no anonymous plaintext listener; extra_config must listen on ``port`` itself.
         self.plain_listener = plain_listener
         self.port = port or free_port()
@@ -71,7 +74,7 @@ class Mosquitto:
             *(listener if self.plain_listener else []),
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
-            "autosave_interval 1",
+            f"autosave_interval {self.autosave_interval}",
             "max_queued_messages 0",
             "max_inflight_messages 0",
             "max_packet_size 1048576",

@@ -12,6 +12,7 @@ from tests.integration.api.apidata import Api
 
 from omdp.adapter.config import load_adapter_file
 from omdp.cloud.api.credentials import check_password
+from omdp.config import AdapterBrokerSettings
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,8 @@ SCHEMA = json.loads(Path("schemas/adapter-config.json").read_text(encoding="utf-
 
 def test_cl10_creates_meter_and_yaml_file_usable_by_adapter(api: Api, tmp_path: Path) -> None:
     """CL-10, CM-3: a new MeterIndividual, default OBIS mappings, device credentials; the YAML
-    file validates against the published schema and loads in the adapter as it is."""
+    file validates against the published schema and loads in the adapter as it is; it carries
+    the household's timezone and no outboxPath (issue: every issued file shared one outbox)."""
     body = {
         "physicalElementId": "el-3ph",
         "householdId": "h-one",
@@ -54,10 +56,20 @@ def test_cl10_creates_meter_and_yaml_file_usable_by_adapter(api: Api, tmp_path: 
     path.chmod(0o600)
     loaded = load_adapter_file(path)
     assert loaded.meter_individual_id == meter_id
+    # the household's timezone and no shared outbox path (each adapter: {meter}.outbox.sqlite3)
+    assert doc["Adapter"]["timezone"] == "Europe/Brussels"
+    assert doc["Adapter"]["householdId"] == "h-one"
+    assert "outboxPath" not in doc["Adapter"]
+    assert loaded.adapter.outbox_path is None
 
 
 def test_cl10_json_by_accept_with_overrides(api: Api) -> None:
-    """CL-10: JSON by Accept; an override replaces the default mapping of its property."""
+    """CL-10, CM-1: JSON by Accept; an override replaces the default mapping of its property;
+    the configured broker is written with its TLS CA file, so that the adapter can verify a
+    broker certified by the site's own CA."""
+    api.settings.api.adapter_broker = AdapterBrokerSettings(
+        host="site.example.org", port=8883, tls=True, ca_file="/etc/omdp/tls/ca.crt"
+    )
     body = {
         "physicalElementId": "el-3ph",
         "householdId": "h-two",
@@ -73,6 +85,9 @@ def test_cl10_json_by_accept_with_overrides(api: Api) -> None:
     assert mappings["OBIS_1.8.0"]["from"] == "1-0:1.8.0"
     two = api.client.post(URL, json=body, headers=headers).json()
     assert two["MeterIndividualId"] != doc["MeterIndividualId"]
+    assert doc["Broker"]["caFile"] == "/etc/omdp/tls/ca.crt"
+    assert doc["Broker"]["tls"] is True
+    assert doc["Broker"]["host"] == "site.example.org"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ from omdp.config import EdgeSettings, MqttSettings
 from omdp.edge.main import run_edge
 from omdp.edge.service import EdgeService
 from omdp.mqtt import Message, MqttClient
+from omdp.receipts import encode_receipts, group_digests, receipt_entry
+from omdp.topics import receipt_topic
 
 
 def edge_settings(
@@ -106,12 +108,19 @@ class EdgeProcess:
 
 
 class Collector:
-    """A cloud-side subscriber to ``concentrator/#`` with a persistent session."""
+    """A cloud-side subscriber to ``concentrator/#`` with a persistent session.
 
-    def __init__(self, cloud: Mosquitto, *, client_id: str = "collector") -> None:
+    Like the cloud ingest, it receipts what it received (``receipts``), in batches, on
+    ``omdp/receipts/{concentratorId}``: the edge deletes only what was receipted.
+    """
+
+    def __init__(
+        self, cloud: Mosquitto, *, client_id: str = "collector", receipts: bool = True
+    ) -> None:
         self.client = MqttClient(
             MqttSettings(port=cloud.port), client_id=client_id, manual_ack=True, queue_size=200_000
         )
+        self.receipts = receipts
         self.messages: list[Message] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -130,10 +139,19 @@ class Collector:
         await self.client.close()
 
     async def _collect(self) -> None:
+        queue = self.client.messages
         while True:
-            message = await self.client.messages.get()
-            self.client.ack(message)
-            self.messages.append(message)
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < 1000:
+                batch.append(queue.get_nowait())
+            self.messages.extend(batch)
+            if self.receipts:
+                entries = [receipt_entry(m.topic, m.payload) for m in batch]
+                grouped = group_digests(e for e in entries if e is not None)
+                for concentrator, digests in grouped.items():
+                    for payload in encode_receipts(digests):
+                        await self.client.publish(receipt_topic(concentrator), payload)
+            self.client.ack_many(batch)
 
     async def wait_for(self, check: object, timeout: float) -> None:
         """Poll until ``check(self.messages)`` is true."""

@@ -81,16 +81,24 @@ def test_merged_settings_without_a_local_broker(tmp_path: Path) -> None:
 
 
 def test_adapters_sharing_an_outbox_are_refused(tmp_path: Path) -> None:
-    """Two adapter files with the default outbox in one folder would share one outbox file."""
+    """AD-1, CO-2: adapter files in one folder without outboxPath get an outbox each, named
+    after the meter and kept beside the edge's outbox; outboxPath values naming one file (or
+    the edge's outbox) are refused."""
     a = _adapter_file(tmp_path / "a.yaml", "meter-a")
     b = _adapter_file(tmp_path / "b.yaml", "meter-b")
     catalog = default_catalog()
+    state = tmp_path / "state"
+    built = load_adapters([a, b], catalog=catalog, edge_outbox=state / "edge.sqlite3")
+    assert [x.outbox_path for x in built] == [
+        state / "meter-a.outbox.sqlite3",
+        state / "meter-b.outbox.sqlite3",
+    ]
+    shared_a = _adapter_file(tmp_path / "sa.yaml", "meter-a", "shared.sqlite3")
+    shared_b = _adapter_file(tmp_path / "sb.yaml", "meter-b", "shared.sqlite3")
     with pytest.raises(ConfigError, match="give every adapter its own outbox"):
-        load_adapters([a, b], catalog=catalog, edge_outbox=tmp_path / "edge.sqlite3")
+        load_adapters([shared_a, shared_b], catalog=catalog, edge_outbox=state / "edge.sqlite3")
     with pytest.raises(ConfigError, match="outbox_path"):
-        load_adapters([a], catalog=catalog, edge_outbox=tmp_path / "adapter-outbox.sqlite3")
-    b = _adapter_file(tmp_path / "b.yaml", "meter-b", "b-outbox.sqlite3")
-    built = load_adapters([a, b], catalog=catalog, edge_outbox=tmp_path / "edge.sqlite3")
+        load_adapters([shared_a], catalog=catalog, edge_outbox=tmp_path / "shared.sqlite3")
     assert [x.topic for x in built] == [
         "smartMeterMessage/meter-a/readings",
         "smartMeterMessage/meter-b/readings",

@@ -75,7 +75,12 @@ def test_status_names_a_cloud_broker_and_keeps_the_cloud_key(tmp_path: Path) -> 
     status, text = asyncio.run(
         _run(settings, BrokerLikeSink(), [(READINGS, sample_reading("m1", 1))])
     )
-    assert status["sink"] == {"kind": "cloud-broker", "connected": True, "reconnects": 2}
+    assert status["sink"] == {
+        "kind": "cloud-broker",
+        "connected": True,
+        "reconnects": 2,
+        "receipts": None,
+    }
     assert status["cloud"] == {"connected": True, "reconnects": 2}
     metrics = parse_prometheus(text)
     assert 'omdp_edge_sink_info{kind="cloud-broker"} 1.0' in text

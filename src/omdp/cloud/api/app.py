@@ -23,6 +23,7 @@ from omdp.cloud.api.routes import (
     health,
     households,
     me,
+    meter_health,
     readings,
     sites,
     tariffs,
@@ -101,7 +102,8 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     v1 = APIRouter(prefix=prefix)
     features = (
-        readings, households, sites, elements, erasure, aggregates, adapter_config, me, tariffs
+        readings, households, sites, elements, erasure, aggregates, adapter_config, me, tariffs,
+        meter_health,
     )
     for feature in features:
         v1.include_router(feature.router)

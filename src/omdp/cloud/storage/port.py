@@ -18,6 +18,7 @@ from omdp.cloud.model import (
     AggregateRow,
     ErasureRecord,
     Interval,
+    MeterHealth,
     QuarantineEntry,
     ReadingFilter,
     RetentionPolicy,
@@ -249,6 +250,12 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         ...
 
     # -- quarantine ---------------------------------------------------------------------------
+
+    def meter_health(
+        self, *, since: datetime, meter_ids: Sequence[str] | None = None
+    ) -> list[MeterHealth]:
+        """Per meter with readings since ``since``: count, newest, missing sequence numbers."""
+        ...
 
     def list_quarantine(self, *, limit: int = 100, offset: int = 0) -> list[QuarantineEntry]:
         """Quarantined messages, oldest first."""

@@ -8,15 +8,16 @@ listed by :meth:`RegistryMixin.unknown_meters`, never dropped.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from omdp.catalog import Catalog, PropertyKind
-from omdp.cloud.model import UnknownMeter
+from omdp.cloud.model import MeterHealth, UnknownMeter
 from omdp.cloud.storage.port import RegistryError
-from omdp.cloud.storage.sqlbase import Dialect, Tx
+from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -339,3 +340,38 @@ class RegistryMixin:
                 if row and row[0]:
                     out.append(UnknownMeter(meter_id, d.dt(row[1]), d.dt(row[2]), int(row[0])))
         return out
+
+    def meter_health(
+        self, *, since: datetime, meter_ids: Sequence[str] | None = None
+    ) -> list[MeterHealth]:
+        """Gap detection from sequence numbers: per meter, readings since ``since`` in time
+        order; a number more than one above the one before counts the numbers between as
+        missing, a number not above it as a restart. Readings without a number count as readings
+        and are not checked."""
+        d = self.dialect
+        where, params = "t >= ?", [d.ts(since)]
+        if meter_ids is not None:
+            where += f" AND meter_id IN {in_list(meter_ids)}"
+            params += list(meter_ids)
+        sql = (  # ``where`` holds placeholders only
+            "SELECT meter_id, count(*), max(t),"  # noqa: S608
+            " sum(CASE WHEN prev IS NOT NULL AND seq > prev + 1 THEN seq - prev - 1 ELSE 0 END),"
+            " sum(CASE WHEN prev IS NOT NULL AND seq <= prev THEN 1 ELSE 0 END), min(seq), max(seq)"
+            " FROM (SELECT meter_id, t, seq,"
+            " LAG(seq) OVER (PARTITION BY meter_id ORDER BY t, rid) AS prev"
+            f" FROM readings WHERE {where}) s GROUP BY meter_id ORDER BY meter_id"
+        )
+        with self._tx() as tx:
+            rows = tx.run(sql, params)
+        return [
+            MeterHealth(
+                meter_id=str(meter),
+                readings=int(count),
+                last_reading=d.dt(last),
+                missing=int(missing or 0),
+                restarts=int(restarts or 0),
+                first_sequence=None if first is None else int(first),
+                last_sequence=None if final is None else int(final),
+            )
+            for meter, count, last, missing, restarts, first, final in rows
+        ]

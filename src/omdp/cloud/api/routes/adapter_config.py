@@ -5,7 +5,8 @@ The file is :class:`~omdp.domain.adapter_file.AdapterConfigFile`, valid by
 come from the element's properties: an OBIS property ``OBIS_C.D.E`` is read from the OBIS code
 ``1-0:C.D.E``; other properties from the JSON path ``$.<propertyId>``. The credentials are the
 device's own: username = the new meter's id, a random password shown only in this answer; the
-server keeps a hash of it.
+server keeps a hash of it. ``Adapter`` carries the household's timezone (readings' offsets) and
+id, and no ``outboxPath``: each adapter keeps its own outbox named after its meter id.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
     if element is None:
         msg = f"no physical meter element {body.physical_element_id!r}"
         raise Invalid(msg, loc="$.physicalElementId")
-    if store.get_household(body.household_id) is None:
+    household = store.get_household(body.household_id)
+    if household is None:
         msg = f"no household {body.household_id!r}"
         raise Invalid(msg, loc="$.householdId")
     require_properties(
@@ -80,6 +82,7 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
         port=configured.port,
         protocol=configured.protocol,
         tls=configured.tls,
+        ca_file=configured.ca_file,
         client_id=meter_id,
     )
     config = AdapterConfigFile.model_validate(
@@ -90,6 +93,10 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
             "StaticValues": body.static_values,
             "Broker": broker,
             "Meter": body.meter,
+            # no outboxPath: the adapter keeps {meter id}.outbox.sqlite3 in its state folder,
+            # so that two adapters never share one (a relative path in files issued into one
+            # folder would)
+            "Adapter": {"timezone": household.timezone, "householdId": body.household_id},
         }
     )
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
