@@ -243,7 +243,7 @@ def start(workdir: Path) -> Stack:
                     "http_port": stack.edge_port,
                     "timezone": "Europe/Brussels",
                     # the live API trusts the cloud's issuer (its app proxy signs for each
-                    # caller) and knows whose meter-main is
+                    # caller) and knows whose live meters are
                     "api": {
                         "auth": {
                             "external": [
@@ -255,7 +255,7 @@ def start(workdir: Path) -> Stack:
                             ]
                         }
                     },
-                    "meter_households": {METER: "h-home"},
+                    "meter_households": dict.fromkeys(LIVE_METERS, "h-home"),
                     "rules": [
                         {
                             "kind": "threshold",
