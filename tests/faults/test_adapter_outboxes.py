@@ -37,11 +37,12 @@ SECRET = "fault-suite-secret"  # noqa: S105 - a throwaway broker's test password
 
 
 def _site_broker(folder: Path) -> Mosquitto:
-    """The site broker with the generated password file and ACL (adapters and edge e1)."""
+    """The site broker with the generated password file and ACL (adapters and edge e1, whose
+    site both meters belong to)."""
     folder.mkdir(parents=True)
     users = {**dict.fromkeys(METERS, "adapter"), "e1": "concentrator"}
     (folder / "password_file").write_text(password_text({u: hash_password(SECRET) for u in users}))
-    (folder / "acl_file").write_text(acl_text(users))  # type: ignore[arg-type]
+    (folder / "acl_file").write_text(acl_text(users, {"e1": METERS}))  # type: ignore[arg-type]
     port = free_port()
     extra = (
         f"listener {port} 127.0.0.1\nallow_anonymous false\n"

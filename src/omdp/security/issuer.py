@@ -121,7 +121,7 @@ class Issuer:
             "iat": now,
             "nbf": now,
             "exp": now + (ttl_s or self.ttl_s),
-            "jti": jti or secrets.token_urlsafe(16),
+            "jti": jti or secrets.token_hex(16),  # hex: never read as a command-line option
             "scope": " ".join(scopes),
         }
         if role:

@@ -20,6 +20,9 @@ from omdp.mqtt import Message, MqttClient
 from omdp.receipts import encode_receipts, group_digests, receipt_entry
 from omdp.topics import receipt_topic
 
+RECEIPT_BATCH = 1000
+"""Messages the collector receipts at once at most (as the ingest receipts a batch)."""
+
 
 def edge_settings(
     local: Mosquitto, cloud: Mosquitto, workdir: Path, **extra: object
@@ -142,7 +145,7 @@ class Collector:
         queue = self.client.messages
         while True:
             batch = [await queue.get()]
-            while not queue.empty() and len(batch) < 1000:
+            while not queue.empty() and len(batch) < RECEIPT_BATCH:
                 batch.append(queue.get_nowait())
             self.messages.extend(batch)
             if self.receipts:

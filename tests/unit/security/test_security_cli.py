@@ -61,7 +61,8 @@ def test_cl6_app5_user_and_token_commands(tmp_path: Path) -> None:
     jti = jti_line.removeprefix("jti: ")
     assert jwt.decode(text, options={"verify_signature": False})["scope"] == "readings:read"
     assert "valid" in run.invoke(token, ["list", *cfg]).output
-    assert run.invoke(token, ["revoke", *cfg, jti]).exit_code == 0
+    revoked = run.invoke(token, ["revoke", *cfg, jti])
+    assert revoked.exit_code == 0, "a jti never looks like an option"
     assert "revoked" in run.invoke(token, ["list", *cfg]).output
     assert run.invoke(token, ["rotate-key", *cfg]).exit_code == 0
     assert run.invoke(user, ["remove", *cfg, "alice"]).exit_code == 0
@@ -97,7 +98,8 @@ def test_cm1_cl14_broker_config_command(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     acl = (out / "acl_file").read_text()
     assert "user meter-1\ntopic write smartMeterMessage/meter-1/#\n" in acl
-    assert "user conc-1\n\n" in acl  # no meter has conc-1 as its site yet: no topic at all
+    # no meter has conc-1 as its site yet: no meter's topic at all, only its own receipts
+    assert "user conc-1\ntopic read omdp/receipts/conc-1\n\n" in acl
     assert "user cloud\ntopic read concentrator/#\ntopic read $share/+/concentrator/#" in acl
     assert (out / "password_file").read_text().count(":$7$") == 3
     conf = (out / "mosquitto.conf").read_text()
