@@ -34,7 +34,7 @@ def _load_formats(path: Path | None) -> FormatStore:
         try:
             for fmt in json.loads(path.read_text(encoding="utf-8")):
                 store.add(bytes.fromhex(fmt))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, WMBusDecodeError) as exc:
             msg = f"{path}: not a list of hex formats: {exc}"
             raise click.BadParameter(msg, param_hint="--formats") from None
     return store
@@ -63,6 +63,14 @@ def wmbus() -> None:
     help="JSON file of compact-frame formats: read, and updated with full frames decoded.",
 )
 @click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="HEX",
+    help="An earlier telegram of the same meter, decoded first (repeatable, oldest first): "
+    "a compact frame needs its meter's full frame.",
+)
+@click.option(
     "--file",
     "file_",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -74,6 +82,7 @@ def decode_cmd(
     key: str | None,
     frame_format: str,
     formats_file: Path | None,
+    contexts: tuple[str, ...],
     file_: Path | None,
 ) -> None:
     """Decode one telegram given as HEX (from the L-field on) and print it as JSON.
@@ -83,13 +92,19 @@ def decode_cmd(
     """
     raw = hex_input(hex_text, file_)
     store = _load_formats(formats_file)
-    known = len(store)
+    known = store.export()
+    secret = _key(key)
+    for n, text in enumerate(contexts, 1):
+        try:
+            decode(hex_input((text,), None), key=secret, frame_format=frame_format, formats=store)
+        except WMBusDecodeError as exc:
+            click.echo(f"warning: --context {n} not decoded: {exc}", err=True)
     try:
-        tele = decode(raw, key=_key(key), frame_format=frame_format, formats=store)
+        tele = decode(raw, key=secret, frame_format=frame_format, formats=store)
     except WMBusDecodeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    if formats_file is not None and len(store) != known:
+    if formats_file is not None and store.export() != known:
         write_private(formats_file, json.dumps(store.export(), indent=1).encode())
     _emit(telegram_to_json(tele))
 

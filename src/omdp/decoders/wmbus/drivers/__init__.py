@@ -8,7 +8,8 @@ the generic decoder reads need no driver; drivers are for manufacturer-specific 
 - ``from: payload``: the application data after the last header (for CI 0xA0-0xB7 all of it;
   for Diehl PRIOS telegrams unscrambled), ``from: manufacturer``: the data after a ``0F``/``1F``
   DIF, ``from: record``: the data bytes of the first record whose DIF/VIF bytes are ``dv``.
-- the raw number is ``le`` or ``be`` (``[offset, length]``, unsigned; ``signed: true``),
+- the raw number is ``le`` or ``be`` (``[offset, length]``, unsigned; ``signed: true``; an
+  offset below zero counts from the end),
   ``bcd`` (``[offset, length]``, least significant byte first) or ``parts`` (``[[offset, mask,
   shift], ...]`` ORed together, shift left, negative right: nibbles and packed 12-bit values);
 - then ``add`` before ``pow2`` (``2 ** raw``), and ``scale``; ``min_length`` skips a field when
@@ -58,15 +59,33 @@ class Detect:
     security: str | None = None
 
     def matches(self, tele: Telegram) -> bool:
-        """Return whether the telegram's link layer (and CI) fit."""
-        link = tele.link
+        """Return whether the telegram fits: its meter (link layer, or the long transport
+        header's meter behind a radio module), its CI and its security."""
         return (
-            (self.manufacturer is None or self.manufacturer == link.manufacturer_code)
-            and (self.version is None or self.version == link.version)
-            and (self.device_type is None or self.device_type == link.device_type)
-            and (self.ci is None or tele.ci in self.ci)
+            (self.ci is None or tele.ci in self.ci)
             and (self.security is None or tele.security == self.security)
+            and any(self._meter(*who) for who in _meters(tele))
         )
+
+    def _meter(self, manufacturer: int, version: int, device_type: int) -> bool:
+        return (
+            (self.manufacturer is None or self.manufacturer == manufacturer)
+            and (self.version is None or self.version == version)
+            and (self.device_type is None or self.device_type == device_type)
+        )
+
+
+def _meters(tele: Telegram) -> list[tuple[int, int, int]]:
+    """``(manufacturer, version, device type)`` of the link layer and of the long header.
+
+    Bit 15 of the M-field (an address that is not globally unique) is not the manufacturer's.
+    """
+    link = tele.link
+    out = [(link.manufacturer_code & 0x7FFF, link.version, link.device_type)]
+    h = tele.tpl.header if tele.tpl else None
+    if h is not None and h.manufacturer_code is not None:
+        out.append((h.manufacturer_code & 0x7FFF, h.version or 0, h.medium or 0))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,28 +110,33 @@ class Field:
     hidden: bool = False
 
     def raw(self, data: bytes) -> int | None:
-        """Return the raw number from ``data``, or ``None`` when the data is too short."""
+        """Return the raw number from ``data``, or ``None`` when the data is too short.
+
+        An offset below zero counts from the end of the data (layouts behind a header of
+        varying length).
+        """
         if len(data) < self.min_length:
             return None
         if self.le is not None or self.be is not None:
             at, n = self.le if self.le is not None else self.be  # type: ignore[misc]
-            if at + n > len(data):
+            chunk = _chunk(data, at, n)
+            if chunk is None:
                 return None
-            chunk = data[at : at + n]
             if self.le is not None:
                 return int.from_bytes(chunk, "little", signed=self.signed)
             return int.from_bytes(chunk, "big", signed=self.signed)
         if self.bcd is not None:
-            at, n = self.bcd
-            if at + n > len(data):
+            chunk = _chunk(data, *self.bcd)
+            if chunk is None:
                 return None
-            digits = data[at : at + n][::-1].hex()
+            digits = chunk[::-1].hex()
             return int(digits) if digits.isdigit() else None
         value = 0
         for at, mask, shift in self.parts:
-            if at >= len(data):
+            byte = _chunk(data, at, 1)
+            if byte is None:
                 return None
-            bits = data[at] & mask
+            bits = byte[0] & mask
             value |= bits << shift if shift >= 0 else bits >> -shift
         return value
 
@@ -127,6 +151,14 @@ class Field:
         if self.scale != 1.0:
             number = round(number * self.scale, 9)
         return number
+
+
+def _chunk(data: bytes, at: int, n: int) -> bytes | None:
+    """``n`` bytes at ``at`` (from the end when negative), or ``None`` past either end."""
+    start = at + len(data) if at < 0 else at
+    if start < 0 or start + n > len(data):
+        return None
+    return data[start : start + n]
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +296,9 @@ def _by_manufacturer() -> Mapping[int | None, tuple[Driver, ...]]:
 def find_driver(tele: Telegram) -> Driver | None:
     """Return the first driver that applies to a telegram."""
     table = _by_manufacturer()
-    candidates: Sequence[Driver] = table.get(tele.link.manufacturer_code, ()) + table.get(None, ())
+    candidates: Sequence[Driver] = tuple(
+        driver for man, _, _ in _meters(tele) for driver in table.get(man, ())
+    ) + table.get(None, ())
     for driver in candidates:
         if driver.applies(tele):
             return driver
