@@ -74,8 +74,17 @@ def _key(radio: RadioMeter) -> bytes | None:
         raise ConfigError(msg) from None
 
 
-def open_receiver(config: AdapterConfigFile) -> WMBusReceiver:
+def state_path(config: AdapterConfigFile, base_dir: Path) -> Path:
+    """The receiver's state file (learnt compact-frame formats), beside its outboxes."""
+    path = base_dir / config.adapter.outbox_path
+    return path.with_name(f"{path.stem}-wmbus-state.json")
+
+
+def open_receiver(config: AdapterConfigFile, *, base_dir: Path | None = None) -> WMBusReceiver:
     """Build the receiver the file's ``Meter`` section describes; nothing opens yet.
+
+    With ``base_dir`` (where the adapter keeps its outboxes), what the receiver learns is kept
+    in :func:`state_path` across restarts.
 
     Raises:
         ConfigError: no dongle, no radio meters, a bad key, or both/neither of tcp and serial.
@@ -125,6 +134,7 @@ def open_receiver(config: AdapterConfigFile) -> WMBusReceiver:
         dongle=meter.dongle,
         meters=meters,
         tz=meter_timezone(meter),
+        state_path=state_path(config, base_dir) if base_dir is not None else None,
     )
 
 
@@ -146,7 +156,7 @@ class RadioAdapter:
             ConfigError: the file's Meter section is unusable.
         """
         self.config = config
-        self.receiver = receiver or open_receiver(config)
+        self.receiver = receiver or open_receiver(config, base_dir=base_dir)
         assert config.meter is not None  # noqa: S101 - open_receiver checked it
         self.adapters = [
             Adapter(

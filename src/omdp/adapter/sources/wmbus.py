@@ -14,7 +14,9 @@ other :class:`~omdp.adapter.sources.base.MeterSource`. What the receiver does on
 - **silence**: a meter that sends nothing for its ``silent_after`` seconds is flagged once, by a
   sample with the fault ``WMBUS_SILENT:<seconds>s`` and no values, and logged; the flag clears
   when it is heard again;
-- **compact frames** (CI 0x79) decode once the meter's full frame has been heard.
+- **compact frames** (CI 0x79) decode once the meter's full frame has been heard; the formats
+  each meter's full frames taught are kept in a state file (``state_path``, JSON, mode 600,
+  beside the outbox), so a compact frame right after a restart still decodes.
 
 Values are the meter's data records, matched like wired M-Bus (``mbus:quantity=Volume,...``),
 plus a driver's named values (``wmbus:name=total_m3``).
@@ -24,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from pathlib import Path
 
 from omdp.adapter.samples import MeterSample, SourceValue, plain_number
 from omdp.adapter.sources.base import Backoff, SourceIOError, SourceStats, report
@@ -37,12 +41,14 @@ from omdp.adapter.sources.mbus import sample_from_frames
 from omdp.adapter.sources.streams import ByteStream
 from omdp.decoders.mbus import Frame
 from omdp.decoders.wmbus import FormatStore, Telegram, WMBusDecodeError, decode
+from omdp.security.keys import write_private
 from omdp.wmbus.dongles import RadioFrame, make_decoder
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 64
 SILENT_FAULT = "WMBUS_SILENT"
+STATE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,7 @@ class WMBusReceiver:
         duplicate_window: float = 60.0,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        state_path: Path | None = None,
     ) -> None:
         """Configure the receiver; nothing opens before a source is read.
 
@@ -141,6 +148,8 @@ class WMBusReceiver:
             duplicate_window: seconds within which a repeated telegram is a duplicate.
             backoff: reconnect delays.
             clock: monotonic seconds (a fake in tests).
+            state_path: where the compact-frame formats the meters taught are kept (JSON,
+                mode 600); ``None`` keeps them in memory only.
         """
         self.name = name
         self.stats = SourceStats()
@@ -151,8 +160,9 @@ class WMBusReceiver:
         self._window = duplicate_window
         self._backoff = backoff or Backoff()
         self._clock = clock
-        self._formats = FormatStore()
         self.sources = {m.id.upper(): RadioMeterSource(self, m) for m in meters}
+        self._state_path = state_path
+        self._formats = self._load_formats()
         self._task: asyncio.Task[None] | None = None
         self._listeners = 0
         self._start: float | None = None
@@ -236,11 +246,13 @@ class WMBusReceiver:
             radio.duplicates += 1
             radio.last_heard = now
             return
+        formats = self._formats[ident]
+        learnt = formats.revision
         try:
             tele = decode(
                 frame.data,
                 key=source.config.key,
-                formats=self._formats,
+                formats=formats,
                 rssi_dbm=frame.rssi_dbm,
             )
         except WMBusDecodeError as exc:
@@ -253,6 +265,8 @@ class WMBusReceiver:
             reason = f"manufacturer {tele.manufacturer}, configured {want.upper()}"
             report(source.name, stats, "telegram dropped", reason)
             return
+        if formats.revision != learnt:
+            self._save_formats()
         source.last_payload = frame.data
         radio.last_heard = now
         radio.rssi_dbm = frame.rssi_dbm
@@ -265,6 +279,38 @@ class WMBusReceiver:
             log.info("meter %s sends again", source.name, extra={"meter_id": source.name})
         stats.ok += 1
         source.offer(sample_from_telegram(tele, tz=self._tz))
+
+    def _load_formats(self) -> dict[str, FormatStore]:
+        """Each meter's learnt formats from the state file (none when absent or unreadable)."""
+        known: dict[str, list[str]] = {}
+        path = self._state_path
+        if path is not None and path.exists():
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                known = {str(k).upper(): list(v) for k, v in doc["formats"].items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("wM-Bus receiver %s: state %s not read: %s", self.name, path, exc)
+        stores = {}
+        for ident in self.sources:
+            try:
+                stores[ident] = FormatStore(bytes.fromhex(f) for f in known.get(ident, ()))
+            except (ValueError, TypeError, WMBusDecodeError) as exc:
+                log.warning("wM-Bus receiver %s: formats of %s dropped: %s", self.name, ident, exc)
+                stores[ident] = FormatStore()
+        return stores
+
+    def _save_formats(self) -> None:
+        path = self._state_path
+        if path is None:
+            return
+        doc = {
+            "version": STATE_VERSION,
+            "formats": {ident: store.export() for ident, store in self._formats.items()},
+        }
+        try:
+            write_private(path, json.dumps(doc, indent=1).encode())
+        except OSError as exc:
+            log.warning("wM-Bus receiver %s: state %s not written: %s", self.name, path, exc)
 
     def check_silence(self) -> None:
         """Flag each meter not heard for its ``silent_after`` seconds (once per silence)."""

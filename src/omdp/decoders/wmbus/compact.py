@@ -100,8 +100,10 @@ class FormatStore:
         self._known: OrderedDict[int, bytes] = OrderedDict()
         self._seen: dict[bytes, int] = {}  # format -> signature, to skip the CRC of known ones
         self._limit = limit
+        self.revision = 0
         for fmt in formats:
             self.add(fmt)
+        self.revision = 0  # counts the formats learnt since: when to save them again
 
     def learn(self, records: Iterable[DataRecord]) -> int | None:
         """Remember the format of a full frame's records; return its signature."""
@@ -115,6 +117,8 @@ class FormatStore:
         if len(self._seen) >= self._limit:
             self._seen.clear()
         self._seen[fmt] = sig
+        if self._known.get(sig) != fmt:
+            self.revision += 1
         self._known[sig] = fmt
         self._known.move_to_end(sig)
         while len(self._known) > self._limit:
@@ -129,6 +133,8 @@ class FormatStore:
         """
         _split_format(fmt)
         sig = signature(fmt)
+        if self._known.get(sig) != fmt:
+            self.revision += 1
         self._known[sig] = fmt
         self._known.move_to_end(sig)
         while len(self._known) > self._limit:
