@@ -135,6 +135,7 @@ def open_receiver(config: AdapterConfigFile, *, base_dir: Path | None = None) ->
         meters=meters,
         tz=meter_timezone(meter),
         state_path=state_path(config, base_dir) if base_dir is not None else None,
+        link_mode=meter.link_mode,
     )
 
 

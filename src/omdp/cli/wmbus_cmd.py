@@ -131,6 +131,12 @@ def _keys(pairs: tuple[str, ...]) -> dict[str, bytes]:
 @click.option("--tcp", metavar="HOST:PORT", help="A TCP bridge to the receiver.")
 @click.option("--baudrate", type=int, help="Default: 57600 (iM871A), 9600 (AMB8465).")
 @click.option("--key", "keys", multiple=True, metavar="ID=KEY", help="A meter's AES key.")
+@click.option(
+    "--link-mode",
+    metavar="MODE",
+    help="Set the dongle to the meters' link mode first (iM871A: S1, S1m, T1, T2, C1a, C1b; "
+    "AMB8465: S1, T1, C1, C1T1).",
+)
 @click.option("--count", type=int, default=0, help="Stop after this many telegrams (0: never).")
 def listen_cmd(
     *,
@@ -139,6 +145,7 @@ def listen_cmd(
     tcp: str | None,
     baudrate: int | None,
     keys: tuple[str, ...],
+    link_mode: str | None,
     count: int,
 ) -> None:
     """Print every telegram a receiver hears as one JSON line: to find your meters' ids.
@@ -151,8 +158,13 @@ def listen_cmd(
     from omdp.adapter.sources.streams import ByteStream, connector, split_host_port
     from omdp.adapter.sources.wmbus import StdinStream
     from omdp.errors import OmdpError
-    from omdp.wmbus.dongles import make_decoder
+    from omdp.wmbus.dongles import RadioFrame, make_decoder
+    from omdp.wmbus.setup import check_link_mode, configure
 
+    try:
+        check_link_mode(dongle, link_mode)
+    except OmdpError as exc:
+        raise click.BadParameter(str(exc), param_hint="--link-mode") from None
     by_id = _keys(keys)
     store = FormatStore()
 
@@ -192,14 +204,21 @@ def listen_cmd(
             stream = await connect()
         decoder = make_decoder(dongle)
         seen = 0
+
+        def show(frame: RadioFrame) -> None:
+            nonlocal seen
+            click.echo(json.dumps(line(frame), ensure_ascii=False, default=str))
+            seen += 1
+
         try:
+            if link_mode is not None:
+                await configure(stream, dongle, link_mode, decoder, on_frame=show)
             while not count or seen < count:
                 received = decoder.feed(await stream.read(1.0))
                 for problem in received.problems:
                     click.echo(f"dropped: {problem}", err=True)
                 for frame in received.frames:
-                    click.echo(json.dumps(line(frame), ensure_ascii=False, default=str))
-                    seen += 1
+                    show(frame)
         finally:
             await stream.close()
 

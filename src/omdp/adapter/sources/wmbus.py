@@ -42,7 +42,8 @@ from omdp.adapter.sources.streams import ByteStream
 from omdp.decoders.mbus import Frame
 from omdp.decoders.wmbus import FormatStore, Telegram, WMBusDecodeError, decode
 from omdp.security.keys import write_private
-from omdp.wmbus.dongles import RadioFrame, make_decoder
+from omdp.wmbus.dongles import DongleDecoder, RadioFrame, make_decoder
+from omdp.wmbus.setup import check_link_mode, configure
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class WMBusReceiver:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
         state_path: Path | None = None,
+        link_mode: str | None = None,
     ) -> None:
         """Configure the receiver; nothing opens before a source is read.
 
@@ -150,6 +152,11 @@ class WMBusReceiver:
             clock: monotonic seconds (a fake in tests).
             state_path: where the compact-frame formats the meters taught are kept (JSON,
                 mode 600); ``None`` keeps them in memory only.
+            link_mode: set in the dongle on every connection (:mod:`omdp.wmbus.setup`);
+                ``None`` leaves the dongle as it is.
+
+        Raises:
+            ConfigError: a link mode the dongle does not have.
         """
         self.name = name
         self.stats = SourceStats()
@@ -167,6 +174,8 @@ class WMBusReceiver:
         self._listeners = 0
         self._start: float | None = None
         make_decoder(dongle)  # fail early on an unknown dongle
+        check_link_mode(dongle, link_mode)
+        self._link_mode = link_mode
 
     def source(self, meter_id: str) -> RadioMeterSource:
         """The source of one configured meter."""
@@ -203,15 +212,19 @@ class WMBusReceiver:
             connected_before = True
             log.info("wM-Bus receiver %s: reading %s (%s)", self.name, stream.where, self._dongle)
             try:
-                await self._read(stream)
+                decoder = make_decoder(self._dongle)
+                if self._link_mode is not None:
+                    await configure(
+                        stream, self._dongle, self._link_mode, decoder, on_frame=self.handle
+                    )
+                await self._read(stream, decoder)
             except SourceIOError as exc:
                 report(self.name, self.stats, "link lost", exc)
             finally:
                 await stream.close()
             await self._backoff.wait()
 
-    async def _read(self, stream: ByteStream) -> None:
-        decoder = make_decoder(self._dongle)
+    async def _read(self, stream: ByteStream, decoder: DongleDecoder) -> None:
         while True:
             chunk = await stream.read(1.0)
             self.check_silence()
