@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Final
 
 from omdp.decoders.mbus import datatypes as dt
-from omdp.decoders.mbus.records import DataRecord, Value
+from omdp.decoders.mbus.records import DataRecord, Value, vib_meaning
 from omdp.decoders.mbus.tables import DATA_LENGTH
 from omdp.decoders.wmbus.vib import (
     KIND_DATE,
@@ -66,6 +66,14 @@ def _number(coding: int, data: bytes, *, signed: bool) -> int | float | None:
         invalid = 1 << (8 * len(data) - 1) if signed else (1 << (8 * len(data))) - 1
         return None if raw in (-invalid, invalid) and len(data) > 1 else raw
     return None
+
+
+def _all_f(record: DataRecord) -> bool:
+    return (
+        record.dib[0] & 0x0F in _BCD
+        and bool(record.data)
+        and record.data.count(0xFF) == len(record.data)
+    )
 
 
 def _value(record: DataRecord, m: Meaning) -> Value:
@@ -120,11 +128,33 @@ def _profile(record: DataRecord, m: Meaning) -> tuple[DataRecord, ...] | None:
     return tuple(out)
 
 
+_AS_WIRED: dict[bytes, bool] = {}  # VIB -> whether the wired tables read it the same way
+_AS_WIRED_LIMIT: Final = 4096
+
+
+def _as_wired(vib: bytes, m: Meaning) -> bool:
+    same = _AS_WIRED.get(vib)
+    if same is None:
+        w = vib_meaning(vib)
+        same = m.profile is None and (m.quantity, m.unit, m.kind, m.offset) == (
+            w.quantity,
+            w.unit,
+            w.kind,
+            w.summand,
+        )
+        same = same and abs(m.factor - w.factor) <= 1e-12 * max(abs(m.factor), 1e-300)
+        if len(_AS_WIRED) < _AS_WIRED_LIMIT:
+            _AS_WIRED[vib] = same
+    return same
+
+
 def reread(record: DataRecord) -> tuple[DataRecord, ...]:
     """Return the record with its 2018 meaning (several records for a compact profile)."""
     if not record.vib:
         return (record,)
     m = meaning(record.vib)
+    if _as_wired(record.vib, m) and not _all_f(record):
+        return (record,)
     if m.profile is not None and record.dib[0] & 0x0F == _LVAR_CODING:
         expanded = _profile(record, m)
         if expanded is not None:
