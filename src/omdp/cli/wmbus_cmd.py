@@ -207,6 +207,8 @@ def listen_cmd(
 
         def show(frame: RadioFrame) -> None:
             nonlocal seen
+            if count and seen >= count:
+                return
             click.echo(json.dumps(line(frame), ensure_ascii=False, default=str))
             seen += 1
 

@@ -309,7 +309,7 @@ def decode(
     trailing = len(raw) - wire_length(raw[0], fmt)
     if trailing > 0:
         tele = replace(tele, warnings=(*tele.warnings, f"{trailing} byte(s) after the telegram"))
-    return _with_driver(tele) if drivers else tele
+    return apply_driver(tele, key) if drivers else tele
 
 
 def _decode(
@@ -434,7 +434,3 @@ def _format_frame(payload: bytes, store: compact.FormatStore) -> tuple[tuple[str
 
 def _default_store() -> compact.FormatStore:
     return compact.FormatStore()
-
-
-def _with_driver(tele: Telegram) -> Telegram:
-    return apply_driver(tele)

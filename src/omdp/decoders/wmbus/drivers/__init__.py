@@ -14,6 +14,7 @@ the generic decoder reads need no driver; drivers are for manufacturer-specific 
   shift], ...]`` ORed together, shift left, negative right: nibbles and packed 12-bit values);
 - then ``add`` before ``pow2`` (``2 ** raw``), and ``scale``; ``min_length`` skips a field when
   the data is shorter (older firmware);
+- a driver may ``decrypt`` a manufacturer payload first (:mod:`.cipher`);
 - or ``calc``: an arithmetic expression over the fields before it (:mod:`.expr`), for values a
   meter sends as differences, packed history or conditional layouts; ``hidden: true`` keeps a
   field out of the output (an intermediate).
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from omdp.decoders.mbus.header import manufacturer_code
+from omdp.decoders.wmbus.drivers.cipher import PayloadCipher, load_cipher
 from omdp.decoders.wmbus.drivers.expr import Expression
 
 if TYPE_CHECKING:
@@ -170,20 +172,32 @@ class Driver:
     detect: tuple[Detect, ...]
     fields: tuple[Field, ...]
     tests: tuple[Mapping[str, Any], ...] = ()
+    decrypt: PayloadCipher | None = None
 
     def applies(self, tele: Telegram) -> bool:
         """Return whether any detection rule fits the telegram."""
         return any(d.matches(tele) for d in self.detect)
 
-    def values(self, tele: Telegram) -> dict[str, tuple[float | int, str, str]]:
-        """Return the named values this driver reads from a telegram (hidden ones left out)."""
+    def values(
+        self, tele: Telegram, key: bytes | None = None
+    ) -> dict[str, tuple[float | int, str, str]]:
+        """Return the named values this driver reads from a telegram (hidden ones left out).
+
+        ``key``: the meter's key, for a driver that decrypts a manufacturer payload; without
+        it (or with a wrong one) such a driver reads nothing.
+        """
         known: dict[str, float | int] = {}
         out: dict[str, tuple[float | int, str, str]] = {}
+        plain = self.decrypt.plain(tele, key) if self.decrypt is not None else None
+        if self.decrypt is not None and plain is None:
+            return out
         for f in self.fields:
             if f.calc is not None:
                 value = f.calc.evaluate(known)
                 if value is not None and f.scale != 1.0:
                     value = round(value * f.scale, 9)
+            elif plain is not None and f.source == "payload":
+                value = f.value(plain)
             else:
                 data = _data(tele, f)
                 value = f.value(data) if data is not None else None
@@ -273,6 +287,7 @@ def load_driver(text: str) -> Driver:
         detect=tuple(_detect(d) for d in doc["detect"]),
         fields=tuple(fields),
         tests=tuple(doc.get("tests", ())),
+        decrypt=load_cipher(doc["decrypt"]) if doc.get("decrypt") else None,
     )
 
 
@@ -305,12 +320,12 @@ def find_driver(tele: Telegram) -> Driver | None:
     return None
 
 
-def apply_driver(tele: Telegram) -> Telegram:
+def apply_driver(tele: Telegram, key: bytes | None = None) -> Telegram:
     """Return the telegram with the named values of the driver that applies to it, if any."""
     driver = find_driver(tele)
     if driver is None:
         return tele
-    values = driver.values(tele)
+    values = driver.values(tele, key)
     return replace(tele, driver=driver.name, values=MappingProxyType(values))
 
 
