@@ -30,6 +30,9 @@ FULL = encode_telegram(METER, RECORDS, access_number=1)
 COMPACT = encode_compact(METER, RECORDS, access_number=2)
 
 
+SIBLING = MeterIdentity("KAM", "76543211", 0x1B, 0x16)  # the same model, another meter
+
+
 def _receiver(state: Path | None) -> WMBusReceiver:
     async def never() -> object:
         raise AssertionError
@@ -38,13 +41,13 @@ def _receiver(state: Path | None) -> WMBusReceiver:
         "rx",
         connect=never,  # type: ignore[arg-type]
         dongle="amb8465",
-        meters=[RadioMeterConfig(METER.id, "cold-water")],
+        meters=[RadioMeterConfig(METER.id, "cold-water"), RadioMeterConfig(SIBLING.id, "w-2")],
         state_path=state,
     )
 
 
-def _volumes(rx: WMBusReceiver) -> list[float]:
-    src = rx.source(METER.id)
+def _volumes(rx: WMBusReceiver, meter: MeterIdentity = METER) -> list[float]:
+    src = rx.source(meter.id)
     out = []
     while not src.queue.empty():
         sample = src.queue.get_nowait()
@@ -62,7 +65,8 @@ def test_a_compact_frame_after_a_restart_decodes_from_the_kept_state(tmp_path: P
     assert _volumes(first) == [4.321, 4.0]
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     doc = json.loads(state.read_text())
-    assert list(doc["formats"]) == [METER.id]
+    assert doc["formats"][METER.id]
+    assert doc["formats"][SIBLING.id] == []
     restarted = _receiver(state)
     restarted.handle(RadioFrame(COMPACT))
     assert _volumes(restarted) == [4.321, 4.0]
@@ -98,3 +102,20 @@ def test_cli_decode_learns_from_context_telegrams() -> None:
     assert "--context 1 not decoded" in both.stderr
     doc = json.loads(both.stdout)
     assert [r["value"] for r in doc["records"]] == [4.321, 4.0]
+
+
+def test_a_sibling_meters_format_serves_when_the_data_crc_fits() -> None:
+    """Meters of one model send one format: a compact frame decodes from another meter's full
+    frame, but only when its data CRC matches that format (else it waits for its own)."""
+    rx = _receiver(None)
+    rx.handle(RadioFrame(FULL))
+    _volumes(rx)
+    sibling = encode_compact(SIBLING, RECORDS, access_number=3)
+    rx.handle(RadioFrame(sibling))
+    assert _volumes(rx, SIBLING) == [4.321, 4.0]
+    bad = bytearray(encode_compact(SIBLING, RECORDS, access_number=4))
+    bad[16] ^= 0xFF  # the data CRC (after the ELL and the signature) no longer fits
+    other = _receiver(None)
+    other.handle(RadioFrame(FULL))
+    other.handle(RadioFrame(bytes(bad)))
+    assert _volumes(other, SIBLING) == []

@@ -14,9 +14,10 @@ other :class:`~omdp.adapter.sources.base.MeterSource`. What the receiver does on
 - **silence**: a meter that sends nothing for its ``silent_after`` seconds is flagged once, by a
   sample with the fault ``WMBUS_SILENT:<seconds>s`` and no values, and logged; the flag clears
   when it is heard again;
-- **compact frames** (CI 0x79) decode once the meter's full frame has been heard; the formats
-  each meter's full frames taught are kept in a state file (``state_path``, JSON, mode 600,
-  beside the outbox), so a compact frame right after a restart still decodes.
+- **compact frames** (CI 0x79) decode once the meter's full frame has been heard, or that of
+  another meter with the same format (then only when the compact frame's data CRC matches);
+  the formats each meter's full frames taught are kept in a state file (``state_path``, JSON,
+  mode 600, beside the outbox), so a compact frame right after a restart still decodes.
 
 Values are the meter's data records, matched like wired M-Bus (``mbus:quantity=Volume,...``),
 plus a driver's named values (``wmbus:name=total_m3``).
@@ -303,13 +304,17 @@ class WMBusReceiver:
                 known = {str(k).upper(): list(v) for k, v in doc["formats"].items()}
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("wM-Bus receiver %s: state %s not read: %s", self.name, path, exc)
+        shared = FormatStore()  # what any meter taught, for its siblings (data CRC checked)
         stores = {}
         for ident in self.sources:
             try:
-                stores[ident] = FormatStore(bytes.fromhex(f) for f in known.get(ident, ()))
+                formats = [bytes.fromhex(f) for f in known.get(ident, ())]
+                stores[ident] = FormatStore(formats, shared=shared)
+                for fmt in formats:
+                    shared.add(fmt)
             except (ValueError, TypeError, WMBusDecodeError) as exc:
                 log.warning("wM-Bus receiver %s: formats of %s dropped: %s", self.name, ident, exc)
-                stores[ident] = FormatStore()
+                stores[ident] = FormatStore(shared=shared)
         return stores
 
     def _save_formats(self) -> None:

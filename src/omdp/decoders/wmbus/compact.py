@@ -95,8 +95,20 @@ class FormatStore:
     Bounded: past ``limit`` learned formats, the oldest is forgotten.
     """
 
-    def __init__(self, formats: Iterable[bytes] = (), *, limit: int = _DEFAULT_LIMIT) -> None:
-        """Start with formats learnt before (DIF/VIF bytes, as :meth:`export` gave them)."""
+    def __init__(
+        self,
+        formats: Iterable[bytes] = (),
+        *,
+        limit: int = _DEFAULT_LIMIT,
+        shared: FormatStore | None = None,
+    ) -> None:
+        """Start with formats learnt before (DIF/VIF bytes, as :meth:`export` gave them).
+
+        ``shared``: a store of the formats other meters taught (one receiver's meters of the
+        same model send the same format); what this one learns goes there too. A compact
+        frame decodes from a shared format only when its data CRC then matches.
+        """
+        self.shared = shared
         self._known: OrderedDict[int, bytes] = OrderedDict()
         self._seen: dict[bytes, int] = {}  # format -> signature, to skip the CRC of known ones
         self._limit = limit
@@ -110,6 +122,8 @@ class FormatStore:
         fmt = format_bytes(records)
         if not fmt:
             return None
+        if self.shared is not None:
+            self.shared.learn(records)
         sig = self._seen.get(fmt)
         if sig is not None and sig in self._known:
             return sig
@@ -144,6 +158,14 @@ class FormatStore:
     def get(self, sig: int) -> bytes | None:
         """Return the DIF/VIF bytes of a signature, if known."""
         return self._known.get(sig)
+
+    def lookup(self, sig: int) -> tuple[bytes, bool] | None:
+        """Return the format of a signature and whether it is this store's own (else shared)."""
+        own = self._known.get(sig)
+        if own is not None:
+            return own, True
+        other = self.shared.get(sig) if self.shared is not None else None
+        return (other, False) if other is not None else None
 
     def export(self) -> list[str]:
         """Return the known formats as hex (to persist them)."""

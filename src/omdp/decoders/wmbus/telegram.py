@@ -400,14 +400,23 @@ def _compact(
         raise WMBusTruncatedError(msg, offset=pos + len(payload))
     sig = int.from_bytes(payload[0:2], "little")
     data_crc = int.from_bytes(payload[2:4], "little")
-    fmt = store.get(sig)
-    if fmt is None:
-        warning = f"compact frame of unknown format 0x{sig:04X}: wait for a full frame"
-        return (), (warning,), sig
-    full = compact.expand(fmt, payload[4:], offset=pos + 4)
+    found = store.lookup(sig)
+    unknown = f"compact frame of unknown format 0x{sig:04X}: wait for a full frame"
+    if found is None:
+        return (), (unknown,), sig
+    fmt, own = found
+    try:
+        full = compact.expand(fmt, payload[4:], offset=pos + 4)
+    except WMBusDecodeError:
+        if own:
+            raise
+        return (), (unknown,), sig
+    crc_ok = data_crc in (crc16(full), crc16(full.rstrip(b"\x2f")))
+    if not crc_ok and not own:  # another meter's format that does not fit this one's data
+        return (), (unknown,), sig
     records, warnings = _records(full, pos + 4)
     records = _reread(records)
-    if crc16(full) != data_crc and crc16(full.rstrip(b"\x2f")) != data_crc:
+    if not crc_ok:
         warnings += (f"compact frame data CRC 0x{data_crc:04X} does not match its format",)
     return records, warnings, sig
 
