@@ -58,6 +58,8 @@ def read(hex_record: str) -> list[tuple[str, str, Any, int]]:
         ("01FD71 B5", ("RF level", "dBm", -75)),
         # the number of exceedances of the upper limit is a count, its date a date
         ("01 93 49 03", ("Volume: number of upper limit exceedances", "", 3)),
+        # the duration of the first exceedance of the upper limit, in minutes (E101 u f nn)
+        ("02 93 59 0500", ("Volume: duration of first upper limit exceedance", "s", 300)),
         # plain-text VIF naming a gas: ppm
         ("027C03324F43 0001", ("CO2", "ppm", 256)),
         # manufacturer-specific VIFE FF: the VIF's meaning stays (eBZ phase powers)

@@ -287,13 +287,14 @@ def _limit(code: int, m: Meaning) -> Meaning:
             return replace(m, quantity=f"{m.quantity} ({side} limit)")
         if low == 1:
             return Meaning(f"{m.quantity}: number of {side} limit exceedances", "")
+        if not low & 0x02:
+            return replace(m, quantity=f"{m.quantity} (reserved VIFE 0x{code:02X})")
         which = "last" if code & 0x04 else "first"
         edge = "end" if code & 0x01 else "begin"
         what = f"{m.quantity}: date of {edge} of {which} {side} limit exceedance"
         return Meaning(what, "-", kind=KIND_DATETIME)
-    if code < 0x60:
-        which = "last" if code & 0x08 else "first"
-        side = "upper" if code & 0x04 else "lower"
+    if code < 0x60:  # E101 u f nn: u upper/lower, f last/first, nn the time unit
+        which = "last" if code & 0x04 else "first"
         what = f"{m.quantity}: duration of {which} {side} limit exceedance"
         return Meaning(what, "s", _SECONDS[code & 0x03])
     if code < 0x68:
