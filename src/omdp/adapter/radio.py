@@ -78,8 +78,24 @@ def _key(radio: RadioMeter) -> bytes | None:
         raise ConfigError(msg) from None
 
 
-def open_receiver(config: AdapterConfigFile) -> WMBusReceiver:
+def state_path(config: AdapterConfigFile, base_dir: Path, state_dir: Path | None = None) -> Path:
+    """The receiver's state file (learnt compact-frame formats), beside its meters' outboxes:
+    ``{outboxPath stem}-wmbus-state.json`` when the file names an outbox, else
+    ``{receiver id}-wmbus-state.json`` in the adapter's state folder (``state_dir``, else the
+    configuration file's folder ``base_dir``)."""
+    if config.adapter.outbox_path:
+        path = base_dir / config.adapter.outbox_path
+        return path.with_name(f"{path.stem}-wmbus-state.json")
+    return (state_dir or base_dir) / f"{config.meter_individual_id}-wmbus-state.json"
+
+
+def open_receiver(
+    config: AdapterConfigFile, *, base_dir: Path | None = None, state_dir: Path | None = None
+) -> WMBusReceiver:
     """Build the receiver the file's ``Meter`` section describes; nothing opens yet.
+
+    With ``base_dir`` (the configuration file's folder), what the receiver learns is kept in
+    :func:`state_path` across restarts.
 
     Raises:
         ConfigError: no dongle, no radio meters, a bad key, or both/neither of tcp and serial.
@@ -129,6 +145,8 @@ def open_receiver(config: AdapterConfigFile) -> WMBusReceiver:
         dongle=meter.dongle,
         meters=meters,
         tz=meter_timezone(meter),
+        state_path=state_path(config, base_dir, state_dir) if base_dir is not None else None,
+        link_mode=meter.link_mode,
     )
 
 
@@ -151,7 +169,7 @@ class RadioAdapter:
             ConfigError: the file's Meter section is unusable.
         """
         self.config = config
-        self.receiver = receiver or open_receiver(config)
+        self.receiver = receiver or open_receiver(config, base_dir=base_dir, state_dir=state_dir)
         assert config.meter is not None  # noqa: S101 - open_receiver checked it
         self.adapters = [
             Adapter(

@@ -242,13 +242,27 @@ def mbus(*, host: str, tcp_port: int, use_pty: bool, meters: str, seed: int) -> 
     "--interval", type=click.FloatRange(0.01, 3600), default=10.0, show_default=True,
     help="Seconds between transmissions of each meter.",
 )  # fmt: skip
+@click.option(
+    "--link-mode", type=click.Choice(["S1", "T1", "C1"]), default="T1", show_default=True,
+    help="The meters' link mode. A simulated iM871A or AMB8465 starts in another one and "
+    "passes telegrams on once the host sets this one (the adapter's linkMode).",
+)  # fmt: skip
 def wmbus(
-    *, host: str, tcp_port: int, use_pty: bool, meters: str, dongle: str, interval: float
+    *,
+    host: str,
+    tcp_port: int,
+    use_pty: bool,
+    meters: str,
+    dongle: str,
+    interval: float,
+    link_mode: str,
 ) -> None:
     """Radio meters sending encrypted OMS telegrams through a simulated wM-Bus dongle.
 
-    Prints each meter's id and AES key first (one line each), then where it listens.
+    Prints each meter's id and AES key first (one line each), then where it listens. The
+    iM871A and AMB8465 dongles answer their configuration commands on the same line.
     """
+    from omdp.simulators.wmbus_dongle import DongleServer, SimulatedDongle
     from omdp.simulators.wmbus_meters import WMBUS_METERS, SimulatedRadio, radio_meters
 
     names = [n.strip().lower() for n in meters.split(",") if n.strip()]
@@ -263,8 +277,24 @@ def wmbus(
             f"meter {spec.kind} id {spec.identity.id} mode {spec.mode} key {spec.key.hex().upper()}"
         )
     radio = SimulatedRadio(specs, dongle=dongle)
-    coro = _serve_stream(
-        radio.frames_at, interval=interval, host=host, port=tcp_port, use_pty=use_pty
-    )
+    if dongle == "rtlwmbus":
+        coro = _serve_stream(
+            radio.frames_at, interval=interval, host=host, port=tcp_port, use_pty=use_pty
+        )
+    else:
+        device = SimulatedDongle(
+            dongle, meters_mode=link_mode, mode="S1" if link_mode != "S1" else "T1"
+        )
+
+        async def serve() -> None:
+            server = DongleServer(
+                device, radio.telegrams_at, interval=interval, host=host, port=tcp_port
+            )
+            async with server:
+                where = f"pty {server.open_pty()}" if use_pty else f"tcp {host}:{server.port}"
+                click.echo(f"listening {where} (set link mode {link_mode} to hear the meters)")
+                await until_signal()
+
+        coro = serve()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro)

@@ -34,7 +34,7 @@ def _load_formats(path: Path | None) -> FormatStore:
         try:
             for fmt in json.loads(path.read_text(encoding="utf-8")):
                 store.add(bytes.fromhex(fmt))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, WMBusDecodeError) as exc:
             msg = f"{path}: not a list of hex formats: {exc}"
             raise click.BadParameter(msg, param_hint="--formats") from None
     return store
@@ -63,6 +63,14 @@ def wmbus() -> None:
     help="JSON file of compact-frame formats: read, and updated with full frames decoded.",
 )
 @click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="HEX",
+    help="An earlier telegram of the same meter, decoded first (repeatable, oldest first): "
+    "a compact frame needs its meter's full frame.",
+)
+@click.option(
     "--file",
     "file_",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -74,6 +82,7 @@ def decode_cmd(
     key: str | None,
     frame_format: str,
     formats_file: Path | None,
+    contexts: tuple[str, ...],
     file_: Path | None,
 ) -> None:
     """Decode one telegram given as HEX (from the L-field on) and print it as JSON.
@@ -83,13 +92,19 @@ def decode_cmd(
     """
     raw = hex_input(hex_text, file_)
     store = _load_formats(formats_file)
-    known = len(store)
+    known = store.export()
+    secret = _key(key)
+    for n, text in enumerate(contexts, 1):
+        try:
+            decode(hex_input((text,), None), key=secret, frame_format=frame_format, formats=store)
+        except WMBusDecodeError as exc:
+            click.echo(f"warning: --context {n} not decoded: {exc}", err=True)
     try:
-        tele = decode(raw, key=_key(key), frame_format=frame_format, formats=store)
+        tele = decode(raw, key=secret, frame_format=frame_format, formats=store)
     except WMBusDecodeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    if formats_file is not None and len(store) != known:
+    if formats_file is not None and store.export() != known:
         write_private(formats_file, json.dumps(store.export(), indent=1).encode())
     _emit(telegram_to_json(tele))
 
@@ -116,6 +131,12 @@ def _keys(pairs: tuple[str, ...]) -> dict[str, bytes]:
 @click.option("--tcp", metavar="HOST:PORT", help="A TCP bridge to the receiver.")
 @click.option("--baudrate", type=int, help="Default: 57600 (iM871A), 9600 (AMB8465).")
 @click.option("--key", "keys", multiple=True, metavar="ID=KEY", help="A meter's AES key.")
+@click.option(
+    "--link-mode",
+    metavar="MODE",
+    help="Set the dongle to the meters' link mode first (iM871A: S1, S1m, T1, T2, C1a, C1b; "
+    "AMB8465: S1, T1, C1, C1T1).",
+)
 @click.option("--count", type=int, default=0, help="Stop after this many telegrams (0: never).")
 def listen_cmd(
     *,
@@ -124,6 +145,7 @@ def listen_cmd(
     tcp: str | None,
     baudrate: int | None,
     keys: tuple[str, ...],
+    link_mode: str | None,
     count: int,
 ) -> None:
     """Print every telegram a receiver hears as one JSON line: to find your meters' ids.
@@ -136,8 +158,13 @@ def listen_cmd(
     from omdp.adapter.sources.streams import ByteStream, connector, split_host_port
     from omdp.adapter.sources.wmbus import StdinStream
     from omdp.errors import OmdpError
-    from omdp.wmbus.dongles import make_decoder
+    from omdp.wmbus.dongles import RadioFrame, make_decoder
+    from omdp.wmbus.setup import check_link_mode, configure
 
+    try:
+        check_link_mode(dongle, link_mode)
+    except OmdpError as exc:
+        raise click.BadParameter(str(exc), param_hint="--link-mode") from None
     by_id = _keys(keys)
     store = FormatStore()
 
@@ -177,14 +204,23 @@ def listen_cmd(
             stream = await connect()
         decoder = make_decoder(dongle)
         seen = 0
+
+        def show(frame: RadioFrame) -> None:
+            nonlocal seen
+            if count and seen >= count:
+                return
+            click.echo(json.dumps(line(frame), ensure_ascii=False, default=str))
+            seen += 1
+
         try:
+            if link_mode is not None:
+                await configure(stream, dongle, link_mode, decoder, on_frame=show)
             while not count or seen < count:
                 received = decoder.feed(await stream.read(1.0))
                 for problem in received.problems:
                     click.echo(f"dropped: {problem}", err=True)
                 for frame in received.frames:
-                    click.echo(json.dumps(line(frame), ensure_ascii=False, default=str))
-                    seen += 1
+                    show(frame)
         finally:
             await stream.close()
 

@@ -301,6 +301,7 @@ def radio_adapter_doc(
         "Meter": {
             "kind": "wmbus",
             "dongle": "im871a",
+            "linkMode": "T1",
             "serial": serial,
             "timezone": TIMEZONE,
             "radioMeters": [

@@ -199,8 +199,11 @@ async def _start_meters(
 
 
 async def _start_radio(stack: contextlib.AsyncExitStack, state: DemoState) -> str:
-    """The radio meters behind a simulated iM871A on a pseudo-terminal; return its path."""
-    from omdp.simulators.dsmr_meter import MeterStreamServer  # noqa: PLC0415
+    """The radio meters behind a simulated iM871A on a pseudo-terminal; return its path.
+
+    The stick starts in another link mode: the radio adapter sets T1 (``linkMode``) on connect.
+    """
+    from omdp.simulators.wmbus_dongle import DongleServer, SimulatedDongle  # noqa: PLC0415
     from omdp.simulators.wmbus_meters import SimulatedRadio, radio_meters  # noqa: PLC0415
 
     radios = [m for m in METERS if m.kind == "wmbus"]
@@ -211,7 +214,8 @@ async def _start_radio(stack: contextlib.AsyncExitStack, state: DemoState) -> st
         first_id=int(radios[0].address or "0"),
     )
     radio = SimulatedRadio(specs, dongle="im871a")
-    server = MeterStreamServer(radio.frames_at, interval=READING_INTERVAL_S, port=0)
+    device = SimulatedDongle("im871a", meters_mode="T1")
+    server = DongleServer(device, radio.telegrams_at, interval=READING_INTERVAL_S, port=0)
     return (await stack.enter_async_context(server)).open_pty()
 
 

@@ -175,6 +175,14 @@ class MeterConnection(_FileModel):
         default=None,
         description="wmbus: the receiver's protocol; rtlwmbus without serial/tcp reads stdin.",
     )
+    link_mode: Literal["S1", "S1m", "T1", "T2", "C1", "C1a", "C1b", "C1T1"] | None = Field(
+        default=None,
+        alias="linkMode",
+        description=(
+            "wmbus: the meters' link mode, set in the dongle on every connection (iM871A: S1, "
+            "S1m, T1, T2, C1 = C1a, C1b; AMB8465: S1, T1, C1, C1T1); unset: as the dongle is."
+        ),
+    )
     radio_meters: list[RadioMeter] = Field(
         default_factory=list,
         alias="radioMeters",

@@ -168,17 +168,21 @@ class SimulatedRadio:
             counter=int(t) & 0xFFFFFFFF,
         )
 
+    def telegrams_at(self, t: float) -> list[tuple[bytes, float]]:
+        """Return one transmission of every meter, with its signal strength (dBm)."""
+        out = []
+        for n, meter in enumerate(self.meters):
+            sent = (self.telegram(meter, t), -60.0 - 5 * n)
+            out.append(sent)
+            if self.sent % 3 == 0:
+                out.append(sent)
+        self.sent += 1
+        return out
+
     def frames_at(self, t: float) -> bytes:
         """Return the dongle's bytes for one transmission of every meter."""
-        out = bytearray()
         wrap = DONGLE_FRAMES[self.dongle]
-        for n, meter in enumerate(self.meters):
-            framed = wrap(self.telegram(meter, t), -60.0 - 5 * n)
-            out += framed
-            if self.sent % 3 == 0:
-                out += framed
-        self.sent += 1
-        return bytes(out)
+        return b"".join(wrap(telegram, rssi) for telegram, rssi in self.telegrams_at(t))
 
 
 def now() -> float:

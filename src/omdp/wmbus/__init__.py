@@ -2,12 +2,16 @@
 
 from omdp.wmbus.dongles import (
     DONGLES,
+    LINK_MODES,
     Amb8465Decoder,
     DongleDecoder,
     Im871aDecoder,
     RadioFrame,
+    Reply,
     RtlWmbusDecoder,
+    amb8465_command,
     amb8465_frame,
+    im871a_command,
     im871a_frame,
     make_decoder,
     rtlwmbus_line,
@@ -15,12 +19,16 @@ from omdp.wmbus.dongles import (
 
 __all__ = [
     "DONGLES",
+    "LINK_MODES",
     "Amb8465Decoder",
     "DongleDecoder",
     "Im871aDecoder",
     "RadioFrame",
+    "Reply",
     "RtlWmbusDecoder",
+    "amb8465_command",
     "amb8465_frame",
+    "im871a_command",
     "im871a_frame",
     "make_decoder",
     "rtlwmbus_line",

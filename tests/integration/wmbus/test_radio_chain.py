@@ -29,7 +29,7 @@ from omdp.cloud.ingest import IngestService
 from omdp.cloud.model import ReadingFilter, StoredReading
 from omdp.cloud.storage import open_store
 from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings, IngestSettings, MqttSettings
-from omdp.simulators.dsmr_meter import MeterStreamServer
+from omdp.simulators.wmbus_dongle import DongleServer, SimulatedDongle
 from omdp.simulators.wmbus_meters import SimulatedRadio, heat_kwh, radio_meters, water_litres
 
 pytestmark = pytest.mark.integration
@@ -37,12 +37,15 @@ pytestmark = pytest.mark.integration
 INTERVAL = 0.3
 
 
-def radio_file(folder: Path, serial: str, meters: list[Any], port: int) -> Path:
+def radio_file(
+    folder: Path, serial: str, meters: list[Any], port: int, dongle: str = "im871a"
+) -> Path:
     doc = {
         "MeterIndividualId": "radio-receiver-1",
         "Meter": {
             "kind": "wmbus",
-            "dongle": "im871a",
+            "dongle": dongle,
+            "linkMode": "T1",
             "serial": serial,
             "timezone": "Europe/Berlin",
             "radioMeters": [
@@ -65,14 +68,20 @@ def radio_file(folder: Path, serial: str, meters: list[Any], port: int) -> Path:
     return path
 
 
-def test_radio_water_and_heat_meters_reach_the_cloud(tmp_path: Path, mosquitto: Mosquitto) -> None:
+@pytest.mark.parametrize("dongle", ["im871a", "amb8465"])
+def test_radio_water_and_heat_meters_reach_the_cloud(
+    tmp_path: Path, mosquitto: Mosquitto, dongle: str
+) -> None:
     """AD-1, AD-2, AD-6, CO-1, CL-1: encrypted radio telegrams (modes 5 and 7) via a dongle pty,
     one adapter for many meters, edge and cloud: each meter stored as its own meter with its
     decrypted, unit-converted values; the unconfigured meter and repeated telegrams dropped.
+    The dongle (iM871A or AMB8465 protocol) starts in another link mode: the adapter sets the
+    file's ``linkMode`` on connect, or nothing would be heard.
     """
     origin = time.time() - 3600
     specs = radio_meters(["water", "heat", "gas"], origin=origin)
-    radio = SimulatedRadio(specs, dongle="im871a")
+    radio = SimulatedRadio(specs, dongle=dongle)
+    device = SimulatedDongle(dongle, meters_mode="T1", mode="S1")
     store = open_store(f"sqlite:///{tmp_path / 'cloud.sqlite3'}")
     cloud = CloudSettings(
         mqtt=MqttSettings(port=mosquitto.port),
@@ -92,11 +101,11 @@ def test_radio_water_and_heat_meters_reach_the_cloud(tmp_path: Path, mosquitto: 
         stop_cloud = asyncio.Event()
         ingesting = asyncio.create_task(ingest.run(stop_cloud))
         async with (
-            MeterStreamServer(radio.frames_at, interval=INTERVAL) as sim,
+            DongleServer(device, radio.telegrams_at, interval=INTERVAL) as sim,
             running_edge(edge),
         ):
             await asyncio.wait_for(ingest.ready.wait(), 15)
-            path = radio_file(tmp_path, sim.open_pty(), specs[:2], mosquitto.port)
+            path = radio_file(tmp_path, sim.open_pty(), specs[:2], mosquitto.port, dongle)
             config = load_adapter_file(path)
             adapter = RadioAdapter(config, catalog=default_catalog(), base_dir=tmp_path)
             running = asyncio.create_task(adapter.run())
@@ -140,3 +149,5 @@ def test_radio_water_and_heat_meters_reach_the_cloud(tmp_path: Path, mosquitto: 
     assert receiver.source(specs[0].identity.id).radio.duplicates > 0
     assert receiver.source(specs[1].identity.id).stats.decode_errors == 0
     assert all(r.concentrator_id == "e1" for rs in by_meter.values() for r in rs)
+    assert device.mode == "T1"  # set by the adapter
+    assert device.commands[0] in ("set-config T1", "set-mode T1")

@@ -13,6 +13,7 @@ from omdp.decoders.mbus.encode import make_record, vib_for
 from omdp.decoders.wmbus import (
     FormatStore,
     WMBusCrcError,
+    WMBusDecodeError,
     WMBusKeyError,
     WMBusTruncatedError,
     decode,
@@ -135,7 +136,7 @@ def test_long_header_identifies_the_meter_not_the_radio() -> None:
 
 def test_compact_frame_needs_the_full_frame_first() -> None:
     """Compact frames (CI 0x79) decode once the full frame's format is known; signature checked."""
-    store = FormatStore(shipped=False)
+    store = FormatStore()
     compact = encode_compact(METER, RECORDS, access_number=2)
     assert decode(compact, formats=store).records == ()
     assert "unknown format" in decode(compact, formats=store).warnings[0]
@@ -146,11 +147,53 @@ def test_compact_frame_needs_the_full_frame_first() -> None:
     assert not tele.warnings  # the data CRC matched
 
 
-def test_shipped_compact_formats_decode_without_a_full_frame() -> None:
-    """A well-known compact format (a Kamstrup water meter's) is shipped as data."""
-    fmt = bytes.fromhex("02FF2004134413615B6167")
+def test_no_compact_format_is_shipped() -> None:
+    """Formats come only from the meter's own full frames: a new store knows none."""
+    assert len(FormatStore()) == 0
+    fmt = bytes.fromhex("02FF2004134413615B6167")  # a Kamstrup water meter's, as an example
+    assert FormatStore().get(crc16(fmt)) is None
+    assert FormatStore([fmt]).get(crc16(fmt)) == fmt  # given back from what was learnt before
+
+
+def test_learnt_formats_round_trip_and_stay_bounded() -> None:
+    store = FormatStore(limit=2)
+    formats = [bytes.fromhex(h) for h in ("0413", "0413026C", "04130259")]
+    for fmt in formats:
+        store.add(fmt)
+    assert len(store) == 2
+    again = FormatStore(bytes.fromhex(h) for h in store.export())
+    assert again.get(crc16(formats[2])) == formats[2]
+    assert again.get(crc16(formats[0])) is None  # the oldest was forgotten
+    with pytest.raises(WMBusDecodeError, match="ends"):
+        store.add(bytes.fromhex("84"))  # not whole DIF/VIF pairs
+
+
+def _compact_with_header(ci: int, header: bytes, payload: bytes) -> bytes:
+    frame = bytes((0x44,)) + METER.a_field() + bytes((ci,)) + header + payload
+    return bytes((len(frame),)) + frame
+
+
+def test_compact_frames_with_short_and_long_headers_and_format_frames() -> None:
+    """CI 0x7B/0x73 (compact, short/long header), CI 0x69-0x6B (format frames) by EN 13757-7."""
+    fmt = b"".join(r.dib + r.vib for r in RECORDS)
+    full = b"".join(r.raw for r in RECORDS)
+    data = b"".join(r.data for r in RECORDS)
+    sig = signature(fmt).to_bytes(2, "little")
+    body = sig + crc16(full).to_bytes(2, "little") + data
+    short = bytes((9, 0, 0, 0))  # access number, status, configuration word (no encryption)
+    long_ = bytes.fromhex("78563412") + METER.a_field()[:2] + METER.a_field()[6:] + short
     store = FormatStore()
-    assert store.get(crc16(fmt)) == fmt
+    learnt = decode(_compact_with_header(0x6A, short, sig + fmt), formats=store)
+    assert learnt.records == ()
+    assert not learnt.warnings
+    assert values(decode(_compact_with_header(0x7B, short, body), formats=store)) == EXPECTED
+    tele = decode(_compact_with_header(0x73, long_, body), formats=store)
+    assert values(tele) == EXPECTED
+    assert tele.id == "12345678"
+    other = FormatStore()
+    bad = decode(_compact_with_header(0x69, b"", b"\x00\x00" + fmt), formats=other)
+    assert "not learnt" in bad.warnings[0]
+    assert len(other) == 0
 
 
 def test_strip_crcs_tells_the_formats_apart() -> None:

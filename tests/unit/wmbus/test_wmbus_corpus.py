@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from omdp.decoders.wmbus import WMBusDecodeError, decode, parse_key
+from omdp.decoders.wmbus import FormatStore, WMBusDecodeError, decode, parse_key
 from omdp.decoders.wmbus.json_out import telegram_to_json
 
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "wmbus"
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.skipif(
     not (CORPUS / "telegrams.json").is_file(),
     reason="the wM-Bus corpus (shared/corpus/wmbus, GPL, not shipped) is not beside the repository",
 )
-FLOOR_PCT = 90.0
+FLOOR_PCT = 94.0  # measured 94.6 % (94.9 % with the earlier telegrams of a test as context)
+GENERIC_FLOOR_PCT = 81.5  # no driver at all: the generic OMS decoding alone (measured 82.2 %)
 
 
 def _compare() -> Any:
@@ -37,21 +38,27 @@ def _compare() -> Any:
     return module
 
 
-def _decoded(record: dict[str, Any]) -> dict[str, Any] | None:
+def _decoded(
+    record: dict[str, Any], store: FormatStore | None = None, *, drivers: bool = True
+) -> dict[str, Any] | None:
     key = record.get("key")
     try:
         aes = parse_key(key) if key else None
     except ValueError:
         aes = None
+    raw = bytes.fromhex(record["telegram_hex"])
     try:
-        return telegram_to_json(decode(bytes.fromhex(record["telegram_hex"]), key=aes))
+        return telegram_to_json(decode(raw, key=aes, formats=store, drivers=drivers))
     except WMBusDecodeError:
         return None
 
 
-def test_values_ids_and_manufacturers_match_the_reference_decoder() -> None:
-    """AD-1, AD-2: >= 90 % of the corpus's numeric values (and every id/manufacturer check) in
-    our records, unit-converted, by the corpus's own comparison rules."""
+def _share(*, context: bool, drivers: bool = True) -> tuple[int, int]:
+    """Matched and total values (and id/manufacturer checks) by compare.py's own rules.
+
+    ``context``: the earlier telegrams of a test are decoded first into the same format store
+    (as ``omdp wmbus decode --context`` does); compare.py decodes them apart.
+    """
     cmp = _compare()
     corpus = json.loads((CORPUS / "telegrams.json").read_text(encoding="utf-8"))
     matched = total = 0
@@ -62,19 +69,42 @@ def test_values_ids_and_manufacturers_match_the_reference_decoder() -> None:
             if cmp.field_spec(k) and not isinstance(v, bool) and isinstance(v, int | float)
         }  # fmt: skip
         total += len(fields) + 2
-        doc = _decoded(rec)
+        store = FormatStore()
+        contexts = [
+            {"telegram_hex": c, "key": rec.get("key")} for c in rec.get("context_hex") or []
+        ]
+        if context:
+            for ctx in contexts:
+                _decoded(ctx, store, drivers=drivers)
+        doc = _decoded(rec, store, drivers=drivers)
         if doc is None:
             continue
         records = list(doc["records"])
-        for ctx in rec.get("context_hex") or []:
-            more = _decoded({"telegram_hex": ctx, "key": rec.get("key")})
+        for ctx in contexts:
+            more = _decoded(ctx, drivers=drivers)
             records += more["records"] if more else []
         pool = cmp.record_pool(records)
         matched += sum(cmp.field_matches(k, v, pool) for k, v in fields.items())
         matched += str(rec["id"]).lower() in cmp.header_ids(doc["header"])
         matched += rec["manufacturer"].upper() in cmp.header_mfrs(doc["header"])
+    return matched, total
+
+
+def test_values_ids_and_manufacturers_match_the_reference_decoder() -> None:
+    """AD-1, AD-2: >= 94 % of the corpus's numeric values (and every id/manufacturer check) in
+    our records, unit-converted, by the corpus's own comparison rules."""
+    matched, total = _share(context=False)
     pct = 100.0 * matched / total
     assert pct >= FLOOR_PCT, f"matched {matched}/{total} ({pct:.1f} %)"
+    with_context, _ = _share(context=True)
+    assert with_context > matched  # compact frames decode from their meter's full frames
+
+
+def test_generic_decoding_without_drivers() -> None:
+    """AD-1: the generic OMS decoding alone (no driver) keeps its share: what other makers get."""
+    matched, total = _share(context=True, drivers=False)
+    pct = 100.0 * matched / total
+    assert pct >= GENERIC_FLOOR_PCT, f"matched {matched}/{total} ({pct:.1f} %)"
 
 
 def test_encrypted_corpus_telegrams_decrypt_with_their_keys() -> None:

@@ -102,6 +102,23 @@ class TcpStream:
             raise SourceIOError(msg)
         return data
 
+    async def write(self, data: bytes) -> None:
+        """Send bytes to the device behind the bridge (a dongle's commands).
+
+        Raises:
+            SourceIOError: the connection is closed or broke.
+        """
+        writer = self._writer
+        if writer is None:
+            msg = f"{self.where} is closed"
+            raise SourceIOError(msg)
+        try:
+            writer.write(data)
+            await asyncio.wait_for(writer.drain(), 5.0)
+        except (OSError, TimeoutError) as exc:
+            msg = f"{self.where}: write failed: {exc}"
+            raise SourceIOError(msg) from exc
+
     async def close(self) -> None:
         """Close the connection (waits at most 2 s)."""
         writer, self._writer = self._writer, None
@@ -178,6 +195,28 @@ class SerialStream:
                 raise SourceIOError(msg) from exc
             if data or loop.time() >= deadline:
                 return data
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes to the device (a dongle's commands).
+
+        Raises:
+            SourceIOError: the port is closed or the write failed.
+        """
+
+        def _write() -> None:
+            with self._lock:
+                port = self._port
+                if port is None:
+                    msg = f"{self.where} is closed"
+                    raise SourceIOError(msg)
+                port.write(data)
+                port.flush()
+
+        try:
+            await asyncio.to_thread(_write)
+        except (OSError, serial.SerialException) as exc:
+            msg = f"{self.where}: write failed: {exc}"
+            raise SourceIOError(msg) from exc
 
     async def close(self) -> None:
         """Close the port, after a read in progress returns."""

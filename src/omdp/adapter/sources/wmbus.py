@@ -14,7 +14,10 @@ other :class:`~omdp.adapter.sources.base.MeterSource`. What the receiver does on
 - **silence**: a meter that sends nothing for its ``silent_after`` seconds is flagged once, by a
   sample with the fault ``WMBUS_SILENT:<seconds>s`` and no values, and logged; the flag clears
   when it is heard again;
-- **compact frames** (CI 0x79) decode once the meter's full frame has been heard.
+- **compact frames** (CI 0x79) decode once the meter's full frame has been heard, or that of
+  another meter with the same format (then only when the compact frame's data CRC matches);
+  the formats each meter's full frames taught are kept in a state file (``state_path``, JSON,
+  mode 600, beside the outbox), so a compact frame right after a restart still decodes.
 
 Values are the meter's data records, matched like wired M-Bus (``mbus:quantity=Volume,...``),
 plus a driver's named values (``wmbus:name=total_m3``).
@@ -24,12 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from pathlib import Path
 
 from omdp.adapter.samples import MeterSample, SourceValue, plain_number
 from omdp.adapter.sources.base import Backoff, SourceIOError, SourceStats, report
@@ -37,12 +42,15 @@ from omdp.adapter.sources.mbus import sample_from_frames
 from omdp.adapter.sources.streams import ByteStream
 from omdp.decoders.mbus import Frame
 from omdp.decoders.wmbus import FormatStore, Telegram, WMBusDecodeError, decode
-from omdp.wmbus.dongles import RadioFrame, make_decoder
+from omdp.security.keys import write_private
+from omdp.wmbus.dongles import DongleDecoder, RadioFrame, make_decoder
+from omdp.wmbus.setup import check_link_mode, configure
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 64
 SILENT_FAULT = "WMBUS_SILENT"
+STATE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,8 @@ class WMBusReceiver:
         duplicate_window: float = 60.0,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        state_path: Path | None = None,
+        link_mode: str | None = None,
     ) -> None:
         """Configure the receiver; nothing opens before a source is read.
 
@@ -141,6 +151,13 @@ class WMBusReceiver:
             duplicate_window: seconds within which a repeated telegram is a duplicate.
             backoff: reconnect delays.
             clock: monotonic seconds (a fake in tests).
+            state_path: where the compact-frame formats the meters taught are kept (JSON,
+                mode 600); ``None`` keeps them in memory only.
+            link_mode: set in the dongle on every connection (:mod:`omdp.wmbus.setup`);
+                ``None`` leaves the dongle as it is.
+
+        Raises:
+            ConfigError: a link mode the dongle does not have.
         """
         self.name = name
         self.stats = SourceStats()
@@ -151,12 +168,15 @@ class WMBusReceiver:
         self._window = duplicate_window
         self._backoff = backoff or Backoff()
         self._clock = clock
-        self._formats = FormatStore()
         self.sources = {m.id.upper(): RadioMeterSource(self, m) for m in meters}
+        self._state_path = state_path
+        self._formats = self._load_formats()
         self._task: asyncio.Task[None] | None = None
         self._listeners = 0
         self._start: float | None = None
         make_decoder(dongle)  # fail early on an unknown dongle
+        check_link_mode(dongle, link_mode)
+        self._link_mode = link_mode
 
     def source(self, meter_id: str) -> RadioMeterSource:
         """The source of one configured meter."""
@@ -193,15 +213,19 @@ class WMBusReceiver:
             connected_before = True
             log.info("wM-Bus receiver %s: reading %s (%s)", self.name, stream.where, self._dongle)
             try:
-                await self._read(stream)
+                decoder = make_decoder(self._dongle)
+                if self._link_mode is not None:
+                    await configure(
+                        stream, self._dongle, self._link_mode, decoder, on_frame=self.handle
+                    )
+                await self._read(stream, decoder)
             except SourceIOError as exc:
                 report(self.name, self.stats, "link lost", exc)
             finally:
                 await stream.close()
             await self._backoff.wait()
 
-    async def _read(self, stream: ByteStream) -> None:
-        decoder = make_decoder(self._dongle)
+    async def _read(self, stream: ByteStream, decoder: DongleDecoder) -> None:
         while True:
             chunk = await stream.read(1.0)
             self.check_silence()
@@ -236,11 +260,13 @@ class WMBusReceiver:
             radio.duplicates += 1
             radio.last_heard = now
             return
+        formats = self._formats[ident]
+        learnt = formats.revision
         try:
             tele = decode(
                 frame.data,
                 key=source.config.key,
-                formats=self._formats,
+                formats=formats,
                 rssi_dbm=frame.rssi_dbm,
             )
         except WMBusDecodeError as exc:
@@ -253,6 +279,8 @@ class WMBusReceiver:
             reason = f"manufacturer {tele.manufacturer}, configured {want.upper()}"
             report(source.name, stats, "telegram dropped", reason)
             return
+        if formats.revision != learnt:
+            self._save_formats()
         source.last_payload = frame.data
         radio.last_heard = now
         radio.rssi_dbm = frame.rssi_dbm
@@ -265,6 +293,42 @@ class WMBusReceiver:
             log.info("meter %s sends again", source.name, extra={"meter_id": source.name})
         stats.ok += 1
         source.offer(sample_from_telegram(tele, tz=self._tz))
+
+    def _load_formats(self) -> dict[str, FormatStore]:
+        """Each meter's learnt formats from the state file (none when absent or unreadable)."""
+        known: dict[str, list[str]] = {}
+        path = self._state_path
+        if path is not None and path.exists():
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                known = {str(k).upper(): list(v) for k, v in doc["formats"].items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("wM-Bus receiver %s: state %s not read: %s", self.name, path, exc)
+        shared = FormatStore()  # what any meter taught, for its siblings (data CRC checked)
+        stores = {}
+        for ident in self.sources:
+            try:
+                formats = [bytes.fromhex(f) for f in known.get(ident, ())]
+                stores[ident] = FormatStore(formats, shared=shared)
+                for fmt in formats:
+                    shared.add(fmt)
+            except (ValueError, TypeError, WMBusDecodeError) as exc:
+                log.warning("wM-Bus receiver %s: formats of %s dropped: %s", self.name, ident, exc)
+                stores[ident] = FormatStore(shared=shared)
+        return stores
+
+    def _save_formats(self) -> None:
+        path = self._state_path
+        if path is None:
+            return
+        doc = {
+            "version": STATE_VERSION,
+            "formats": {ident: store.export() for ident, store in self._formats.items()},
+        }
+        try:
+            write_private(path, json.dumps(doc, indent=1).encode())
+        except OSError as exc:
+            log.warning("wM-Bus receiver %s: state %s not written: %s", self.name, path, exc)
 
     def check_silence(self) -> None:
         """Flag each meter not heard for its ``silent_after`` seconds (once per silence)."""

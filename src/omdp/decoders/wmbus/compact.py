@@ -1,21 +1,19 @@
-"""Compact frames (CI 0x79): data without its DIF/VIF bytes, named by a format signature.
+"""Compact frames (CI 0x79, 0x7B, 0x73): data without its DIF/VIF bytes, named by a signature.
 
 A meter that sends compact frames sends the full frame now and then. The *format signature*
 is the CRC (EN 13757-4) of the full frame's DIF/VIF bytes, all records in order; the *data CRC*
 is the CRC of the whole full frame (DIF/VIF and data). A :class:`FormatStore` remembers the
-formats of the full frames it has seen, plus a few well-known formats shipped as data
-(``data/compact_formats.yaml``), and rebuilds a compact frame's records from them.
+formats of the full frames (and format frames, CI 0x69-0x6B) it has seen, and rebuilds a
+compact frame's records from them. No format is shipped: a compact frame decodes once its
+meter's full frame has been heard (the adapter keeps what it learnt across restarts; ``omdp
+wmbus decode --context`` takes earlier telegrams).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from functools import cache
-from importlib import resources
 from typing import Final
-
-import yaml
 
 from omdp.decoders.mbus.records import DataRecord, lvar_length
 from omdp.decoders.mbus.tables import DATA_LENGTH
@@ -91,34 +89,41 @@ def expand(fmt: bytes, data: bytes, *, offset: int = 0) -> bytes:
     return bytes(out)
 
 
-@cache
-def _shipped() -> tuple[bytes, ...]:
-    text = (resources.files("omdp.decoders.wmbus") / "data" / "compact_formats.yaml").read_text(
-        "utf-8"
-    )
-    doc = yaml.safe_load(text) or {}
-    return tuple(bytes.fromhex(str(item["format"])) for item in doc.get("formats", []))
-
-
 class FormatStore:
-    """Formats of compact frames by signature: the shipped ones and those seen since.
+    """Formats of compact frames by signature, as learnt from full frames.
 
     Bounded: past ``limit`` learned formats, the oldest is forgotten.
     """
 
-    def __init__(self, *, shipped: bool = True, limit: int = _DEFAULT_LIMIT) -> None:
-        """Start with the shipped formats (unless ``shipped`` is false)."""
+    def __init__(
+        self,
+        formats: Iterable[bytes] = (),
+        *,
+        limit: int = _DEFAULT_LIMIT,
+        shared: FormatStore | None = None,
+    ) -> None:
+        """Start with formats learnt before (DIF/VIF bytes, as :meth:`export` gave them).
+
+        ``shared``: a store of the formats other meters taught (one receiver's meters of the
+        same model send the same format); what this one learns goes there too. A compact
+        frame decodes from a shared format only when its data CRC then matches.
+        """
+        self.shared = shared
         self._known: OrderedDict[int, bytes] = OrderedDict()
         self._seen: dict[bytes, int] = {}  # format -> signature, to skip the CRC of known ones
         self._limit = limit
-        for fmt in _shipped() if shipped else ():
-            self._known[signature(fmt)] = fmt
+        self.revision = 0
+        for fmt in formats:
+            self.add(fmt)
+        self.revision = 0  # counts the formats learnt since: when to save them again
 
     def learn(self, records: Iterable[DataRecord]) -> int | None:
         """Remember the format of a full frame's records; return its signature."""
         fmt = format_bytes(records)
         if not fmt:
             return None
+        if self.shared is not None:
+            self.shared.learn(records)
         sig = self._seen.get(fmt)
         if sig is not None and sig in self._known:
             return sig
@@ -126,6 +131,8 @@ class FormatStore:
         if len(self._seen) >= self._limit:
             self._seen.clear()
         self._seen[fmt] = sig
+        if self._known.get(sig) != fmt:
+            self.revision += 1
         self._known[sig] = fmt
         self._known.move_to_end(sig)
         while len(self._known) > self._limit:
@@ -133,14 +140,32 @@ class FormatStore:
         return sig
 
     def add(self, fmt: bytes) -> int:
-        """Remember DIF/VIF bytes as a format; return its signature."""
+        """Remember DIF/VIF bytes as a format; return its signature.
+
+        Raises:
+            WMBusDecodeError: the bytes are not whole DIF/VIF pairs.
+        """
+        _split_format(fmt)
         sig = signature(fmt)
+        if self._known.get(sig) != fmt:
+            self.revision += 1
         self._known[sig] = fmt
+        self._known.move_to_end(sig)
+        while len(self._known) > self._limit:
+            self._known.popitem(last=False)
         return sig
 
     def get(self, sig: int) -> bytes | None:
         """Return the DIF/VIF bytes of a signature, if known."""
         return self._known.get(sig)
+
+    def lookup(self, sig: int) -> tuple[bytes, bool] | None:
+        """Return the format of a signature and whether it is this store's own (else shared)."""
+        own = self._known.get(sig)
+        if own is not None:
+            return own, True
+        other = self.shared.get(sig) if self.shared is not None else None
+        return (other, False) if other is not None else None
 
     def export(self) -> list[str]:
         """Return the known formats as hex (to persist them)."""

@@ -5,11 +5,13 @@
   rest is encrypted (AES-CTR); the payload CRC covers everything after it.
 - AFL, authentication and fragmentation layer (EN 13757-7), CI 0x90:
   ``AFLL FCL(2) [MCL] [KI(2)] [MCR(4)] [MAC] [ML(2)]``, present parts flagged in FCL.
-- TPL, transport layer (EN 13757-7): no header (0x78, 0x79, 0x71), short header
-  ``ACC ST CW(2)`` (0x7A, 0x74, 0x6E, 0x5A, 0x8A) and long header ``ID(4) M(2) VER MED ACC ST
-  CW(2)`` (0x72, 0x75, 0x6F, 0x5B, 0x8B, 0x73). ``CW``, the configuration word, holds the
-  security mode (bits 8-12) and the number of encrypted 16-byte blocks (bits 4-7); mode 7 adds
-  one configuration field extension byte.
+- TPL, transport layer (EN 13757-7): no header (0x78, 0x79, 0x71, 0x69), short header
+  ``ACC ST CW(2)`` (0x7A, 0x7B, 0x74, 0x6E, 0x5A, 0x8A, 0x6A) and long header ``ID(4) M(2) VER
+  MED ACC ST CW(2)`` (0x72, 0x73, 0x75, 0x6F, 0x5B, 0x8B, 0x6B). Full frames are 0x78, 0x7A,
+  0x72; compact frames (no DIF/VIF, a format signature) 0x79, 0x7B, 0x73; format frames (the
+  DIF/VIF bytes a compact frame leaves out) 0x69, 0x6A, 0x6B. ``CW``, the configuration word,
+  holds the security mode (bits 8-12) and the number of encrypted 16-byte blocks (bits 4-7);
+  mode 7 adds one configuration field extension byte.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ TPL_CI: Final = MappingProxyType(
         0x79: (HEADER_NONE, "compact"),
         0x7A: (HEADER_SHORT, "response"),
         0x72: (HEADER_LONG, "response"),
-        0x73: (HEADER_LONG, "response"),
+        0x73: (HEADER_LONG, "compact"),
+        0x7B: (HEADER_SHORT, "compact"),
+        0x69: (HEADER_NONE, "format"),
+        0x6A: (HEADER_SHORT, "format"),
+        0x6B: (HEADER_LONG, "format"),
         0x71: (HEADER_NONE, "alarm"),
         0x74: (HEADER_SHORT, "alarm"),
         0x75: (HEADER_LONG, "alarm"),

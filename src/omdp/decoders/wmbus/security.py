@@ -8,6 +8,8 @@
   ``K_mac = CMAC(K, 01 || ...)``, where ``C`` is the AFL message counter and ``ID`` the meter's
   identification number (both least significant byte first). The AFL carries an AES-CMAC over
   ``MCL || MCR || [ML] || TPL`` truncated to 8 bytes.
+- **Modes 2 and 3** (TPL, EN 13757-3:2004, deprecated but still sent by old meters): DES-CBC
+  with an 8-byte key, IV zeros (mode 2) or ``M(2) A(6)`` of the meter (mode 3), then ``2F 2F``.
 - **ELL** (CI 0x8D, 0x8F): AES-128-CTR, IV = ``M A CC SN FN(2) BC``; the payload CRC after
   decryption is the check.
 
@@ -21,9 +23,16 @@ from typing import Final
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
+try:  # cryptography >= 43 keeps the DES family under "decrepit"
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+except ImportError:  # pragma: no cover - older cryptography
+    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
+
 KEY_LEN: Final = 16
 PRIOS_KEY_LEN: Final = 8
+DES_KEY_LEN: Final = 8
 BLOCK: Final = 16
+DES_BLOCK: Final = 8
 CHECK: Final = b"\x2f\x2f"
 
 KDF_ENC_METER: Final = 0x00  # meter to reader, encryption
@@ -33,7 +42,7 @@ KDF_MAC_OTHER: Final = 0x11
 
 
 def parse_key(text: str) -> bytes:
-    """Return a key from hex (spaces allowed): 32 digits (AES-128), or 16 (a Diehl PRIOS key).
+    """Return a key from hex (spaces allowed): 32 digits (AES-128), or 16 (DES, Diehl PRIOS).
 
     Raises:
         ValueError: neither.
@@ -45,8 +54,7 @@ def parse_key(text: str) -> bytes:
         key = b""
     if len(key) not in (KEY_LEN, PRIOS_KEY_LEN):
         msg = (
-            f"an AES-128 key is 32 hex digits (a Diehl PRIOS key 16), got {len(cleaned)} "
-            "characters"
+            f"an AES-128 key is 32 hex digits (a Diehl PRIOS key 16), got {len(cleaned)} characters"
         )
         raise ValueError(msg)
     return key
@@ -67,6 +75,18 @@ def cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     """Decrypt whole 16-byte blocks with AES-128-CBC."""
     dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     return dec.update(data) + dec.finalize()
+
+
+def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """Decrypt whole 8-byte blocks with single DES in CBC mode (security modes 2 and 3)."""
+    dec = Cipher(TripleDES(key * 3), modes.CBC(iv)).decryptor()  # K1 = K2 = K3: single DES
+    return dec.update(data) + dec.finalize()
+
+
+def des_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """Encrypt whole 8-byte blocks with single DES in CBC mode."""
+    enc = Cipher(TripleDES(key * 3), modes.CBC(iv)).encryptor()
+    return enc.update(data) + enc.finalize()
 
 
 def cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:

@@ -49,12 +49,12 @@ from omdp.decoders.wmbus.layers import (
     parse_tpl,
 )
 from omdp.decoders.wmbus.link import LinkHeader, parse_link_header, strip_crcs, wire_length
-from omdp.decoders.wmbus.vif_ext import extend
+from omdp.decoders.wmbus.reread import reread
 
-CI_COMPACT: Final = 0x79
 SECURITY_NONE: Final = "none"
 SECURITY_MODE5: Final = "mode5"
 SECURITY_MODE7: Final = "mode7"
+SECURITY_DES: Final = "des"  # modes 2 and 3
 SECURITY_ELL: Final = "ell-ctr"
 SECURITY_STORED: Final = "stored-decrypted"  # flagged encrypted, stored in the clear
 SECURITY_MFCT: Final = "manufacturer"  # TPL modes 16-31: the manufacturer's own
@@ -192,7 +192,7 @@ def _decrypt_tpl(
     key: bytes | None,
     tpl_start: int,
 ) -> tuple[bytes, str]:
-    """Decrypt a mode 5 or 7 TPL payload; return the plain payload and the security used."""
+    """Decrypt a mode 2, 3, 5 or 7 TPL payload; return the plain payload and the security."""
     mode = tpl.security_mode
     payload = frame[pos:]
     n = tpl.encrypted_blocks * 16
@@ -204,6 +204,8 @@ def _decrypt_tpl(
             return payload, SECURITY_STORED
         msg = f"encrypted (security mode {mode}) and no key given"
         raise WMBusKeyError(msg, missing=True, offset=pos)
+    if mode in (2, 3):
+        return _decrypt_des(payload, pos, tpl, link=link, key=key, stored=stored)
     _aes(key, pos)
     if mode == 5:
         acc = tpl.header.access_number if tpl.header else 0
@@ -237,16 +239,39 @@ def _decrypt_tpl(
     raise WMBusKeyError(msg, missing=False, offset=pos)
 
 
+def _reread(records: tuple[DataRecord, ...]) -> tuple[DataRecord, ...]:
+    return tuple(r for record in records for r in reread(record))
+
+
+def _decrypt_des(
+    payload: bytes, pos: int, tpl: Tpl, *, link: LinkHeader, key: bytes, stored: bool
+) -> tuple[bytes, str]:
+    """Decrypt a mode 2 or 3 (DES-CBC) TPL payload."""
+    mode = tpl.security_mode
+    if len(key) != security.DES_KEY_LEN:
+        msg = f"security mode {mode} (DES) needs an 8-byte key, the key given has {len(key)}"
+        raise WMBusKeyError(msg, missing=False, offset=pos)
+    n = len(payload) - len(payload) % security.DES_BLOCK
+    iv = bytes(security.DES_BLOCK) if mode == 2 else _address(link, tpl)
+    plain = security.des_cbc_decrypt(key, iv, payload[:n]) + payload[n:]
+    if plain[:2] == security.CHECK:
+        return plain, SECURITY_DES
+    if stored:
+        return payload, SECURITY_STORED
+    msg = f"wrong key: no 2F 2F after decryption (security mode {mode}, DES)"
+    raise WMBusKeyError(msg, missing=False, offset=pos)
+
+
 def _records(buf: bytes, offset: int) -> tuple[tuple[DataRecord, ...], tuple[str, ...]]:
-    """Parse records; on a bad record keep those before it and say why in a warning."""
+    """Parse records (as the wire has them); on a bad record keep those before it, and warn."""
     try:
-        return tuple(extend(r) for r in parse_records(buf, 0, len(buf))), ()
+        return parse_records(buf, 0, len(buf)), ()
     except MBusDecodeError as exc:
         bad = exc.offset if exc.offset is not None else len(buf)
         warning = f"records after byte {offset + bad} not read: {exc.reason}"
         for end in range(bad, 0, -1):
             try:
-                return tuple(extend(r) for r in parse_records(buf, 0, end)), (warning,)
+                return parse_records(buf, 0, end), (warning,)
             except MBusDecodeError:
                 continue
         return (), (warning,)
@@ -268,7 +293,7 @@ def decode(
         key: the meter's AES-128 key, if it has one.
         frame_format: ``auto``, ``A``, ``B`` or ``none`` (CRCs already removed).
         formats: where compact frames find their formats, and full frames leave theirs;
-            default: the shipped formats only.
+            default: a new, empty store (a compact frame then decodes to no records).
         rssi_dbm: the signal strength the receiver measured, carried along.
         drivers: apply a matching declarative driver.
 
@@ -284,7 +309,7 @@ def decode(
     trailing = len(raw) - wire_length(raw[0], fmt)
     if trailing > 0:
         tele = replace(tele, warnings=(*tele.warnings, f"{trailing} byte(s) after the telegram"))
-    return _with_driver(tele) if drivers else tele
+    return apply_driver(tele, key) if drivers else tele
 
 
 def _decode(
@@ -334,7 +359,7 @@ def _decode(
             payload, sec = plain, SECURITY_LFSR
         else:  # as test captures keep them: already unscrambled
             sec = SECURITY_STORED
-    if mode in (5, 7):
+    if mode in (2, 3, 5, 7):
         if key is None and how == diehl.Layout.OMS and payload[:2] != security.CHECK:
             key = diehl.DEFAULT_OMS_KEY
         payload, sec = _decrypt_tpl(
@@ -343,19 +368,25 @@ def _decode(
     elif mode >= 16:
         sec = SECURITY_MFCT
     elif mode != 0:
-        msg = f"security mode {mode} is not supported (only 0, 5 and 7)"
+        msg = f"security mode {mode} is not supported (only 0, 2, 3, 5 and 7)"
         raise WMBusKeyError(msg, missing=False, offset=tpl_start)
     records: tuple[DataRecord, ...] = ()
     warnings: tuple[str, ...] = ()
     sig = None
     store = formats if formats is not None else _default_store()
+    kind = TPL_CI[ci][1]
+    checked = sec in (SECURITY_MODE5, SECURITY_MODE7, SECURITY_DES, SECURITY_STORED)
+    skip = 2 if checked and payload[:2] == security.CHECK else 0  # the decryption check
     if sec == SECURITY_MFCT:
         warnings = (f"manufacturer-specific security mode {mode}: payload left as it is",)
-    elif ci == CI_COMPACT:
-        records, warnings, sig = _compact(payload, pos, store)
-    elif TPL_CI[ci][1] in ("response", "alarm", "command"):
+    elif kind == "compact":
+        records, warnings, sig = _compact(payload[skip:], pos + skip, store)
+    elif kind == "format":
+        warnings, sig = _format_frame(payload[skip:], store)
+    elif kind in ("response", "alarm", "command"):
         records, warnings = _records(payload, pos)
         store.learn(records)
+        records = _reread(records)
     return Telegram(
         link, fmt, ci, ell, afl, tpl, records, payload, sec, sig, rssi_dbm, warnings=warnings
     )
@@ -369,20 +400,46 @@ def _compact(
         raise WMBusTruncatedError(msg, offset=pos + len(payload))
     sig = int.from_bytes(payload[0:2], "little")
     data_crc = int.from_bytes(payload[2:4], "little")
-    fmt = store.get(sig)
-    if fmt is None:
-        warning = f"compact frame of unknown format 0x{sig:04X}: wait for a full frame"
-        return (), (warning,), sig
-    full = compact.expand(fmt, payload[4:], offset=pos + 4)
+    found = store.lookup(sig)
+    unknown = f"compact frame of unknown format 0x{sig:04X}: wait for a full frame"
+    if found is None:
+        return (), (unknown,), sig
+    fmt, own = found
+    try:
+        full = compact.expand(fmt, payload[4:], offset=pos + 4)
+    except WMBusDecodeError:
+        if own:
+            raise
+        return (), (unknown,), sig
+    crc_ok = data_crc in (crc16(full), crc16(full.rstrip(b"\x2f")))
+    if not crc_ok and not own:  # another meter's format that does not fit this one's data
+        return (), (unknown,), sig
     records, warnings = _records(full, pos + 4)
-    if crc16(full) != data_crc and crc16(full.rstrip(b"\x2f")) != data_crc:
+    records = _reread(records)
+    if not crc_ok:
         warnings += (f"compact frame data CRC 0x{data_crc:04X} does not match its format",)
     return records, warnings, sig
 
 
+def _format_frame(payload: bytes, store: compact.FormatStore) -> tuple[tuple[str, ...], int]:
+    """Learn the format a format frame (CI 0x69-0x6B) announces: ``[length] signature format``.
+
+    The signature must be the CRC of the DIF/VIF bytes that follow it, or nothing is learnt.
+    """
+    for start in (0, 1):
+        body = payload[start + 2 :].rstrip(b"\x2f")
+        if len(body) < 2:
+            continue
+        sig = int.from_bytes(payload[start : start + 2], "little")
+        if compact.signature(body) == sig:
+            try:
+                store.add(body)
+            except WMBusDecodeError as exc:
+                return (f"format frame not learnt: {exc.reason}",), sig
+            return (), sig
+    sig = int.from_bytes(payload[:2], "little") if len(payload) >= 2 else 0
+    return ("format frame not learnt: its signature is not the CRC of its DIF/VIF bytes",), sig
+
+
 def _default_store() -> compact.FormatStore:
     return compact.FormatStore()
-
-
-def _with_driver(tele: Telegram) -> Telegram:
-    return apply_driver(tele)

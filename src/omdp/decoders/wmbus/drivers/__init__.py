@@ -8,11 +8,13 @@ the generic decoder reads need no driver; drivers are for manufacturer-specific 
 - ``from: payload``: the application data after the last header (for CI 0xA0-0xB7 all of it;
   for Diehl PRIOS telegrams unscrambled), ``from: manufacturer``: the data after a ``0F``/``1F``
   DIF, ``from: record``: the data bytes of the first record whose DIF/VIF bytes are ``dv``.
-- the raw number is ``le`` or ``be`` (``[offset, length]``, unsigned; ``signed: true``),
+- the raw number is ``le`` or ``be`` (``[offset, length]``, unsigned; ``signed: true``; an
+  offset below zero counts from the end),
   ``bcd`` (``[offset, length]``, least significant byte first) or ``parts`` (``[[offset, mask,
   shift], ...]`` ORed together, shift left, negative right: nibbles and packed 12-bit values);
 - then ``add`` before ``pow2`` (``2 ** raw``), and ``scale``; ``min_length`` skips a field when
   the data is shorter (older firmware);
+- a driver may ``decrypt`` a manufacturer payload first (:mod:`.cipher`);
 - or ``calc``: an arithmetic expression over the fields before it (:mod:`.expr`), for values a
   meter sends as differences, packed history or conditional layouts; ``hidden: true`` keeps a
   field out of the output (an intermediate).
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from omdp.decoders.mbus.header import manufacturer_code
+from omdp.decoders.wmbus.drivers.cipher import PayloadCipher, load_cipher
 from omdp.decoders.wmbus.drivers.expr import Expression
 
 if TYPE_CHECKING:
@@ -58,15 +61,33 @@ class Detect:
     security: str | None = None
 
     def matches(self, tele: Telegram) -> bool:
-        """Return whether the telegram's link layer (and CI) fit."""
-        link = tele.link
+        """Return whether the telegram fits: its meter (link layer, or the long transport
+        header's meter behind a radio module), its CI and its security."""
         return (
-            (self.manufacturer is None or self.manufacturer == link.manufacturer_code)
-            and (self.version is None or self.version == link.version)
-            and (self.device_type is None or self.device_type == link.device_type)
-            and (self.ci is None or tele.ci in self.ci)
+            (self.ci is None or tele.ci in self.ci)
             and (self.security is None or tele.security == self.security)
+            and any(self._meter(*who) for who in _meters(tele))
         )
+
+    def _meter(self, manufacturer: int, version: int, device_type: int) -> bool:
+        return (
+            (self.manufacturer is None or self.manufacturer == manufacturer)
+            and (self.version is None or self.version == version)
+            and (self.device_type is None or self.device_type == device_type)
+        )
+
+
+def _meters(tele: Telegram) -> list[tuple[int, int, int]]:
+    """``(manufacturer, version, device type)`` of the link layer and of the long header.
+
+    Bit 15 of the M-field (an address that is not globally unique) is not the manufacturer's.
+    """
+    link = tele.link
+    out = [(link.manufacturer_code & 0x7FFF, link.version, link.device_type)]
+    h = tele.tpl.header if tele.tpl else None
+    if h is not None and h.manufacturer_code is not None:
+        out.append((h.manufacturer_code & 0x7FFF, h.version or 0, h.medium or 0))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,28 +112,33 @@ class Field:
     hidden: bool = False
 
     def raw(self, data: bytes) -> int | None:
-        """Return the raw number from ``data``, or ``None`` when the data is too short."""
+        """Return the raw number from ``data``, or ``None`` when the data is too short.
+
+        An offset below zero counts from the end of the data (layouts behind a header of
+        varying length).
+        """
         if len(data) < self.min_length:
             return None
         if self.le is not None or self.be is not None:
             at, n = self.le if self.le is not None else self.be  # type: ignore[misc]
-            if at + n > len(data):
+            chunk = _chunk(data, at, n)
+            if chunk is None:
                 return None
-            chunk = data[at : at + n]
             if self.le is not None:
                 return int.from_bytes(chunk, "little", signed=self.signed)
             return int.from_bytes(chunk, "big", signed=self.signed)
         if self.bcd is not None:
-            at, n = self.bcd
-            if at + n > len(data):
+            chunk = _chunk(data, *self.bcd)
+            if chunk is None:
                 return None
-            digits = data[at : at + n][::-1].hex()
+            digits = chunk[::-1].hex()
             return int(digits) if digits.isdigit() else None
         value = 0
         for at, mask, shift in self.parts:
-            if at >= len(data):
+            byte = _chunk(data, at, 1)
+            if byte is None:
                 return None
-            bits = data[at] & mask
+            bits = byte[0] & mask
             value |= bits << shift if shift >= 0 else bits >> -shift
         return value
 
@@ -129,6 +155,14 @@ class Field:
         return number
 
 
+def _chunk(data: bytes, at: int, n: int) -> bytes | None:
+    """``n`` bytes at ``at`` (from the end when negative), or ``None`` past either end."""
+    start = at + len(data) if at < 0 else at
+    if start < 0 or start + n > len(data):
+        return None
+    return data[start : start + n]
+
+
 @dataclass(frozen=True, slots=True)
 class Driver:
     """A meter family: detection, fields, and the test telegrams it ships with."""
@@ -138,20 +172,32 @@ class Driver:
     detect: tuple[Detect, ...]
     fields: tuple[Field, ...]
     tests: tuple[Mapping[str, Any], ...] = ()
+    decrypt: PayloadCipher | None = None
 
     def applies(self, tele: Telegram) -> bool:
         """Return whether any detection rule fits the telegram."""
         return any(d.matches(tele) for d in self.detect)
 
-    def values(self, tele: Telegram) -> dict[str, tuple[float | int, str, str]]:
-        """Return the named values this driver reads from a telegram (hidden ones left out)."""
+    def values(
+        self, tele: Telegram, key: bytes | None = None
+    ) -> dict[str, tuple[float | int, str, str]]:
+        """Return the named values this driver reads from a telegram (hidden ones left out).
+
+        ``key``: the meter's key, for a driver that decrypts a manufacturer payload; without
+        it (or with a wrong one) such a driver reads nothing.
+        """
         known: dict[str, float | int] = {}
         out: dict[str, tuple[float | int, str, str]] = {}
+        plain = self.decrypt.plain(tele, key) if self.decrypt is not None else None
+        if self.decrypt is not None and plain is None:
+            return out
         for f in self.fields:
             if f.calc is not None:
                 value = f.calc.evaluate(known)
                 if value is not None and f.scale != 1.0:
                     value = round(value * f.scale, 9)
+            elif plain is not None and f.source == "payload":
+                value = f.value(plain)
             else:
                 data = _data(tele, f)
                 value = f.value(data) if data is not None else None
@@ -241,6 +287,7 @@ def load_driver(text: str) -> Driver:
         detect=tuple(_detect(d) for d in doc["detect"]),
         fields=tuple(fields),
         tests=tuple(doc.get("tests", ())),
+        decrypt=load_cipher(doc["decrypt"]) if doc.get("decrypt") else None,
     )
 
 
@@ -264,19 +311,21 @@ def _by_manufacturer() -> Mapping[int | None, tuple[Driver, ...]]:
 def find_driver(tele: Telegram) -> Driver | None:
     """Return the first driver that applies to a telegram."""
     table = _by_manufacturer()
-    candidates: Sequence[Driver] = table.get(tele.link.manufacturer_code, ()) + table.get(None, ())
+    candidates: Sequence[Driver] = tuple(
+        driver for man, _, _ in _meters(tele) for driver in table.get(man, ())
+    ) + table.get(None, ())
     for driver in candidates:
         if driver.applies(tele):
             return driver
     return None
 
 
-def apply_driver(tele: Telegram) -> Telegram:
+def apply_driver(tele: Telegram, key: bytes | None = None) -> Telegram:
     """Return the telegram with the named values of the driver that applies to it, if any."""
     driver = find_driver(tele)
     if driver is None:
         return tele
-    values = driver.values(tele)
+    values = driver.values(tele, key)
     return replace(tele, driver=driver.name, values=MappingProxyType(values))
 
 
