@@ -85,3 +85,14 @@ def test_splitter_never_raises(chunks: list[bytes], frames: list[bytes]) -> None
     assert everything[: len(found)] == found
     for f in frames:
         assert f in found or any(f in g for g in found) or f not in stream
+
+
+def test_noise_like_a_long_header_does_not_hide_the_frame_after_it() -> None:
+    """AD-1: ``68 40 40`` noise right before a frame reads as a long header (``68 40 40 68``)
+    that would need 70 bytes; the whole frame inside it is found at once, not after a timeout
+    (hypothesis found this)."""
+    frame = next(f for f in CORPUS if f[0] == 0x68 and len(f) < 3 + 0x40 + 6)  # ends inside it
+    splitter = FrameSplitter()
+    assert splitter.feed(b"h@@" + frame) == [frame]
+    assert splitter.skipped == 3
+    assert [f for _, f in split_frames(b"h@@" + frame)] == [frame]

@@ -164,6 +164,16 @@ def frame_length_at(buf: bytes | bytearray, i: int) -> int:
     return total
 
 
+def _whole_long_frame_after(buf: bytes | bytearray, i: int) -> int:
+    """The start of the first complete, valid long frame after ``buf[i]``, or -1."""
+    k = buf.find(LONG_START, i + 1)
+    while k >= 0:
+        if frame_length_at(buf, k) > 0:
+            return k
+        k = buf.find(LONG_START, k + 1)
+    return -1
+
+
 class FrameSplitter:
     """Find frames in a byte stream with noise and partial frames; never raises.
 
@@ -193,7 +203,14 @@ class FrameSplitter:
                 frames.append(bytes(buf[i : i + size]))
                 i += size
             elif size < 0:
-                break
+                # an incomplete candidate is waited for, unless a whole long frame (lengths,
+                # checksum and stop byte agree) starts inside it: then the candidate was noise
+                # that looked like a header (``68 40 40`` before a frame's own ``68``)
+                later = _whole_long_frame_after(buf, i)
+                if later < 0:
+                    break
+                self.skipped += later - i
+                i = later
             else:
                 i += 1
                 self.skipped += 1
