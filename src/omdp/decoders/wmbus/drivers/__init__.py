@@ -43,6 +43,7 @@ from omdp.decoders.mbus.header import manufacturer_code
 from omdp.decoders.wmbus.drivers.cipher import PayloadCipher, load_cipher
 from omdp.decoders.wmbus.drivers.expr import Expression
 from omdp.decoders.wmbus.drivers.tags import TagLayout, load_tags
+from omdp.decoders.wmbus.identity import meter_behind
 
 if TYPE_CHECKING:
     from omdp.decoders.wmbus.telegram import Telegram
@@ -93,7 +94,8 @@ class Detect:
 
 
 def _meters(tele: Telegram) -> list[tuple[int, int, int]]:
-    """``(manufacturer, version, device type)`` of the link layer and of the long header.
+    """``(manufacturer, version, device type)`` of the link layer, of the long header and of
+    the meter an enhanced identification record names (behind a radio module).
 
     Bit 15 of the M-field (an address that is not globally unique) is not the manufacturer's.
     """
@@ -102,6 +104,9 @@ def _meters(tele: Telegram) -> list[tuple[int, int, int]]:
     h = tele.tpl.header if tele.tpl else None
     if h is not None and h.manufacturer_code is not None:
         out.append((h.manufacturer_code & 0x7FFF, h.version or 0, h.medium or 0))
+    behind = meter_behind(tele.records)
+    if behind is not None:
+        out.append((behind.manufacturer_code & 0x7FFF, behind.version, behind.device_type))
     return out
 
 
