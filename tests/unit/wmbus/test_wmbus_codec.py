@@ -224,3 +224,25 @@ def test_bytes_after_the_telegram_are_left_out_and_said() -> None:
         assert values(tele) == EXPECTED
         assert tele.frame_format == fmt
         assert tele.warnings == ("2 byte(s) after the telegram",)
+
+
+def test_the_meter_behind_a_radio_module_is_named_in_the_header() -> None:
+    """AD-1: a radio converter (device type 0x37) sends its meter's address as an enhanced
+    identification record (07 79): the header names that meter beside the module's own id,
+    and drivers match on it as on a long header's."""
+    behind = int.from_bytes(
+        bytes.fromhex("98765431") + bytes.fromhex("9344") + b"\x23\x04", "little"
+    )
+    module = MeterIdentity("QDS", "78563411", 0x23, 0x37)
+    records = (make_record(bytes((0x79,)), behind, coding="int64"), *RECORDS[:1])
+    tele = decode(encode_telegram(module, records, access_number=3))
+    header = telegram_to_json(tele)["header"]
+    assert header["id"] == "78563411"
+    assert header["meterBehind"] == {
+        "id": "31547698",
+        "manufacturer": "QDS",
+        "version": 0x23,
+        "medium": "Heat: Outlet",
+    }
+    plain = decode(encode_telegram(module, RECORDS, access_number=4))
+    assert "meterBehind" not in telegram_to_json(plain)["header"]

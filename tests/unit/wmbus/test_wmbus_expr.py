@@ -14,6 +14,8 @@ def test_arithmetic_conditions_and_functions() -> None:
     assert e.evaluate({"lo": 5, "hi": 7, "day": 20}) == pytest.approx(1.2)
     assert Expression("max(lo, hi) << 2 | 1", known).evaluate({"lo": 1, "hi": 2}) == 9
     assert Expression("1 < day < 10 and not lo", known).evaluate({"lo": 0, "day": 5}) == 1
+    assert Expression("round(lo * 10 / 3) / 10", known).evaluate({"lo": 21533}) == 7177.7
+    assert Expression("round(lo / 3, 2)", known).evaluate({"lo": 10}) == 3.33
 
 
 def test_a_missing_value_makes_the_result_missing() -> None:
@@ -24,7 +26,7 @@ def test_a_missing_value_makes_the_result_missing() -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("__import__('os')", "only min, max and abs"),
+        ("__import__('os')", "only min, max, abs and round"),
         ("lo.real", "Attribute is not allowed"),
         ("unknown + 1", "'unknown' is not a field before it"),
         ("'text'", "only numbers"),

@@ -2,7 +2,8 @@
 
 ``{"header": {...}, "records": [...], "driver": ..., "values": {...}}``: the header carries the
 meter's id, manufacturer, version, medium, access number, status and configuration word (the
-long transport header's where there is one), with the link layer, ELL and AFL as nested objects;
+long transport header's where there is one), with the link layer, ELL and AFL as nested objects
+(and ``meterBehind``, the meter an enhanced identification record names);
 records are those of the wired decoder, followed by the driver's named values as records too
 (``"name"`` set), so that every value is found in one list.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from omdp.decoders.mbus.json_out import json_value, record_to_json
+from omdp.decoders.wmbus.identity import meter_behind
 from omdp.decoders.wmbus.link import C_FIELDS
 from omdp.decoders.wmbus.telegram import Telegram
 
@@ -64,6 +66,14 @@ def header_to_json(tele: Telegram) -> dict[str, Any]:
             "counter": afl.counter,
             "mac": afl.mac.hex().upper(),
             "length": afl.length,
+        }
+    behind = meter_behind(tele.records)
+    if behind is not None:
+        out["meterBehind"] = {
+            "id": behind.id,
+            "manufacturer": behind.manufacturer,
+            "version": behind.version,
+            "medium": behind.medium,
         }
     if tele.compact_signature is not None:
         out["formatSignature"] = f"{tele.compact_signature:04X}"

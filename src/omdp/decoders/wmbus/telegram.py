@@ -28,7 +28,7 @@ from omdp.decoders.mbus.errors import MBusDecodeError
 from omdp.decoders.mbus.header import manufacturer_letters
 from omdp.decoders.mbus.records import DataRecord, parse_records
 from omdp.decoders.mbus.tables import MEDIUM
-from omdp.decoders.wmbus import compact, diehl, security
+from omdp.decoders.wmbus import compact, diehl, security, wired
 from omdp.decoders.wmbus.crc import crc16
 from omdp.decoders.wmbus.drivers import apply_driver
 from omdp.decoders.wmbus.errors import (
@@ -289,7 +289,9 @@ def decode(
     """Decode one telegram.
 
     Args:
-        data: the telegram from its L-field on, with or without link-layer CRCs.
+        data: the telegram from its L-field on, with or without link-layer CRCs; or (with
+            ``frame_format`` ``auto``) a wired M-Bus long frame with a long transport header,
+            read as the radio telegram it is equivalent to (:mod:`.wired`).
         key: the meter's AES-128 key, if it has one.
         frame_format: ``auto``, ``A``, ``B`` or ``none`` (CRCs already removed).
         formats: where compact frames find their formats, and full frames leave theirs;
@@ -304,6 +306,10 @@ def decode(
         WMBusDecodeError: any other reason the telegram cannot be read.
     """
     raw = bytes(data)
+    as_radio = wired.as_wireless(raw) if frame_format == "auto" else None
+    if as_radio is not None:
+        tele = _decode(as_radio, wired.FORMAT_WIRED, key, formats, rssi_dbm)
+        return apply_driver(tele, key) if drivers else tele
     origin, fmt = strip_crcs(raw, frame_format)
     tele = _decode(origin, fmt, key, formats, rssi_dbm)
     trailing = len(raw) - wire_length(raw[0], fmt)

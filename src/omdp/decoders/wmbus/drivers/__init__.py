@@ -14,6 +14,11 @@ the generic decoder reads need no driver; drivers are for manufacturer-specific 
   shift], ...]`` ORed together, shift left, negative right: nibbles and packed 12-bit values);
 - then ``add`` before ``pow2`` (``2 ** raw``), and ``scale``; ``min_length`` skips a field when
   the data is shorter (older firmware);
+- ``when``: an expression over the fields before it (:mod:`.expr`): the field is read only
+  where it is true (a flag byte says which items follow); ``at``: an expression added to the
+  field's offsets (an item behind others of varying presence);
+- ``tag``: the field reads the item after that tag byte of a tagged layout the driver declares
+  (``tags``, :mod:`.tags`);
 - a driver may ``decrypt`` a manufacturer payload first (:mod:`.cipher`);
 - or ``calc``: an arithmetic expression over the fields before it (:mod:`.expr`), for values a
   meter sends as differences, packed history or conditional layouts; ``hidden: true`` keeps a
@@ -37,6 +42,8 @@ import yaml
 from omdp.decoders.mbus.header import manufacturer_code
 from omdp.decoders.wmbus.drivers.cipher import PayloadCipher, load_cipher
 from omdp.decoders.wmbus.drivers.expr import Expression
+from omdp.decoders.wmbus.drivers.tags import TagLayout, load_tags
+from omdp.decoders.wmbus.identity import meter_behind
 
 if TYPE_CHECKING:
     from omdp.decoders.wmbus.telegram import Telegram
@@ -45,7 +52,7 @@ SOURCES: Final = ("payload", "manufacturer", "record")
 FIELD_KEYS: Final = frozenset(
     {
         "name", "quantity", "unit", "from", "parts", "le", "be", "bcd", "signed", "dv", "add",
-        "pow2", "scale", "min_length", "calc", "hidden",
+        "pow2", "scale", "min_length", "calc", "hidden", "when", "at", "tag",
     }
 )  # fmt: skip
 
@@ -59,6 +66,15 @@ class Detect:
     device_type: int | None = None
     ci: frozenset[int] | None = None
     security: str | None = None
+
+    @property
+    def specificity(self) -> int:
+        """How many things the rule names: where several drivers apply, the most specific
+        rule wins (a model's version and device type over a whole manufacturer's CI)."""
+        return sum(
+            x is not None
+            for x in (self.manufacturer, self.version, self.device_type, self.ci, self.security)
+        )
 
     def matches(self, tele: Telegram) -> bool:
         """Return whether the telegram fits: its meter (link layer, or the long transport
@@ -78,7 +94,8 @@ class Detect:
 
 
 def _meters(tele: Telegram) -> list[tuple[int, int, int]]:
-    """``(manufacturer, version, device type)`` of the link layer and of the long header.
+    """``(manufacturer, version, device type)`` of the link layer, of the long header and of
+    the meter an enhanced identification record names (behind a radio module).
 
     Bit 15 of the M-field (an address that is not globally unique) is not the manufacturer's.
     """
@@ -87,6 +104,9 @@ def _meters(tele: Telegram) -> list[tuple[int, int, int]]:
     h = tele.tpl.header if tele.tpl else None
     if h is not None and h.manufacturer_code is not None:
         out.append((h.manufacturer_code & 0x7FFF, h.version or 0, h.medium or 0))
+    behind = meter_behind(tele.records)
+    if behind is not None:
+        out.append((behind.manufacturer_code & 0x7FFF, behind.version, behind.device_type))
     return out
 
 
@@ -110,41 +130,44 @@ class Field:
     min_length: int = 0
     calc: Expression | None = None
     hidden: bool = False
+    when: Expression | None = None
+    at: Expression | None = None
+    tag: int | None = None
 
-    def raw(self, data: bytes) -> int | None:
+    def raw(self, data: bytes, shift: int = 0) -> int | None:
         """Return the raw number from ``data``, or ``None`` when the data is too short.
 
         An offset below zero counts from the end of the data (layouts behind a header of
-        varying length).
+        varying length); ``shift`` is added to every offset (the field's ``at``).
         """
         if len(data) < self.min_length:
             return None
         if self.le is not None or self.be is not None:
             at, n = self.le if self.le is not None else self.be  # type: ignore[misc]
-            chunk = _chunk(data, at, n)
+            chunk = _chunk(data, at + shift, n)
             if chunk is None:
                 return None
             if self.le is not None:
                 return int.from_bytes(chunk, "little", signed=self.signed)
             return int.from_bytes(chunk, "big", signed=self.signed)
         if self.bcd is not None:
-            chunk = _chunk(data, *self.bcd)
+            chunk = _chunk(data, self.bcd[0] + shift, self.bcd[1])
             if chunk is None:
                 return None
             digits = chunk[::-1].hex()
             return int(digits) if digits.isdigit() else None
         value = 0
-        for at, mask, shift in self.parts:
-            byte = _chunk(data, at, 1)
+        for at, mask, left in self.parts:
+            byte = _chunk(data, at + shift, 1)
             if byte is None:
                 return None
             bits = byte[0] & mask
-            value |= bits << shift if shift >= 0 else bits >> -shift
+            value |= bits << left if left >= 0 else bits >> -left
         return value
 
-    def value(self, data: bytes) -> float | int | None:
+    def value(self, data: bytes, shift: int = 0) -> float | int | None:
         """Return the value in the field's unit."""
-        raw = self.raw(data)
+        raw = self.raw(data, shift)
         if raw is None:
             return None
         number: float | int = raw + self.add if self.add else raw
@@ -173,10 +196,16 @@ class Driver:
     fields: tuple[Field, ...]
     tests: tuple[Mapping[str, Any], ...] = ()
     decrypt: PayloadCipher | None = None
+    tags: TagLayout | None = None
 
     def applies(self, tele: Telegram) -> bool:
         """Return whether any detection rule fits the telegram."""
-        return any(d.matches(tele) for d in self.detect)
+        return self.fit(tele) is not None
+
+    def fit(self, tele: Telegram) -> int | None:
+        """Return the specificity of the most specific rule that fits, or ``None``."""
+        fits = [d.specificity for d in self.detect if d.matches(tele)]
+        return max(fits) if fits else None
 
     def values(
         self, tele: Telegram, key: bytes | None = None
@@ -192,21 +221,32 @@ class Driver:
         if self.decrypt is not None and plain is None:
             return out
         for f in self.fields:
+            if f.when is not None and not f.when.evaluate(known):
+                continue
             if f.calc is not None:
                 value = f.calc.evaluate(known)
                 if value is not None and f.scale != 1.0:
                     value = round(value * f.scale, 9)
-            elif plain is not None and f.source == "payload":
-                value = f.value(plain)
             else:
-                data = _data(tele, f)
-                value = f.value(data) if data is not None else None
+                value = self._read(f, plain if f.source == "payload" else None, tele, known)
             if value is None:
                 continue
             known[f.name] = value
             if not f.hidden:
                 out[f.name] = (value, f.unit, f.quantity)
         return out
+
+    def _read(
+        self, f: Field, plain: bytes | None, tele: Telegram, known: Mapping[str, float | int]
+    ) -> float | int | None:
+        """Read a field from its bytes: the decrypted payload, or its source's data."""
+        data = plain if plain is not None else _data(tele, f)
+        if data is not None and f.tag is not None and self.tags is not None:
+            data = self.tags.item(data, f.tag)
+        shift = f.at.evaluate(known) if f.at is not None else 0
+        if data is None or shift is None:
+            return None
+        return f.value(data, int(shift))
 
 
 def _data(tele: Telegram, f: Field) -> bytes | None:
@@ -227,7 +267,11 @@ def _pair(value: Any) -> tuple[int, int] | None:
     return (int(value[0]), int(value[1])) if value is not None else None
 
 
-def _field(doc: Mapping[str, Any], known: frozenset[str]) -> Field:
+def _expression(doc: Mapping[str, Any], key: str, known: frozenset[str]) -> Expression | None:
+    return Expression(str(doc[key]), known) if key in doc else None
+
+
+def _field(doc: Mapping[str, Any], known: frozenset[str], *, tagged: bool) -> Field:
     unknown = sorted(set(doc) - FIELD_KEYS)
     if unknown:
         msg = f"field {doc.get('name')}: unknown key(s) {', '.join(unknown)}"
@@ -235,6 +279,9 @@ def _field(doc: Mapping[str, Any], known: frozenset[str]) -> Field:
     source = str(doc.get("from", "payload"))
     if source not in SOURCES:
         msg = f"field {doc.get('name')}: from must be one of {', '.join(SOURCES)}"
+        raise ValueError(msg)
+    if "tag" in doc and not tagged:
+        msg = f"field {doc.get('name')}: tag needs the driver's tags (their lengths)"
         raise ValueError(msg)
     return Field(
         name=str(doc["name"]),
@@ -251,8 +298,11 @@ def _field(doc: Mapping[str, Any], known: frozenset[str]) -> Field:
         pow2=bool(doc.get("pow2", False)),
         scale=float(doc.get("scale", 1.0)),
         min_length=int(doc.get("min_length", 0)),
-        calc=Expression(str(doc["calc"]), known) if "calc" in doc else None,
+        calc=_expression(doc, "calc", known),
         hidden=bool(doc.get("hidden", False)),
+        when=_expression(doc, "when", known),
+        at=_expression(doc, "at", known),
+        tag=int(doc["tag"]) if "tag" in doc else None,
     )
 
 
@@ -278,9 +328,10 @@ def load_driver(text: str) -> Driver:
     if not isinstance(doc, dict) or not doc.get("detect") or not doc.get("fields"):
         msg = "a driver needs name, detect and fields"
         raise ValueError(msg)
+    tags = load_tags(doc["tags"]) if doc.get("tags") else None
     fields: list[Field] = []
     for f in doc["fields"]:
-        fields.append(_field(f, frozenset(x.name for x in fields)))
+        fields.append(_field(f, frozenset(x.name for x in fields), tagged=tags is not None))
     return Driver(
         name=str(doc["name"]),
         description=str(doc.get("description", "")),
@@ -288,6 +339,7 @@ def load_driver(text: str) -> Driver:
         fields=tuple(fields),
         tests=tuple(doc.get("tests", ())),
         decrypt=load_cipher(doc["decrypt"]) if doc.get("decrypt") else None,
+        tags=tags,
     )
 
 
@@ -309,15 +361,18 @@ def _by_manufacturer() -> Mapping[int | None, tuple[Driver, ...]]:
 
 
 def find_driver(tele: Telegram) -> Driver | None:
-    """Return the first driver that applies to a telegram."""
+    """Return the driver whose most specific rule fits a telegram (the first of equals)."""
     table = _by_manufacturer()
     candidates: Sequence[Driver] = tuple(
         driver for man, _, _ in _meters(tele) for driver in table.get(man, ())
     ) + table.get(None, ())
+    best: Driver | None = None
+    best_fit = -1
     for driver in candidates:
-        if driver.applies(tele):
-            return driver
-    return None
+        fit = driver.fit(tele)
+        if fit is not None and fit > best_fit:
+            best, best_fit = driver, fit
+    return best
 
 
 def apply_driver(tele: Telegram, key: bytes | None = None) -> Telegram:

@@ -2,9 +2,9 @@
 
 ``calc: "(lo0 if day <= 15 else lo0 + hi0) * 0.1"``: names are earlier fields of the same
 driver; allowed are numbers, ``+ - * / // % ** << >> & |``, comparisons, ``and``/``or``/``not``,
-``x if c else y``, ``min``/``max``/``abs``. An expression is parsed once, when the driver loads;
-anything else is refused then. A name without a value (its bytes were missing) makes the value
-missing too.
+``x if c else y``, ``min``/``max``/``abs``/``round``. An expression is parsed once, when the
+driver loads; anything else is refused then. A name without a value (its bytes were missing)
+makes the value missing too.
 """
 
 from __future__ import annotations
@@ -37,7 +37,12 @@ _COMPARE: Final[dict[type[ast.cmpop], Callable[[Any, Any], bool]]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
 }
-_FUNCTIONS: Final[dict[str, Callable[..., Number]]] = {"min": min, "max": max, "abs": abs}
+_FUNCTIONS: Final[dict[str, Callable[..., Number]]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,  # to the nearest integer, or to the digits given: round(x, 1)
+}
 
 
 class Missing(Exception):
@@ -78,7 +83,7 @@ class Expression:
             if isinstance(sub, ast.Call) and not (
                 isinstance(sub.func, ast.Name) and sub.func.id in _FUNCTIONS and not sub.keywords
             ):
-                msg = f"calc {self.text!r}: only min, max and abs may be called"
+                msg = f"calc {self.text!r}: only min, max, abs and round may be called"
                 raise ValueError(msg)
             if isinstance(sub, ast.Name) and sub.id not in known and sub.id not in _FUNCTIONS:
                 msg = f"calc {self.text!r}: {sub.id!r} is not a field before it"
