@@ -21,7 +21,7 @@ from omdp.cloud.api import hash_token
 from omdp.cloud.metrics import IngestMetrics, serve_metrics
 from omdp.cloud.storage import open_store
 from omdp.config import ApiTokenGrant, HttpsSettings, IngestSettings
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
 from omdp.security.https import https_servers
 from omdp.security.pki import init_ca, issue_server

@@ -3,9 +3,9 @@
 The deployment variants of the specification, chosen by the settings:
 
 - **apart** (default): adapters publish to a local broker (``local``); the edge forwards to the
-  cloud broker (``cloud``) through a :class:`~omdp.edge.cloud_sink.CloudSink`, which deletes
+  cloud broker (``cloud``) through a :class:`~omdp.delivery.cloud_sink.CloudSink`, which deletes
   a message only on the cloud ingest's receipt (``cloud_receipts: false``: a plain
-  :class:`~omdp.edge.sink.MqttSink`, deleting on the broker's PUBACK);
+  :class:`~omdp.delivery.sink.MqttSink`, deleting on the broker's PUBACK);
 - **no cloud** (``store`` set): the edge forwards into the cloud's reading store on the edge
   itself (:class:`~omdp.edge.store_sink.StoreSink`) and serves the cloud's query API on its
   HTTP port; no cloud connection is made;
@@ -28,14 +28,14 @@ from omdp.cloud.api import create_app as create_query_api
 from omdp.cloud.ingest import enforce_retention
 from omdp.cloud.storage import ReadingStore, open_store
 from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings
+from omdp.delivery.cloud_sink import CloudSink
+from omdp.delivery.sink import MqttSink, Sink
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.edge.access import Households, LiveAccess, edge_authenticator, registry_loader
 from omdp.edge.api import create_app, http_server
-from omdp.edge.cloud_sink import CloudSink
 from omdp.edge.ingress import LocalSubscriber
 from omdp.edge.local_adapters import SubmitSink, load_adapters, supervise
 from omdp.edge.service import EdgeService
-from omdp.edge.sink import MqttSink, Sink
-from omdp.edge.sqlite_outbox import SqliteOutbox
 from omdp.edge.store_sink import StoreSink
 from omdp.errors import ConfigError
 from omdp.mqtt import MqttClient

@@ -14,12 +14,12 @@ import pytest
 
 from omdp.catalog import default_catalog
 from omdp.config import EdgeSettings, load_settings
-from omdp.edge.forwarder import Forwarder
+from omdp.delivery.forwarder import Forwarder
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.edge.local_adapters import SubmitSink, load_adapters
-from omdp.edge.outbox import Entry
 from omdp.edge.samples import sample_reading
 from omdp.edge.service import EdgeService
-from omdp.edge.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
 
 
