@@ -168,8 +168,8 @@ async def _start_meters(
     stack: contextlib.AsyncExitStack, state: DemoState, ports: Ports, files: SiteFiles
 ) -> dict[str, str]:
     """Start the simulators; return each meter's ``host:port``."""
-    from omdp.cli.simulate_cmd import mbus_meters  # noqa: PLC0415 - the shared M-Bus tables
     from omdp.simulators.dsmr_meter import DsmrMeter, MeterStreamServer  # noqa: PLC0415
+    from omdp.simulators.mbus_meters import mbus_meters  # noqa: PLC0415
     from omdp.simulators.mbus_slave import MBusSlaveSimulator  # noqa: PLC0415
     from omdp.simulators.sml_meter import SmlMeter  # noqa: PLC0415
 
