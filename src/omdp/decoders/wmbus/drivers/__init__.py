@@ -36,7 +36,7 @@ from omdp.decoders.mbus.header import manufacturer_code
 from omdp.decoders.wmbus.drivers.expr import Expression
 
 if TYPE_CHECKING:
-    from omdp.decoders.wmbus.telegram import Telegram
+    from omdp.decoders.wmbus.model import Telegram
 
 SOURCES: Final = ("payload", "manufacturer", "record")
 FIELD_KEYS: Final = frozenset(
