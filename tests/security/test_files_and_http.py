@@ -17,13 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from omdp.cloud.api import hash_token
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
 from omdp.cloud.metrics import IngestMetrics, serve_metrics
+from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage import open_store
-from omdp.config import ApiTokenGrant, HttpsSettings, IngestSettings
 from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
-from omdp.security.https import https_servers
+from omdp.security.https import HttpsSettings, https_servers
 from omdp.security.pki import init_ca, issue_server
 from omdp.security.protect import load_signing_key
 from tests.integration.api.apidata import TestClient

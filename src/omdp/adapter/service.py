@@ -35,7 +35,6 @@ from omdp.adapter.readings import ReadingFactory
 from omdp.adapter.samples import MeterSample
 from omdp.adapter.sources import MeterSource, open_source
 from omdp.catalog import Catalog
-from omdp.config import MqttSettings
 from omdp.delivery.forwarder import Forwarder
 from omdp.delivery.sink import MqttSink, Sink
 from omdp.delivery.sqlite_outbox import SqliteOutbox
@@ -43,6 +42,7 @@ from omdp.domain.adapter_file import AdapterConfigFile
 from omdp.domain.reading import MeterReading
 from omdp.errors import ConfigError
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.topics import adapter_topic
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from omdp.cloud.api.auth import hash_token
+from omdp.auth.principal import hash_token
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.storage import open_store
 from omdp.testing.services import free_port, wait_for_port

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
-from omdp.cloud.api.auth import hash_token
+from omdp.auth.principal import hash_token
 from omdp.cloud.storage import open_store
 from omdp.testing.chromium import CHROMIUM, launch
 from omdp.testing.services import free_port

@@ -36,9 +36,9 @@ from typing import Any
 import httpx
 
 from omdp.bench.paho_load import count_subscriber, peak_mb, publish
-from omdp.config import MqttSettings
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.receipts import encode_receipts, group_digests, receipt_entry
 from omdp.testing.services import Mosquitto, free_port, wait_for_port
 from omdp.topics import receipt_topic

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from omdp.cli.cloud_common import CONFIG, cloud_settings, opened_store
-from omdp.config import CloudSettings
+from omdp.cloud.settings import CloudSettings
 from omdp.errors import OmdpError
 
 if TYPE_CHECKING:

@@ -52,9 +52,9 @@ from datetime import UTC, datetime
 
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
+from omdp.cloud.settings import CloudSettings, RetentionSettings
 from omdp.cloud.sites import SiteMap
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, RetentionSettings
 from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure

@@ -25,17 +25,19 @@ from omdp.adapter.radio import RadioAdapter
 from omdp.adapter.service import Adapter
 from omdp.catalog import Catalog, default_catalog
 from omdp.cloud.model import ReadingFilter
+from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import open_store
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, EdgeSettings, load_settings
 from omdp.demo import history
 from omdp.demo.broker import BrokerKind, embedded_broker, mosquitto_config
 from omdp.demo.files import DemoState, MeterKeys, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, READING_INTERVAL_S, TIMEZONE, DemoMeter, Ports, individual
 from omdp.demo.layout import households as registry_households
 from omdp.demo.watchdog import arm
+from omdp.edge.settings import EdgeSettings
 from omdp.ops.bounded_run import until_signal
 from omdp.security.protect import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
+from omdp.settings import load_settings
 from omdp.simulators.profiles import HouseholdProfile
 
 log = logging.getLogger(__name__)

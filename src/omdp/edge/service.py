@@ -24,7 +24,6 @@ from typing import Any
 
 import orjson
 
-from omdp.config import EdgeSettings
 from omdp.delivery.cloud_sink import CloudSink
 from omdp.delivery.forwarder import Forwarder
 from omdp.delivery.outbox import Outbox
@@ -35,6 +34,7 @@ from omdp.edge.ingress import Done, LocalSubscriber
 from omdp.edge.live import LiveState, numeric_values
 from omdp.edge.metrics import EdgeCounters, prometheus_registry
 from omdp.edge.rules import Alert, RuleEngine
+from omdp.edge.settings import EdgeSettings
 from omdp.edge.store_sink import StoreSink
 from omdp.edge.stream import Broadcaster
 from omdp.errors import TopicError, ValidationFailure

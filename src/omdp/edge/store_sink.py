@@ -30,8 +30,8 @@ from types import TracebackType
 
 from omdp.cloud.ingest import classify
 from omdp.cloud.model import QuarantineEntry, StoredReading
+from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import IngestSettings
 from omdp.delivery.outbox import Entry
 from omdp.errors import StorageError, TopicError
 from omdp.topics import forward_topic, is_alert_topic

@@ -39,9 +39,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from omdp.config import MqttSettings
 from omdp.errors import BrokerError
 from omdp.mqtt.fast_paho import FastPaho
+from omdp.mqtt.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 

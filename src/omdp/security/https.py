@@ -11,15 +11,54 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from pathlib import Path
+from typing import Protocol
 
 import uvicorn
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omdp.config import CloudSettings
 from omdp.errors import ConfigError
 from omdp.security.files import check_secret
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$")
+
+
+class HttpsSettings(BaseModel):
+    """TLS of the cloud's HTTP interface (CL-7): HTTPS on http_port, a redirect on plain HTTP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cert_file: Path | None = Field(default=None, description="Server certificate (PEM).")
+    key_file: Path | None = Field(default=None, description="Its private key (PEM, mode 600).")
+    client_ca_file: Path | None = Field(default=None, description="CA of client certificates.")
+    redirect_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Plain-HTTP port answering 308 to HTTPS."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a certificate and key are configured."""
+        return self.cert_file is not None and self.key_file is not None
+
+
+class HttpsSite(Protocol):
+    """Where an app is served over TLS: the cloud's settings, or an edge's query API."""
+
+    @property
+    def tls(self) -> HttpsSettings:
+        """Certificate, key, client CA and redirect port."""
+        ...
+
+    @property
+    def http_host(self) -> str:
+        """The address to listen on."""
+        ...
+
+    @property
+    def http_port(self) -> int:
+        """The HTTPS port."""
+        ...
 
 
 def redirect_app(https_port: int, *, default_host: str = "localhost") -> ASGIApp:
@@ -85,7 +124,7 @@ class Hsts:
 
 
 def https_servers(
-    app: ASGIApp, settings: CloudSettings, *, host: str | None = None, port: int | None = None
+    app: ASGIApp, settings: HttpsSite, *, host: str | None = None, port: int | None = None
 ) -> tuple[uvicorn.Server, uvicorn.Server | None]:
     """The HTTPS server of ``app`` and, if ``tls.redirect_port`` is set, the redirect server.
 
@@ -130,7 +169,7 @@ def https_servers(
 
 
 async def serve_https(
-    app: ASGIApp, settings: CloudSettings, *, host: str | None = None, port: int | None = None
+    app: ASGIApp, settings: HttpsSite, *, host: str | None = None, port: int | None = None
 ) -> None:
     """Serve ``app`` over HTTPS (and the redirect) until one server stops; then stop both."""
     main, redirect = https_servers(app, settings, host=host, port=port)

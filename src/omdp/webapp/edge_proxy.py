@@ -33,7 +33,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
 if TYPE_CHECKING:
-    from omdp.cloud.api.auth import Principal
+    from omdp.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def _caller(app: FastAPI, request: Request) -> Caller:
         raise HTTPException(
             status_code=401, detail="no valid bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    from omdp.cloud.api.auth import Scope  # noqa: PLC0415 - the edge has no cloud auth
+    from omdp.auth.principal import Scope  # noqa: PLC0415 - the edge has no cloud auth
 
     if not principal.has(Scope.READ):
         raise HTTPException(status_code=403, detail="needs readings:read")

@@ -15,12 +15,12 @@ import pytest
 from tests.integration.edge.support import Collector, edge_settings, publish_all, running_edge
 from tests.support.mosquitto import Mosquitto
 
-from omdp.config import MqttSettings
 from omdp.delivery.cloud_sink import CloudSink, ReceiptTimeout
 from omdp.delivery.outbox import Entry
 from omdp.edge.samples import sample_reading
 from omdp.errors import BrokerError
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 
