@@ -12,7 +12,7 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from omdp.auth.principal import Scope
+from omdp.auth.principal import Scope, hash_token
 from omdp.auth.settings import ApiTokenGrant
 from omdp.edge.settings import EdgeSettings
 from omdp.errors import OmdpError
@@ -103,8 +103,6 @@ def token(scopes: tuple[str, ...], household: str | None, subject: str) -> None:
     omdp edge token
     omdp edge token --scope readings:read --household flat-12
     """
-    from omdp.auth.principal import hash_token
-
     try:
         grant = ApiTokenGrant(
             subject=subject, scopes=list(dict.fromkeys(scopes)), household_id=household
