@@ -24,7 +24,7 @@ import yaml
 from click.testing import CliRunner
 
 from omdp.cli.security_cmd import broker as broker_cli
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.api.credentials import FileCredentialStore, hash_password
 from omdp.cloud.api.security import users_path
 from omdp.cloud.ingest import IngestService

@@ -219,7 +219,7 @@ async def _start_radio(stack: contextlib.AsyncExitStack, state: DemoState) -> st
 
 def _cloud_app(settings: CloudSettings, store: ReadingStore, edge_url: str) -> tuple[object, bool]:
     """The cloud API, with the app mounted under ``/app/`` when :mod:`omdp.webapp` exists."""
-    from omdp.cloud.api import create_app  # noqa: PLC0415 - FastAPI on demand
+    from omdp.cloud.api.app import create_app  # noqa: PLC0415 - FastAPI on demand
 
     app = create_app(settings, store)
     try:

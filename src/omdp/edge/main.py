@@ -24,7 +24,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from omdp.catalog import Catalog
-from omdp.cloud.api import create_app as create_query_api
+from omdp.cloud.api.app import create_app as create_query_api
 from omdp.cloud.api.settings import ApiServerSettings
 from omdp.cloud.ingest import enforce_retention
 from omdp.cloud.storage import ReadingStore, open_store

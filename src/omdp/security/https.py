@@ -11,35 +11,16 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from pathlib import Path
 from typing import Protocol
 
 import uvicorn
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omdp.errors import ConfigError
 from omdp.security.files import check_secret
+from omdp.security.settings import HttpsSettings
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$")
-
-
-class HttpsSettings(BaseModel):
-    """TLS of the cloud's HTTP interface (CL-7): HTTPS on http_port, a redirect on plain HTTP."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cert_file: Path | None = Field(default=None, description="Server certificate (PEM).")
-    key_file: Path | None = Field(default=None, description="Its private key (PEM, mode 600).")
-    client_ca_file: Path | None = Field(default=None, description="CA of client certificates.")
-    redirect_port: int | None = Field(
-        default=None, ge=0, le=65535, description="Plain-HTTP port answering 308 to HTTPS."
-    )
-
-    @property
-    def enabled(self) -> bool:
-        """Whether a certificate and key are configured."""
-        return self.cert_file is not None and self.key_file is not None
 
 
 class HttpsSite(Protocol):

@@ -29,7 +29,7 @@ from omdp.adapter.service import Adapter
 from omdp.auth.principal import hash_token
 from omdp.auth.settings import ApiTokenGrant
 from omdp.catalog import default_catalog
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.api.settings import ApiSettings
 from omdp.cloud.ingest import IngestService
 from omdp.cloud.settings import CloudSettings, IngestSettings

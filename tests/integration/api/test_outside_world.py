@@ -25,7 +25,7 @@ import pytest
 from tests.integration.api.apidata import TestClient, make_settings
 from tests.support.mosquitto import Mosquitto
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.ingest import IngestService
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.settings import IngestSettings

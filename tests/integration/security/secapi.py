@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from tests.integration.api.apidata import TestClient, make_settings, seed
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.api.security import users_path
 from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import open_store

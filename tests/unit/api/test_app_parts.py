@@ -21,7 +21,7 @@ from omdp.auth.jwt_auth import JwtAuthenticator
 from omdp.auth.principal import ChainAuthenticator, Scope, hash_token
 from omdp.auth.settings import ApiTokenGrant, AuthSettings
 from omdp.auth.static import StaticTokenAuthenticator
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.api.settings import ApiServerSettings, ApiSettings
 from omdp.cloud.storage import ReadingStore, open_store
 from omdp.edge.main import query_settings

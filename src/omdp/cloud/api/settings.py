@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from omdp.auth.settings import ApiTokenGrant, AuthSettings
-from omdp.security.https import HttpsSettings
+from omdp.security.settings import HttpsSettings
 
 
 class AdapterBrokerSettings(BaseModel):
