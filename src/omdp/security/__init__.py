@@ -5,7 +5,8 @@
 - :mod:`.issuer`: the embedded OAuth 2.0 / OpenID Connect token issuer;
 - :mod:`.limits`: request-body size limit and rate limiting;
 - :mod:`.pki`: a site's private CA, server and client certificates;
-- :mod:`.https`: serving the API over TLS with a plain-HTTP redirect;
+- :mod:`.https`: serving the API over TLS with a plain-HTTP redirect (:mod:`.settings`: its
+  settings);
 - :mod:`.broker`: Mosquitto password, ACL and configuration files;
 - :mod:`.protect`: signed and encrypted adapter configuration files;
 - :mod:`.files`: private files and folders (0600, 0700), refusing readable keys.
