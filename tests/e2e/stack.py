@@ -26,7 +26,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import yaml
 
-from omdp.cloud.api import hash_token
+from omdp.auth.principal import hash_token
 from omdp.cloud.storage import open_store
 from omdp.security.users import UserStore
 from omdp.testing.household import Model, seed

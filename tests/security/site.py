@@ -24,12 +24,13 @@ import yaml
 from click.testing import CliRunner
 
 from omdp.cli.security_cmd import broker as broker_cli
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.api.credentials import FileCredentialStore, hash_password
+from omdp.cloud.api.security import users_path
 from omdp.cloud.ingest import IngestService
+from omdp.cloud.settings import CloudSettings, IngestSettings
 from omdp.cloud.storage import open_store
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, IngestSettings, MqttSettings, load_settings
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -38,10 +39,11 @@ from omdp.domain.reading import (
     PhysicalMeterElement,
 )
 from omdp.edge.api import HttpServer, http_server
+from omdp.mqtt.settings import MqttSettings
 from omdp.security.broker import roles_path, save_role
-from omdp.security.install import users_path
 from omdp.security.pki import init_ca, issue_server
 from omdp.security.users import UserStore
+from omdp.settings import load_settings
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port
 

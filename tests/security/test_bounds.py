@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from omdp.cloud.ingest import QUARANTINE_PREFIX
-from omdp.config import EdgeSettings, MqttSettings
 from omdp.edge.samples import sample_reading
+from omdp.edge.settings import EdgeSettings
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from tests.integration.edge.support import running_edge
 from tests.security.site import Site, running_ingest
 from tests.support.mosquitto import Mosquitto

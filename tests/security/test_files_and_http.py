@@ -17,15 +17,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from omdp.cloud.api import hash_token
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
 from omdp.cloud.metrics import IngestMetrics, serve_metrics
+from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage import open_store
-from omdp.config import ApiTokenGrant, HttpsSettings, IngestSettings
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
 from omdp.security.https import https_servers
 from omdp.security.pki import init_ca, issue_server
 from omdp.security.protect import load_signing_key
+from omdp.security.settings import HttpsSettings
 from tests.integration.api.apidata import TestClient
 from tests.security.site import Site, cloud_app, free_port
 from tests.support.mosquitto import Mosquitto

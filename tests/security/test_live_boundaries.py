@@ -23,9 +23,10 @@ import yaml
 from click.testing import CliRunner
 
 from omdp.cli.edge_cmd import edge as edge_cli
-from omdp.config import EdgeSettings, MqttSettings, ThresholdRule
 from omdp.edge.samples import sample_reading
+from omdp.edge.settings import EdgeSettings, ThresholdRule
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from tests.integration.edge.support import running_edge
 from tests.security.site import Site, bearer, cloud_app, login, seed_registry, serving
 from tests.support.mosquitto import Mosquitto

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from omdp.config import AuthSettings
+from omdp.auth.settings import AuthSettings
 from tests.security.site import PASSWORDS, Site, cloud_app
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,10 @@ import pytest
 
 from omdp.cloud.ingest import IngestService, ingest_client_id
 from omdp.cloud.model import ReadingFilter
-from omdp.config import CloudSettings, IngestSettings, MqttSettings
+from omdp.cloud.settings import CloudSettings, IngestSettings
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from tests.security.site import Site
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from omdp.config import CloudSettings, EdgeSettings, RetentionSettings, load_settings
+from omdp.cloud.settings import CloudSettings, RetentionSettings
+from omdp.edge.settings import EdgeSettings
 from omdp.errors import ConfigError
+from omdp.settings import load_settings
 
 
 def test_yaml_file_then_environment_override(

@@ -25,9 +25,9 @@ from omdp.adapter.sources.streams import ByteStream, connector, split_host_port
 from omdp.adapter.sources.wmbus import RadioMeterConfig, StdinStream, WMBusReceiver
 from omdp.catalog import Catalog
 from omdp.decoders.wmbus import parse_key
+from omdp.delivery.sink import Sink
 from omdp.domain.adapter_file import AdapterConfigFile, PropertyMapping, RadioMeter
 from omdp.domain.reading import MeterReading
-from omdp.edge.sink import Sink
 from omdp.errors import ConfigError
 from omdp.mqtt import MqttClient
 

@@ -3,7 +3,7 @@
 Every reading goes into a small SQLite outbox on disk before anything is published, and leaves
 it only once the broker has acknowledged it (QoS 1). Readings taken while the broker is
 unreachable are therefore published later, in order, none lost; the outbox is bounded and warns
-as it fills. The outbox and the forwarder are the edge's own (one store-and-forward
+as it fills. The outbox and the forwarder are :mod:`omdp.delivery`'s (one store-and-forward
 implementation for the whole platform); the adapter's sink publishes on the adapter topic
 ``smartMeterMessage/{meterIndividualId}/readings`` unchanged (AD-6).
 
@@ -35,14 +35,14 @@ from omdp.adapter.readings import ReadingFactory
 from omdp.adapter.samples import MeterSample
 from omdp.adapter.sources import MeterSource, open_source
 from omdp.catalog import Catalog
-from omdp.config import MqttSettings
+from omdp.delivery.forwarder import Forwarder
+from omdp.delivery.sink import MqttSink, Sink
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.domain.adapter_file import AdapterConfigFile
 from omdp.domain.reading import MeterReading
-from omdp.edge.forwarder import Forwarder
-from omdp.edge.sink import MqttSink, Sink
-from omdp.edge.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.topics import adapter_topic
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,13 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
 
-from omdp.cloud.api.auth import hash_token
+from omdp.auth.principal import hash_token
+from omdp.bench.suite import Figures, named
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.storage import open_store
 from omdp.testing.services import free_port, wait_for_port
@@ -111,8 +113,9 @@ def _serve(work: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def run(*, quick: bool) -> None:
-    """Fill a store, start the API, measure a month query and a bulk download, print figures."""
+def measure(*, quick: bool) -> Figures:
+    """Fill a store, start the API, measure a month query and a bulk download; print the
+    figures and return them by name."""
     meters, steps = (50, 400) if quick else (250, 4000)
     bulk_rows = 50_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory(prefix="omdp-api-bench-") as tmp:
@@ -123,7 +126,8 @@ def run(*, quick: bool) -> None:
         print(f"api: {values:,} property values written in {took:.1f} s")
         proc, base = _serve(work, url)
         try:
-            _measure(base, proc.pid, steps, bulk_rows, url)
+            measured = _measure(base, proc.pid, steps, bulk_rows, url)
+            return api_figures(values=values, fill_s=took, **measured)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -133,7 +137,7 @@ def run(*, quick: bool) -> None:
                 proc.wait()
 
 
-def _store_alone(url: str, end: datetime) -> None:
+def _store_alone(url: str, end: datetime) -> tuple[int, float, float]:
     """The month query on the store itself: what the route costs beyond it is HTTP and JSON."""
     store = open_store(url)
     flt = ReadingFilter(start=START, end=end, meter_ids=("meter-0007",))
@@ -149,17 +153,20 @@ def _store_alone(url: str, end: datetime) -> None:
             reads.append(time.perf_counter() - t1)
     finally:
         store.close()
+    count_ms = statistics.median(counts[2:]) * 1000
+    read_ms = statistics.median(reads[2:]) * 1000
     print(
         f"api: the same query on the store alone ({rows} readings): count median "
-        f"{statistics.median(counts[2:]) * 1000:.1f} ms, read median "
-        f"{statistics.median(reads[2:]) * 1000:.1f} ms"
+        f"{count_ms:.1f} ms, read median {read_ms:.1f} ms"
     )
+    return rows, count_ms, read_ms
 
 
-def _measure(base: str, pid: int, steps: int, bulk_rows: int, url: str) -> None:
+def _measure(base: str, pid: int, steps: int, bulk_rows: int, url: str) -> dict[str, Any]:
+    """The measured numbers: the keyword arguments of :func:`api_figures` but two."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
     end = START + timedelta(minutes=15 * min(steps, 2976))
-    _store_alone(url, end)
+    alone = _store_alone(url, end)
     body = {
         "readingTimeStart": START.isoformat(),
         "readingTimeEnd": end.isoformat(),
@@ -178,10 +185,12 @@ def _measure(base: str, pid: int, steps: int, bulk_rows: int, url: str) -> None:
             rows = len(r.json()["content"])
         times = sorted(times[2:])  # the first two warm the caches
         p95 = times[int(len(times) * 0.95) - 1]
+        median = statistics.median(times)
         print(
             f"api: one meter, one month ({rows} readings x {len(PROPS)} values): "
-            f"median {statistics.median(times) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+            f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
         )
+
         before = _vm(pid, "VmHWM")
         link = client.post("/v1/meterReadings", json={"resultForm": "bulk", "maxRows": bulk_rows})
         link.raise_for_status()
@@ -193,8 +202,59 @@ def _measure(base: str, pid: int, steps: int, bulk_rows: int, url: str) -> None:
                 lines += chunk.count(b"\n")
                 size += len(chunk)
         took = time.perf_counter() - t0
+        after = _vm(pid, "VmHWM")
         print(
             f"api: bulk NDJSON {lines:,} readings ({lines * len(PROPS):,} values, "
             f"{size / 1e6:.0f} MB) in {took:.1f} s: {lines / took:,.0f} readings/s; "
-            f"server peak RSS {before} MB before, {_vm(pid, 'VmHWM')} MB after"
+            f"server peak RSS {before} MB before, {after} MB after"
         )
+    return {
+        "alone": alone,
+        "month": (rows, median * 1000, p95 * 1000),
+        "bulk": (lines, size, took),
+        "rss_mb": (before, after),
+    }
+
+
+def api_figures(
+    *,
+    values: int,
+    fill_s: float,
+    alone: tuple[int, float, float],
+    month: tuple[int, float, float],
+    bulk: tuple[int, int, float],
+    rss_mb: tuple[int, int],
+) -> Figures:
+    """The figures of a run, by name.
+
+    Args:
+        values: Property values in the store.
+        fill_s: Seconds it took to fill it.
+        alone: The month query on the store alone: rows, count ms, read ms (medians).
+        month: The month query through HTTP: rows, median ms, p95 ms.
+        bulk: The bulk download: readings, bytes, seconds.
+        rss_mb: The server's peak RSS before and after the bulk download.
+    """
+    rows, count_ms, read_ms = alone
+    month_rows, month_ms, p95_ms = month
+    readings, size, took = bulk
+    return (
+        named("store", values=values, fill_s=round(fill_s, 1))
+        | named("store_alone", rows=rows, count_ms=round(count_ms, 2), read_ms=round(read_ms, 2))
+        | named(
+            "api",
+            month_query_ms=round(month_ms, 2),
+            month_query_p95_ms=round(p95_ms, 2),
+            month_query_rows=month_rows,
+        )
+        | named(
+            "bulk",
+            readings=readings,
+            values=readings * len(PROPS),
+            mb=round(size / 1e6, 1),
+            s=round(took, 2),
+            readings_per_s=round(readings / took),
+            server_peak_rss_before_mb=rss_mb[0],
+            server_peak_rss_after_mb=rss_mb[1],
+        )
+    )

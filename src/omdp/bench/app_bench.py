@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
-from omdp.cloud.api.auth import hash_token
+from omdp.auth.principal import hash_token
+from omdp.bench.suite import Figures, named
 from omdp.cloud.storage import open_store
 from omdp.testing.chromium import CHROMIUM, launch
 from omdp.testing.services import free_port
@@ -46,16 +47,19 @@ LOADS = 5
 class View:
     """A history view and the requests it makes."""
 
+    key: str  # the subject of its figures
     label: str
     hash: str
     kind: str  # energy or power
 
 
 VIEWS = (
-    View("year of daily energy bars", "kind=energy&span=year&interval=day", "energy"),
-    View("year of monthly energy bars", "kind=energy&span=year&interval=month", "energy"),
-    View("year of 15-minute power (decimated)", "kind=power&span=year", "power"),
-)
+    View("daily_energy", "year of daily energy bars", "kind=energy&span=year&interval=day",
+         "energy"),
+    View("monthly_energy", "year of monthly energy bars",
+         "kind=energy&span=year&interval=month", "energy"),
+    View("power", "year of 15-minute power (decimated)", "kind=power&span=year", "power"),
+)  # fmt: skip
 
 
 def _serve(workdir: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -184,14 +188,18 @@ def _loads(port: int, view: View) -> tuple[list[float], int, int]:
     return times, points, wire
 
 
-def run(*, quick: bool) -> None:
-    """Seed, serve, load the history views in Chromium, print the figures."""
+Loaded = tuple[View, list[float], int, int, tuple[float, int]]
+"""A view, its load times (ms), points drawn, bytes fetched, and its requests alone (ms, bytes)."""
+
+
+def measure(*, quick: bool) -> Figures:
+    """Seed, serve, load the history views in Chromium; print the figures, return them."""
     if uplot_version() is None:
         print(f"skipped: {WEB_DIR / 'node_modules'} is missing (run scripts/setup)")
-        return
+        return named("app", skipped="web/node_modules is missing")
     if not CHROMIUM.exists():
         print("skipped: /usr/bin/chromium is missing (apt-get install chromium)")
-        return
+        return named("app", skipped="/usr/bin/chromium is missing")
     days = 90 if quick else 365
     with tempfile.TemporaryDirectory(prefix="omdp-app-bench-") as tmp:
         workdir = Path(tmp)
@@ -204,7 +212,7 @@ def run(*, quick: bool) -> None:
             store.close()
         seeded = time.perf_counter() - began
         proc, port = _serve(workdir, url)
-        results = []
+        results: list[Loaded] = []
         try:
             for view in VIEWS:
                 times, points, wire = _loads(port, view)
@@ -228,3 +236,24 @@ def run(*, quick: bool) -> None:
         f"  raw fetch of the same year at full resolution (2 x /v1/aggregates 15min, JSON "
         f"objects, uncompressed): {raw[0]:,.0f} ms, {raw[1] / 1024:,.0f} KiB"
     )
+    return app_figures(days=days, seeded_s=seeded, results=results, raw=raw)
+
+
+def app_figures(
+    *, days: int, seeded_s: float, results: list[Loaded], raw: tuple[float, int]
+) -> Figures:
+    """The figures of a run, by name: per view (``daily_energy.drawn_ms``, ...) and the raw
+    fetch of the same year (``raw_fetch.ms``)."""
+    figures = named("store", days=days, seed_s=round(seeded_s, 1))
+    for view, times, points, wire, (own_ms, own_bytes) in results:
+        figures |= named(
+            view.key,
+            drawn_ms=round(statistics.median(times)),
+            first_ms=round(times[0]),
+            min_ms=round(min(times)),
+            points=points,
+            fetched_kib=round(wire / 1024, 1),
+            requests_ms=round(own_ms),
+            requests_kib=round(own_bytes / 1024, 1),
+        )
+    return figures | named("raw_fetch", ms=round(raw[0]), kib=round(raw[1] / 1024))

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
@@ -30,6 +30,7 @@ import orjson
 import yaml
 
 from omdp.bench.paho_load import count_subscriber, peak_mb, publish
+from omdp.bench.suite import Figures, named
 from omdp.bench.validation_bench import sample_reading
 from omdp.testing.services import Mosquitto, PostgresCluster, free_port, wait_for_port
 
@@ -38,7 +39,6 @@ ADAPTERS = 2
 METERS = 100
 START = datetime(2024, 6, 1, tzinfo=UTC)
 OMDP = (sys.executable, "-m", "omdp", "--log-level", "INFO")
-Figures = dict[str, float | int | str]
 
 
 def payloads(
@@ -222,7 +222,7 @@ def measure(*, quick: bool) -> Figures:
     """Run raw and chain (SQLite, PostgreSQL); print and return the figures."""
     count = 4_000 if quick else 40_000
     runs = 1 if quick else 3
-    figures: Figures = {"readings": count, "runs": runs, "adapters": ADAPTERS}
+    engines: dict[str, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="omdp-chain-bench-") as tmp:
         workdir = Path(tmp)
         local = Mosquitto(workdir / "local", persistence=False).start()
@@ -231,9 +231,7 @@ def measure(*, quick: bool) -> Figures:
         edge: Service | None = None
         try:
             size = len(payloads(1, "x")[0][1])
-            figures["payload_bytes"] = size
             raw = max(raw_rate(local, count, f"raw{n}") for n in range(runs))
-            figures["raw_msg_per_s"] = round(raw)
             print(
                 f"payloads: {count:,} MeterReadings of {size:,} bytes, {METERS} meters, "
                 f"{ADAPTERS} publisher processes, QoS 1, best of {runs}"
@@ -264,35 +262,64 @@ def measure(*, quick: bool) -> Figures:
                     )
                     for n in range(runs)
                 ]
-                rate, tail, ingest_mb = max(results)
-                figures[f"chain_{name}_readings_per_s"] = round(rate)
-                figures[f"ratio_chain_{name}_to_raw"] = round(rate / raw, 3)
-                figures[f"chain_{name}_tail_s"] = round(tail, 2)
-                figures[f"ingest_{name}_peak_rss_mb"] = ingest_mb
+                rate, tail, ingest_mb = engines[name] = max(results)
                 print(
                     f"chain into {name:8}: {rate:9,.0f} readings/s = {rate / raw:.2f} x raw "
                     f"(all: {', '.join(f'{r:,.0f}' for r, _, _ in results)}); last commit "
                     f"{tail:.2f} s after the last PUBACK; ingest peak RSS {ingest_mb:.0f} MB"
                 )
-            figures["edge_peak_rss_mb"] = peak_mb(edge.process.pid)
             local_pid = local.process.pid if local.process else None
             cloud_pid = cloud.process.pid if cloud.process else None
-            figures["mosquitto_local_peak_rss_mb"] = peak_mb(local_pid)
-            figures["mosquitto_cloud_peak_rss_mb"] = peak_mb(cloud_pid)
+            peaks = (peak_mb(edge.process.pid), peak_mb(local_pid), peak_mb(cloud_pid))
             print(
-                f"peak RSS: edge {figures['edge_peak_rss_mb']} MB, mosquitto local "
-                f"{figures['mosquitto_local_peak_rss_mb']} MB, cloud "
-                f"{figures['mosquitto_cloud_peak_rss_mb']} MB"
+                f"peak RSS: edge {peaks[0]} MB, mosquitto local {peaks[1]} MB, "
+                f"cloud {peaks[2]} MB"
             )
+            return chain_figures(
+                readings=count, runs=runs, payload_bytes=size, raw=raw, engines=engines,
+                peaks=peaks,
+            )  # fmt: skip
         finally:
             if edge is not None:
                 edge.stop()
             local.kill()
             cloud.kill()
             cluster.destroy()
-    return figures
 
 
-def run(*, quick: bool) -> None:
-    """Print the chain's rates into SQLite and PostgreSQL beside the raw broker rate."""
-    measure(quick=quick)
+def chain_figures(
+    *,
+    readings: int,
+    runs: int,
+    payload_bytes: int,
+    raw: float,
+    engines: Mapping[str, tuple[float, float, float]],
+    peaks: tuple[float, float, float],
+) -> Figures:
+    """The figures of a run, by name.
+
+    Args:
+        readings: Readings sent per run.
+        runs: Runs of each kind (the best is kept).
+        payload_bytes: Size of one reading.
+        raw: The raw broker rate, msg/s.
+        engines: Per store engine: readings/s, seconds from the last PUBACK to the last commit,
+            the ingest's peak RSS in MB.
+        peaks: Peak RSS in MB of the edge, the local and the cloud Mosquitto.
+    """
+    figures = named(
+        "payload", readings=readings, runs=runs, adapters=ADAPTERS, bytes=payload_bytes
+    ) | named("raw", msgs_per_s=round(raw))
+    for name, (rate, tail, ingest_mb) in engines.items():
+        figures |= named(
+            name,
+            readings_per_s=round(rate),
+            ratio_to_raw=round(rate / raw, 3),
+            tail_s=round(tail, 2),
+            ingest_peak_rss_mb=ingest_mb,
+        )
+    edge_mb, local_mb, cloud_mb = peaks
+    return figures | named(
+        "peak_rss", edge_mb=edge_mb, mosquitto_local_mb=local_mb, mosquitto_cloud_mb=cloud_mb
+    )
+

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from omdp.bench.suite import Figures, named
 from omdp.decoders.dlms import DlmsKeys, decode_apdu, decode_capture
 from omdp.decoders.dlms.hdlc import parse_hdlc, strip_llc
 from omdp.simulators.dlms_meter import DEMO_KEY, DlmsMeter
@@ -141,11 +142,11 @@ def _accepted(func: Callable[[bytes], int], frames: list[bytes]) -> list[bytes]:
     return ok
 
 
-def measure(*, quick: bool) -> dict[str, float | int | str]:
+def measure(*, quick: bool) -> Figures:
     """Measure both decoders on both sets, print frames/s and ratios, and return them."""
     seconds = 0.5 if quick else 3.0
     plain, ciphered = _plain_corpus(), _ciphered(200)
-    figures: dict[str, float | int | str] = {"plain_frames": len(plain)}
+    figures = named("corpus", plain_frames=len(plain), ciphered_frames=len(ciphered))
     peer = _cosem()
     if peer is None:
         ours = _rates({"plain": _ours_plain}, plain, seconds)
@@ -153,12 +154,15 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
         print(f"omdp plain pushes ({len(plain)} corpus APDUs): {ours['plain']:,.0f} frames/s")
         print(f"omdp ciphered HDLC pushes (AES-GCM, 200):       {ours['ciphered']:,.0f} frames/s")
         print("dlms-cosem not installed (pip install dlms-cosem): no baseline")
-        figures |= {
-            "omdp_plain_per_s": round(ours["plain"]),
-            "omdp_ciphered_per_s": round(ours["ciphered"]),
-            "baseline": "dlms-cosem not installed",
-        }
-        return figures
+        return (
+            figures
+            | named(
+                "omdp",
+                plain_frames_per_s=round(ours["plain"]),
+                ciphered_frames_per_s=round(ours["ciphered"]),
+            )
+            | named("dlms_cosem", status="not installed")
+        )
     cosem_plain, cosem_ciphered, cosem_wire, cosem_version = peer
     both = _accepted(cosem_plain, plain)
     all_plain = _rates({"omdp": _ours_plain}, plain, seconds)["omdp"]
@@ -179,22 +183,23 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     print(f"  ciphered HDLC, 200:       omdp {c['omdp']:9,.0f}/s  "
           f"dlms-cosem {c['cosem_wire']:9,.0f}/s  ratio {c['omdp'] / c['cosem_wire']:.2f}x "
           "(dlms-cosem with its own HDLC frame parser)")  # fmt: skip
-    figures |= {
-        "omdp_plain_per_s": round(all_plain),
-        "omdp_ciphered_per_s": round(c["omdp"]),
-        "dlms_cosem_version": cosem_version,
-        "dlms_cosem_rejects": len(plain) - len(both),
-        "both_plain_omdp_per_s": round(p["omdp"]),
-        "both_plain_dlms_cosem_per_s": round(p["cosem"]),
-        "ciphered_dlms_cosem_per_s": round(c["cosem"]),
-        "ciphered_dlms_cosem_wire_per_s": round(c["cosem_wire"]),
-        "ratio_plain": round(p["omdp"] / p["cosem"], 2),
-        "ratio_ciphered": round(c["omdp"] / c["cosem"], 2),
-        "ratio_ciphered_wire": round(c["omdp"] / c["cosem_wire"], 2),
-    }
-    return figures
-
-
-def run(*, quick: bool) -> None:
-    """Print the figures."""
-    measure(quick=quick)
+    return (
+        figures
+        | named(
+            "omdp",
+            plain_frames_per_s=round(all_plain),
+            ciphered_frames_per_s=round(c["omdp"]),
+            both_plain_frames_per_s=round(p["omdp"]),
+            ratio_plain=round(p["omdp"] / p["cosem"], 2),
+            ratio_ciphered=round(c["omdp"] / c["cosem"], 2),
+            ratio_ciphered_wire=round(c["omdp"] / c["cosem_wire"], 2),
+        )
+        | named(
+            "dlms_cosem",
+            version=cosem_version,
+            rejects=len(plain) - len(both),
+            both_plain_frames_per_s=round(p["cosem"]),
+            ciphered_frames_per_s=round(c["cosem"]),
+            ciphered_wire_frames_per_s=round(c["cosem_wire"]),
+        )
+    )

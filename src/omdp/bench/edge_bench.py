@@ -36,9 +36,10 @@ from typing import Any
 import httpx
 
 from omdp.bench.paho_load import count_subscriber, peak_mb, publish
-from omdp.config import MqttSettings
+from omdp.bench.suite import Figures, named
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.receipts import encode_receipts, group_digests, receipt_entry
 from omdp.testing.services import Mosquitto, free_port, wait_for_port
 from omdp.topics import receipt_topic
@@ -189,7 +190,7 @@ async def _status(port: int) -> dict[str, Any]:
     return status
 
 
-async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | int | str]:
+async def _main(workdir: Path, count: int, backlog: int) -> Figures:
     local = Mosquitto(workdir / "local").start()
     cloud = Mosquitto(workdir / "cloud").start()
     edge: subprocess.Popen[bytes] | None = None
@@ -197,13 +198,11 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
         messages = _payloads(count)
         size = sum(len(p) for _, p in messages) / len(messages)
         print(f"payloads: {count} MeterReadings of {size:.0f} bytes, {METERS} meters, QoS 1")
-        figures: dict[str, float | int | str] = {"messages": count, "payload_bytes": round(size)}
         raws = [
             await asyncio.to_thread(_paho_rate, local.port, local.port, messages, "raw")
             for _ in range(RUNS)
         ]
         raw_rate = max(raws)
-        figures["raw_msg_per_s"] = round(raw_rate)
         print(
             f"raw broker (paho -> Mosquitto -> paho, processes): {raw_rate:9,.0f} msg/s, "
             f"best of {RUNS} (all: {', '.join(f'{r:,.0f}' for r in raws)})"
@@ -221,8 +220,6 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
             for _ in range(RUNS)
         ]
         edge_rate = max(edges)
-        figures["edge_msg_per_s"] = round(edge_rate)
-        figures["ratio_edge_to_raw"] = round(edge_rate / raw_rate, 3)
         print(
             f"edge forwarding (local -> outbox -> cloud):       {edge_rate:9,.0f} msg/s "
             f"= {edge_rate / raw_rate:.2f} x raw (target >= 0.50), best of {RUNS} "
@@ -245,7 +242,6 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
                 await asyncio.sleep(0.05)
             intake = backlog / (time.perf_counter() - started)
             print(f"outage intake into the outbox:            {intake:9,.0f} msg/s")
-            figures["outage_intake_msg_per_s"] = round(intake)
 
             stop_live = asyncio.Event()
             live = _payloads(int(LIVE_RATE * 120), offset=count + backlog)
@@ -265,17 +261,23 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
             sent_live = await publishing
             await receipting.wait_for(backlog + sent_live)
             drain = drained - connected
-            figures["backlog"] = backlog
-            figures["drain_s"] = round(drain, 2)
-            figures["drain_msg_per_s"] = round(backlog / drain)
-            figures["reconnect_s"] = round(connected - restarted, 2)
             print(
                 f"backlog drain of {backlog:,} with a live flow of {LIVE_RATE:.0f} msg/s: "
                 f"{drain:.1f} s = {backlog / drain:,.0f} msg/s "
                 f"= {backlog / drain / LIVE_RATE:.0f} x the arrival rate "
                 f"(+{connected - restarted:.1f} s to reconnect)"
             )
-            figures["edge_peak_rss_mb"] = peak_mb(edge.pid)
+            return edge_figures(
+                messages=count,
+                payload_bytes=size,
+                raw=raw_rate,
+                edge=edge_rate,
+                intake=intake,
+                backlog=backlog,
+                drain_s=drain,
+                reconnect_s=connected - restarted,
+                peak_rss_mb=peak_mb(edge.pid),
+            )
     finally:
         if edge is not None:
             edge.send_signal(signal.SIGTERM)
@@ -286,10 +288,42 @@ async def _main(workdir: Path, count: int, backlog: int) -> dict[str, float | in
                 edge.wait()
         local.kill()
         cloud.kill()
-    return figures
 
 
-def measure(*, quick: bool) -> dict[str, float | int | str]:
+def edge_figures(
+    *,
+    messages: int,
+    payload_bytes: float,
+    raw: float,
+    edge: float,
+    intake: float,
+    backlog: int,
+    drain_s: float,
+    reconnect_s: float,
+    peak_rss_mb: float,
+) -> Figures:
+    """The figures of a run, by name (rates in messages/s)."""
+    return (
+        named("payload", messages=messages, bytes=round(payload_bytes))
+        | named("raw", msgs_per_s=round(raw))
+        | named(
+            "edge",
+            msgs_per_s=round(edge),
+            ratio_to_raw=round(edge / raw, 3),
+            peak_rss_mb=peak_rss_mb,
+        )
+        | named("outage", intake_msgs_per_s=round(intake))
+        | named(
+            "backlog",
+            messages=backlog,
+            drain_s=round(drain_s, 2),
+            drain_msgs_per_s=round(backlog / drain_s),
+            reconnect_s=round(reconnect_s, 2),
+        )
+    )
+
+
+def measure(*, quick: bool) -> Figures:
     """Measure and print the raw and the forwarding rate, their ratio, and the backlog drain."""
     count = 20_000 if quick else 100_000  # 5,000 took half a second: mostly ramp-up
     backlog = 5_000 if quick else 100_000
@@ -298,7 +332,3 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     with tempfile.TemporaryDirectory(prefix="omdp-edge-bench-") as tmp:
         return asyncio.run(_main(Path(tmp), count, backlog))
 
-
-def run(*, quick: bool) -> None:
-    """Print the raw and the forwarding rate, their ratio, and the drain rate of a backlog."""
-    measure(quick=quick)

@@ -29,6 +29,7 @@ import orjson
 import yaml
 
 from omdp.bench.paho_load import count_subscriber, publish
+from omdp.bench.suite import Figures, named
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.storage import open_store
@@ -140,8 +141,22 @@ def ingest_rate(
 RUNS = 3
 
 
-def run(*, quick: bool) -> None:
-    """Print ingest rates on SQLite and PostgreSQL beside the raw broker rate (best of 3 each).
+def ingest_figures(name: str, processes: int, rate: float, tail: float, raw: float) -> Figures:
+    """The figures of one store's best run: ``sqlite.readings_per_s``, ``sqlite_x2.`` for two
+    ingest processes; ``tail_s`` is from the last PUBACK to the last commit."""
+    subject = name if processes == 1 else f"{name}_x{processes}"
+    return named(
+        subject,
+        readings_per_s=round(rate),
+        values_per_s=round(rate * VALUES_PER_READING),
+        ratio_to_raw=round(rate / raw, 3),
+        tail_s=round(tail, 2),
+    )
+
+
+def measure(*, quick: bool) -> Figures:
+    """Print and return ingest rates on SQLite and PostgreSQL beside the raw broker rate (best
+    of 3 each).
 
     One Mosquitto with persistence off serves every run (as in the baseline; the ingest's
     persistent session lives in the broker's memory), so that raw and ingest differ only in the
@@ -156,6 +171,8 @@ def run(*, quick: bool) -> None:
         try:
             raw = max(raw_rate(broker.port, payloads(count, f"raw{n}")) for n in range(RUNS))
             size = len(payloads(1, "x")[0][1])
+            figures = named("payload", messages=count, bytes=size, runs=RUNS, batch=batch)
+            figures |= named("raw", msgs_per_s=round(raw))
             print(
                 f"raw broker QoS 1 (paho -> Mosquitto -> paho in another process): {raw:,.0f}"
                 f" msg/s, best of {RUNS} x {count:,} messages of {size:,} bytes"
@@ -182,6 +199,7 @@ def run(*, quick: bool) -> None:
                             )
                         )
                     rate, tail = max(runs)
+                    figures |= ingest_figures(name, processes, rate, tail, raw)
                     print(
                         f"ingest {name:8s} x{processes}: {rate:,.0f} readings/s, "
                         f"{rate * VALUES_PER_READING:,.0f} values/s = {rate / raw:.0%} of raw, "
@@ -191,3 +209,4 @@ def run(*, quick: bool) -> None:
         finally:
             broker.kill()
             cluster.destroy()
+    return figures

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from omdp.bench.suite import Figures, named
 from omdp.decoders.mbus import decode
 from omdp.errors import DecodeError
 
@@ -98,12 +99,12 @@ def _measure(
     return n_frames / elapsed, n_records / elapsed
 
 
-def measure(*, quick: bool) -> dict[str, float | int | str]:
+def measure(*, quick: bool) -> Figures:
     """Measure both decoders, print frames/s, records/s and the ratio, and return them."""
     corpus = load_corpus()
     if not corpus:
         print("no M-Bus corpus found (tests/frames/mbus of a source checkout)")
-        return {"corpus_frames": 0}
+        return named("corpus", frames=0)
     seconds = 0.5 if quick else 3.0
     ours_ok = []
     for _, frame in corpus:
@@ -118,17 +119,12 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     )
     fps, rps = _measure(_ours, ours_ok, seconds)
     print(f"omdp (all {len(ours_ok)} frames it decodes): {fps:,.0f} frames/s, {rps:,.0f} records/s")
-    figures: dict[str, float | int | str] = {
-        "corpus_frames": len(corpus),
-        "omdp_decodes": len(ours_ok),
-        "omdp_all_frames_per_s": round(fps),
-        "omdp_all_records_per_s": round(rps),
-    }
+    figures = named("corpus", frames=len(corpus), omdp_decodes=len(ours_ok))
+    figures |= named("omdp", all_frames_per_s=round(fps), all_records_per_s=round(rps))
     peer = _pymeterbus()
     if peer is None:
         print("pyMeterBus not installed (pip install pymeterbus): no baseline")
-        figures["baseline"] = "pyMeterBus not installed"
-        return figures
+        return figures | named("pymeterbus", status="not installed")
     both = [f for f in ours_ok if _accepts(peer, f)]
     failed = [n for n, f in corpus if f in ours_ok and f not in both]
     print(f"pyMeterBus fails on {len(failed)} of them: {', '.join(failed)}")
@@ -138,19 +134,10 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     print(f"  omdp       {o_fps:12,.0f} frames/s {o_rps:12,.0f} records/s")
     print(f"  pyMeterBus {p_fps:12,.0f} frames/s {p_rps:12,.0f} records/s")
     print(f"  ratio      {o_fps / p_fps:12.1f}x (target >= 5x)")
-    figures.update(
-        {
-            "both_decode": len(both),
-            "omdp_frames_per_s": round(o_fps),
-            "omdp_records_per_s": round(o_rps),
-            "pymeterbus_frames_per_s": round(p_fps),
-            "pymeterbus_records_per_s": round(p_rps),
-            "ratio_omdp_to_pymeterbus": round(o_fps / p_fps, 2),
-        }
+    return (
+        figures
+        | named("corpus", both_decode=len(both))
+        | named("omdp", frames_per_s=round(o_fps), records_per_s=round(o_rps))
+        | named("pymeterbus", frames_per_s=round(p_fps), records_per_s=round(p_rps))
+        | named("omdp", ratio_to_pymeterbus=round(o_fps / p_fps, 2))
     )
-    return figures
-
-
-def run(*, quick: bool) -> None:
-    """Measure both decoders and print frames/s, records/s and the ratio."""
-    measure(quick=quick)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from omdp.bench.suite import Figures, named
 from omdp.cloud.model import Interval, ReadingFilter
 from omdp.cloud.storage import ReadingStore, open_store
 from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, partials
@@ -191,8 +192,12 @@ def timed(func: Callable[[], object], runs: int = 5) -> tuple[float, float, obje
     return first, statistics.median(laps), result
 
 
-def queries(store: ReadingStore, days: int) -> None:
-    """Run and print the three queries."""
+def queries(store: ReadingStore, days: int) -> Figures:
+    """Run and print the three queries; return their figures (``month_query_ms``, ...).
+
+    Each query gives three: ``{query}_ms`` (the median warm run), ``{query}_first_ms`` and
+    ``{query}_rows``.
+    """
     month = ReadingFilter(
         start=YEAR + timedelta(days=31),
         end=YEAR + timedelta(days=60),
@@ -200,15 +205,21 @@ def queries(store: ReadingStore, days: int) -> None:
         properties=(POWER,),
     )
     end = YEAR + timedelta(days=days)
-    cases: list[tuple[str, Callable[[], object]]] = [
-        ("one meter, one property, one month (Feb)", lambda: list(store.query_readings(month))),
+    cases: list[tuple[str, str, Callable[[], object]]] = [
         (
+            "month_query",
+            "one meter, one property, one month (Feb)",
+            lambda: list(store.query_readings(month)),
+        ),
+        (
+            "hourly_aggregate",
             "hourly aggregate of one meter over the span",
             lambda: store.aggregates(
                 property_id=POWER, interval=Interval.HOUR, start=YEAR, end=end, meter_ids=["m-001"]
             ),
         ),
         (
+            "daily_consumption",
             "daily consumption of one household over the span",
             lambda: store.aggregates(
                 property_id=ENERGY,
@@ -220,15 +231,24 @@ def queries(store: ReadingStore, days: int) -> None:
             ),
         ),
     ]
-    for label, func in cases:
+    figures: Figures = {}
+    for key, label, func in cases:
         first, median, result = timed(func)
         rows = len(result) if isinstance(result, list) else 0
         print(f"  {label}: {median:.1f} ms warm (first {first:.1f} ms), {rows} rows")
+        figures |= {
+            f"{key}_ms": round(median, 2),
+            f"{key}_first_ms": round(first, 2),
+            f"{key}_rows": rows,
+        }
+    return figures
 
 
-def run(*, quick: bool) -> None:
-    """Load each backend and print load rate and query latencies."""
+def measure(*, quick: bool) -> Figures:
+    """Load each backend; print and return load rate and query latencies, named by backend
+    (``sqlite.month_query_ms``, ``postgres.month_query_ms``, ...)."""
     meters, days = (4, 60) if quick else (30, 366)
+    figures: Figures = {}
     with tempfile.TemporaryDirectory(prefix="omdp-qbench-") as tmp:
         cluster = PostgresCluster().start()
         try:
@@ -244,8 +264,15 @@ def run(*, quick: bool) -> None:
                         f"{name}: generated {values:,} values in {seconds:.1f} s "
                         f"({values / seconds:,.0f} values/s, hourly rollups built alongside)"
                     )
-                    queries(store, days)
+                    figures |= named(
+                        name,
+                        load_values=values,
+                        load_s=round(seconds, 1),
+                        load_values_per_s=round(values / seconds),
+                        **queries(store, days),
+                    )
                 finally:
                     store.close()
         finally:
             cluster.destroy()
+    return figures

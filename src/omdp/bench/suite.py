@@ -1,17 +1,17 @@
 """``omdp bench`` as one suite: run benchmarks, collect their figures, keep going on failure.
 
-A benchmark module offers ``run(*, quick)`` (prints its figures) and may offer
-``measure(*, quick) -> dict`` (prints and returns them). For a module without ``measure`` the
-suite captures what ``run`` prints and reads the figures from the text
-(:func:`figures_from_text`). A benchmark that raises is reported as failed with its error; the
-others still run.
+A benchmark module offers ``measure(*, quick) -> Figures``: it prints its figures as it goes,
+beside their baseline, and returns them by name. A name is ``subject.figure`` in snake case,
+the unit last: ``sqlite.month_query_ms``, ``postgres.month_query_ms``, ``raw.msgs_per_s``,
+``edge.ratio_to_raw`` (:func:`named` builds them), so that tools can read
+``omdp bench --json``. A benchmark that raises, or returns a malformed name, is reported as
+failed with its error; the others still run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import re
 import sys
 import time
@@ -81,83 +81,48 @@ class Result:
         return doc
 
 
-class _Tee(io.TextIOBase):
-    """Writes to the terminal and keeps a copy."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.copy = io.StringIO()
-
-    def write(self, text: str) -> int:
-        self.out.write(text)
-        return self.copy.write(text)
-
-    def flush(self) -> None:
-        self.out.flush()
+_WORDS = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+NAME = re.compile(rf"^{_WORDS}\.{_WORDS}$")
+"""What a figure's name looks like: ``subject.figure``, each in lower-case snake case."""
 
 
-_NUMBER = r"[-+]?\d[\d,]*(?:\.\d+)?"
-_UNITS = (
-    "readings/s|values/s|msg/s|frames/s|records/s|rows/s|req/s|MB/s|MiB/s|MB|MiB|KB|kB|"
-    "bytes|ms|s|x|%"
-)
-_FIGURE = re.compile(rf"({_NUMBER})\s*({_UNITS})(?![A-Za-z/])")
+def named(subject: str, **values: Figure) -> Figures:
+    """Figures named ``subject.key`` for each keyword: ``named("raw", msgs_per_s=9000)``.
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "figure"
-
-
-def _unit_slug(unit: str) -> str:
-    return {"%": "pct", "x": "ratio"}.get(unit, _slug(unit.replace("/", "_per_")))
-
-
-def figures_from_text(text: str) -> Figures:
-    """Read figures from a benchmark's printed lines.
-
-    Each ``NUMBER UNIT`` on a line (``12,345 msg/s``, ``4.3 ms``, ``59%``, ``0.59 x``) becomes a
-    figure named after the line's label (the text before its first figure or ``:``) and the
-    unit; a second figure of the same unit on a line gets a suffix.
+    Raises:
+        ValueError: a name that :data:`NAME` does not match.
     """
-    figures: Figures = {}
-    for line in text.splitlines():
-        if re.match(r"^\d{4}-\d\d-\d\d[ T]", line):  # a log line
-            continue
-        matches = list(_FIGURE.finditer(line))
-        if not matches:
-            continue
-        head = line[: matches[0].start()]
-        label = _slug(head.split(":")[0] if ":" in head else head)
-        counts: dict[str, int] = {}
-        for match in matches:
-            unit = _unit_slug(match.group(2))
-            counts[unit] = counts.get(unit, 0) + 1
-            key = f"{label}_{unit}" if counts[unit] == 1 else f"{label}_{unit}_{counts[unit]}"
-            while key in figures:
-                key += "_"
-            number = match.group(1).replace(",", "")
-            value: Figure = float(number) if "." in number else int(number)
-            figures[key] = value
+    figures = {f"{subject}.{key}": value for key, value in values.items()}
+    check_names(figures)
     return figures
+
+
+def check_names(figures: Mapping[str, Figure]) -> None:
+    """Refuse figures whose names are not ``subject.figure`` (:data:`NAME`).
+
+    Raises:
+        ValueError: naming the malformed names.
+    """
+    bad = sorted(name for name in figures if not NAME.match(name))
+    if bad:
+        msg = f"figure names must be subject.figure in snake case: {', '.join(bad)}"
+        raise ValueError(msg)
 
 
 def run_one(name: str, *, quick: bool, out: TextIO | None = None) -> Result:
     """Run one benchmark; never raises (a failure is a failed :class:`Result`)."""
     module_name, _ = BENCHMARKS[name]
-    tee = _Tee(out or sys.stdout)
+    target = out or sys.stdout
     started = time.perf_counter()
     try:
         module = importlib.import_module(module_name)
-        measure: Callable[..., Figures] | None = getattr(module, "measure", None)
-        with contextlib.redirect_stdout(tee):
-            if measure is not None:
-                figures = dict(measure(quick=quick))
-            else:
-                module.run(quick=quick)
-                figures = figures_from_text(tee.copy.getvalue())
+        measure: Callable[..., Figures] = module.measure
+        with contextlib.redirect_stdout(target):
+            figures = dict(measure(quick=quick))
+        check_names(figures)
     except Exception as exc:
         detail = traceback.format_exception_only(exc)[-1].strip()
-        tee.write(f"FAILED: {detail}\n")
+        target.write(f"FAILED: {detail}\n")
         return Result(name, False, time.perf_counter() - started, error=detail)
     return Result(name, True, time.perf_counter() - started, figures)
 

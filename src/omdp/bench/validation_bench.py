@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
 from pydantic_core import SchemaValidator, core_schema
 
+from omdp.bench.suite import Figures, named
 from omdp.catalog import default_catalog
 from omdp.domain.identifiers import IDENTIFIER_PATTERN
 from omdp.domain.validation import parse_reading
@@ -213,7 +214,7 @@ def _msgspec_decoder() -> Callable[[bytes], object] | None:
     return msgspec.json.Decoder(Reading).decode
 
 
-def measure(*, quick: bool) -> dict[str, float | int | str]:
+def measure(*, quick: bool) -> Figures:
     """Measure each contender (best of three), print the figures and return them."""
     payload = sample_reading()
     seconds = 0.4 if quick else 2.0
@@ -236,12 +237,7 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
         print(f"  {label:34} {rates[key]:>10,.0f} msg/s")
     ratio = rates["omdp"] / rates["pydantic_models"]
     print(f"  ratio omdp / plain pydantic models: {ratio:.2f} (target: >= 1.0 within noise)")
-    figures: dict[str, float | int | str] = {"payload_bytes": len(payload)}
-    figures.update({f"{key}_msg_per_s": round(rate) for key, rate in rates.items()})
-    figures["ratio_omdp_to_pydantic_models"] = round(ratio, 3)
-    return figures
-
-
-def run(*, quick: bool) -> None:
-    """Print messages/s of each contender and our ratio to the pydantic-core baseline."""
-    measure(quick=quick)
+    figures = named("payload", bytes=len(payload), values=len(PROPERTIES))
+    for key, rate in rates.items():
+        figures |= named(key, msgs_per_s=round(rate))
+    return figures | named("omdp", ratio_to_pydantic_models=round(ratio, 3))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from omdp.bench.suite import Figures, named
 from omdp.decoders.mbus import decode as decode_wired
 from omdp.decoders.mbus.encode import encode, make_frame
 from omdp.decoders.mbus.header import Header, manufacturer_code
@@ -46,7 +47,7 @@ def _run(fn: Callable[[], int], seconds: float) -> tuple[float, float]:
             return calls / (now - start), records / (now - start)
 
 
-def measure(*, quick: bool) -> dict[str, float | int | str]:
+def measure(*, quick: bool) -> Figures:
     """Measure and print telegrams/s of each variant beside the wired decoder."""
     seconds = 0.6 if quick else 3.0
     meters = radio_meters(["water", "heat", "gas"], origin=T0 - 86_400)
@@ -84,10 +85,7 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
     w_fps, w_rps = _rate(wired_all, seconds)
     w_fps *= len(wired)
     print(f"wired M-Bus, same records (CI 72): {w_fps:,.0f} frames/s, {w_rps:,.0f} records/s")
-    figures: dict[str, float | int | str] = {
-        "wired_frames_per_s": round(w_fps),
-        "wired_records_per_s": round(w_rps),
-    }
+    figures = named("wired", frames_per_s=round(w_fps), records_per_s=round(w_rps))
     for name, frames in variants.items():
 
         def radio_all(frames: list[tuple[bytes, bytes | None]] = frames) -> int:
@@ -100,13 +98,10 @@ def measure(*, quick: bool) -> dict[str, float | int | str]:
             f"wM-Bus {name}: {fps:,.0f} telegrams/s, {rps:,.0f} records/s, "
             f"{ratio:.2f} x the wired decoder"
         )
-        slug = name.replace(" ", "_")
-        figures[f"wmbus_{slug}_telegrams_per_s"] = round(fps)
-        figures[f"wmbus_{slug}_records_per_s"] = round(rps)
-        figures[f"wmbus_{slug}_ratio_to_wired"] = round(ratio, 2)
+        figures |= named(
+            name.lower().replace(" ", "_"),
+            telegrams_per_s=round(fps),
+            records_per_s=round(rps),
+            ratio_to_wired=round(ratio, 2),
+        )
     return figures
-
-
-def run(*, quick: bool) -> None:
-    """Measure and print."""
-    measure(quick=quick)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from omdp.cli.cloud_common import CONFIG, cloud_settings, opened_store
-from omdp.config import CloudSettings
+from omdp.cloud.settings import CloudSettings
 from omdp.errors import OmdpError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def _servers(
     """The API's servers: HTTPS (and the plain-HTTP redirect) when ``tls`` is on, else HTTP."""
     import uvicorn
 
-    from omdp.cloud.api import create_app
+    from omdp.cloud.api.app import create_app
     from omdp.security.https import https_servers
     from omdp.webapp import mount_webapp
 

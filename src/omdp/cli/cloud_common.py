@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from omdp.config import CloudSettings, load_settings
+from omdp.cloud.settings import CloudSettings
 from omdp.errors import OmdpError
+from omdp.settings import load_settings
 
 if TYPE_CHECKING:
     from omdp.cloud.storage.port import ReadingStore

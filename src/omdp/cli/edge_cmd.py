@@ -7,15 +7,17 @@ import asyncio
 import secrets
 import signal
 from pathlib import Path
-from typing import get_args
 
 import click
 import yaml
 from pydantic import ValidationError
 
-from omdp.config import ApiScope, ApiTokenGrant, EdgeSettings, load_settings
+from omdp.auth.principal import Scope, hash_token
+from omdp.auth.settings import ApiTokenGrant
+from omdp.edge.settings import EdgeSettings
 from omdp.errors import OmdpError
 from omdp.ops.bounded_run import run_bounded
+from omdp.settings import load_settings
 
 
 @click.group()
@@ -72,7 +74,7 @@ HOUSEHOLD_SCOPES = ("operate",)
 @click.option(
     "--scope",
     "scopes",
-    type=click.Choice(get_args(ApiScope)),
+    type=click.Choice([s.value for s in Scope]),
     multiple=True,
     default=HOUSEHOLD_SCOPES,
     show_default=True,
@@ -101,8 +103,6 @@ def token(scopes: tuple[str, ...], household: str | None, subject: str) -> None:
     omdp edge token
     omdp edge token --scope readings:read --household flat-12
     """
-    from omdp.cloud.api.auth import hash_token
-
     try:
         grant = ApiTokenGrant(
             subject=subject, scopes=list(dict.fromkeys(scopes)), household_id=household

@@ -13,8 +13,9 @@ from typing import Any
 import click
 import yaml
 
-from omdp.config import CloudSettings, load_settings
+from omdp.cloud.settings import CloudSettings
 from omdp.errors import OmdpError
+from omdp.settings import load_settings
 
 _CONFIG = click.option(
     "--config",
@@ -33,7 +34,7 @@ def _settings(config_file: Path | None) -> CloudSettings:
 
 
 def _users(config_file: Path | None) -> Any:
-    from omdp.security.install import users_path
+    from omdp.cloud.api.security import users_path
     from omdp.security.users import UserStore
 
     return UserStore(users_path(_settings(config_file)))
@@ -200,7 +201,7 @@ def token() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True)
 def token_issue(config_file: Path | None, subject: str, household: str | None, days: int) -> None:
     """Issue a readings:read token; prints it once, and its id for revoke."""
-    from omdp.security.install import build_issuer
+    from omdp.cloud.api.security import build_issuer
 
     settings = _settings(config_file)
     issuer = build_issuer(settings)
@@ -254,7 +255,7 @@ def token_list(config_file: Path | None) -> None:
 @_CONFIG
 def token_rotate_key(config_file: Path | None) -> None:
     """New signing key; the old one stays in the JWKS until its tokens have expired."""
-    from omdp.security.install import keys_path
+    from omdp.cloud.api.security import keys_path
     from omdp.security.keys import Keyring
 
     settings = _settings(config_file)
@@ -433,7 +434,7 @@ def _write(path: Path, doc: dict[str, Any]) -> None:
 @_CONFIG
 def adapterfile_public_key(config_file: Path | None) -> None:
     """Print the cloud's trust key for OMDP_ADAPTER_TRUST_KEY (created on first use)."""
-    from omdp.security.install import config_signing_key
+    from omdp.cloud.api.security import config_signing_key
     from omdp.security.protect import trust_string
 
     click.echo(trust_string(config_signing_key(_settings(config_file)).public_key()))
@@ -444,7 +445,7 @@ def adapterfile_public_key(config_file: Path | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def adapterfile_sign(config_file: Path | None, file: Path) -> None:
     """Sign FILE in place with the cloud's key."""
-    from omdp.security.install import config_signing_key
+    from omdp.cloud.api.security import config_signing_key
     from omdp.security.protect import sign_document
 
     _write(file, sign_document(_read(file), config_signing_key(_settings(config_file))))

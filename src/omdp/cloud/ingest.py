@@ -13,8 +13,8 @@
 - One batch is written while the next is collected (a bounded queue of two between them). A
   batch goes to the writer as soon as the writer is free (group commit: under load batches
   grow while the previous one commits, when quiet a message is written at once), and at the
-  latest after ``flush_interval_s`` or at ``batch_size`` messages. Waiting out the interval
-  with an idle writer had left the last batch of a burst 0.2 s late.
+  latest after ``flush_interval_s`` or at ``batch_size`` messages: waiting out the interval
+  with an idle writer would leave the last batch of a burst late.
   A failed write is retried with capped backoff; its messages stay unacknowledged meanwhile.
 - After each commit, and before acknowledging its messages to the broker, the ingest publishes
   a receipt per concentrator on ``omdp/receipts/{concentratorId}`` naming every message of the
@@ -23,15 +23,10 @@
   between commit and receipt leaves the messages unacknowledged: the broker delivers them
   again, the store skips them as duplicates, and they are receipted then.
 
-Measured (``omdp bench ingest``, 30,000 readings of 13 values, best of 3, two loaded cores
-shared with the publisher and Mosquitto, same run): raw paho QoS 1 15,163 msg/s; ingest 7,170
-readings/s (93,207 values/s, 47 %) on SQLite and 7,155 (93,016, 47 %) on PostgreSQL; two
-processes sharing the subscription 6,415 (42 %) and 7,243 (48 %). The process is CPU-bound
-under one GIL. What took it from 21-30 % to 47 %: the msgspec fast path
-(:mod:`omdp.domain.fast_reading`) and a buffered receive (:mod:`omdp.mqtt.fast_paho`); no
-series index on the values (:mod:`omdp.cloud.storage.schema_sqlite`, 54 of 74 µs a reading
-on SQLite); group commit (above); the collector tuned (:mod:`omdp.ops.gc_tuning`); cheaper
-partials and times converted by PostgreSQL.
+The process is CPU-bound under one GIL, so its hot path is kept short: the msgspec fast path
+(:mod:`omdp.domain.fast_reading`), a buffered receive (:mod:`omdp.mqtt.fast_paho`), group
+commit (above), the collector tuned (:mod:`omdp.ops.gc_tuning`), topics parsed once. Its rate
+beside the raw broker's, and what each of these bought: docs/benchmarks.md ("Cloud ingest").
 
 The client's receive queue holds more than the 65,535 unacknowledged messages MQTT 5 lets the
 broker send, so that no message is dropped unacknowledged while a batch is being written.
@@ -52,9 +47,9 @@ from datetime import UTC, datetime
 
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
+from omdp.cloud.settings import CloudSettings, RetentionSettings
 from omdp.cloud.sites import SiteMap
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, RetentionSettings
 from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
@@ -80,7 +75,7 @@ IDLE_POLL_S = 0.005
 @functools.lru_cache(maxsize=100_000)
 def _topic(topic: str) -> MeterTopic:
     """Parse a topic once: a concentrator publishes each meter on the same topic all day, and
-    parsing took 25 µs a message (a sixth of classifying one) on the ingest benchmark."""
+    parsing every message was a sixth of the cost of classifying it."""
     return parse_concentrator_topic(topic)
 
 

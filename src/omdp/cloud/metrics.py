@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from omdp.config import IngestSettings
+    from omdp.cloud.settings import IngestSettings
 
 _HELP = {
     "received": "Messages received from the broker.",

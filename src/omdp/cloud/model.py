@@ -27,8 +27,8 @@ class StoredValue(NamedTuple):
     """One property value of a stored reading.
 
     A named tuple rather than a frozen dataclass: ingest builds one per value (13 per typical
-    reading), and a frozen dataclass's ``__init__`` measured 1.5 µs against 0.8 µs for the tuple
-    (keyword arguments, best of 3 x 200,000): about a tenth of the time to classify a message.
+    reading), and a tuple is built in about half the time (docs/benchmarks.md, "Cloud
+    ingest").
     """
 
     property_id: str
@@ -186,7 +186,7 @@ class AggregateRow:
 
     ``consumption`` is set for cumulative registers only (catalogue kind CUMULATIVE).
     Functions not asked for are None. (Not a named tuple like :class:`StoredValue`: its field
-    ``count`` would shadow ``tuple.count``; building one costs 1.9 µs, 17 ms a year of hours.)
+    ``count`` would shadow ``tuple.count``; few are built, one per bucket.)
     """
 
     meter_id: str | None

@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from cryptography.fernet import Fernet
 
-from omdp.cloud.api.auth import hash_token
+from omdp.auth.principal import hash_token
 from omdp.demo.layout import (
     CONCENTRATOR_ID,
     METERS,

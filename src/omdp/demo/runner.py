@@ -25,17 +25,19 @@ from omdp.adapter.radio import RadioAdapter
 from omdp.adapter.service import Adapter
 from omdp.catalog import Catalog, default_catalog
 from omdp.cloud.model import ReadingFilter
+from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import open_store
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings, EdgeSettings, load_settings
 from omdp.demo import history
 from omdp.demo.broker import BrokerKind, embedded_broker, mosquitto_config
 from omdp.demo.files import DemoState, MeterKeys, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, READING_INTERVAL_S, TIMEZONE, DemoMeter, Ports, individual
 from omdp.demo.layout import households as registry_households
 from omdp.demo.watchdog import arm
+from omdp.edge.settings import EdgeSettings
 from omdp.ops.bounded_run import until_signal
 from omdp.security.protect import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
+from omdp.settings import load_settings
 from omdp.simulators.profiles import HouseholdProfile
 
 log = logging.getLogger(__name__)
@@ -168,8 +170,8 @@ async def _start_meters(
     stack: contextlib.AsyncExitStack, state: DemoState, ports: Ports, files: SiteFiles
 ) -> dict[str, str]:
     """Start the simulators; return each meter's ``host:port``."""
-    from omdp.cli.simulate_cmd import mbus_meters  # noqa: PLC0415 - the shared M-Bus tables
     from omdp.simulators.dsmr_meter import DsmrMeter, MeterStreamServer  # noqa: PLC0415
+    from omdp.simulators.mbus_meters import mbus_meters  # noqa: PLC0415
     from omdp.simulators.mbus_slave import MBusSlaveSimulator  # noqa: PLC0415
     from omdp.simulators.sml_meter import SmlMeter  # noqa: PLC0415
 
@@ -221,7 +223,7 @@ async def _start_radio(stack: contextlib.AsyncExitStack, state: DemoState) -> st
 
 def _cloud_app(settings: CloudSettings, store: ReadingStore, edge_url: str) -> tuple[object, bool]:
     """The cloud API, with the app mounted under ``/app/`` when :mod:`omdp.webapp` exists."""
-    from omdp.cloud.api import create_app  # noqa: PLC0415 - FastAPI on demand
+    from omdp.cloud.api.app import create_app  # noqa: PLC0415 - FastAPI on demand
 
     app = create_app(settings, store)
     try:

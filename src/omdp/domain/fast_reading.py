@@ -2,9 +2,9 @@
 
 :func:`~omdp.domain.validation.parse_reading` (pydantic) is the definition of a valid reading
 and the source of every error message. On the ingest's hot path it cost about half of the
-time to classify a message (``omdp bench validation``: msgspec decodes the same readings 3 to
-4 times faster). :func:`fast_values` mirrors the model with msgspec structs carrying the same
-constraints and answers only when it is sure:
+time to classify a message, and msgspec decodes the same readings several times faster
+(``omdp bench validation``; docs/benchmarks.md). :func:`fast_values` mirrors the model with
+msgspec structs carrying the same constraints and answers only when it is sure:
 
 - it returns the reading's storage fields when msgspec accepts the message, the meter the
   message names (if any) is the topic's, and every value has a number or a text (DM-3);
@@ -48,7 +48,7 @@ _FINE_TIME = re.compile(rb"\.\d{7}\d*[Zz+-]")
 def _in_range(when: datetime) -> bool:
     """``EARLIEST <= when < LATEST``, the years first: a year strictly between 1 and 9998
     is inside whatever the offset (at most a day), and reading ``year`` costs nothing, where
-    comparing aware datetimes of two offsets cost about 0.6 µs (15 µs a 13-value reading)."""
+    comparing aware datetimes of two offsets is slow enough to show on a 13-value reading."""
     return 1 < when.year < 9998 or EARLIEST <= when < LATEST
 
 

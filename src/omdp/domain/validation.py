@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -26,8 +26,22 @@ from omdp.domain.reading import MISSING_VALUE, NO_NUL, MeterReading
 from omdp.domain.units import units_equal
 from omdp.errors import ValidationFailure
 
-if TYPE_CHECKING:
-    from omdp.catalog import Catalog
+
+class AllowedUnits(Protocol):
+    """What :func:`unit_issues` reads of a catalogue entry."""
+
+    @property
+    def allowed_units(self) -> Sequence[str]:
+        """The units a property's values may have (empty: any)."""
+        ...
+
+
+class UnitCatalog(Protocol):
+    """The catalogue as :func:`unit_issues` uses it (:class:`omdp.catalog.Catalog` is one)."""
+
+    def get(self, prop_id: str, /) -> AllowedUnits | None:
+        """The entry of the property ``prop_id``, or None when unknown."""
+        ...
 
 
 _LEAP_SECOND = re.compile(rb'("\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:)60(?:\.\d+)?(?=[Zz+-][^"]*")')
@@ -113,7 +127,7 @@ class UnitIssue:
         )
 
 
-def unit_issues(reading: MeterReading, catalog: Catalog | None = None) -> list[UnitIssue]:
+def unit_issues(reading: MeterReading, catalog: UnitCatalog | None = None) -> list[UnitIssue]:
     """Values whose unit is outside the allowed units of the catalogue or of the message.
 
     The catalogue's allowed units win where it knows the property; otherwise the units the

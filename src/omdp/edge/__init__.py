@@ -2,6 +2,6 @@
 
 It takes every message of its adapters (``smartMeterMessage/#`` on the local broker, or handed
 in-process with :meth:`~omdp.edge.service.EdgeService.submit`), makes it durable in an on-disk
-outbox before acknowledging it, forwards it byte for byte to a :class:`~omdp.edge.sink.Sink`
+outbox before acknowledging it, forwards it byte for byte to a :class:`~omdp.delivery.sink.Sink`
 (the cloud broker today), and keeps live values and local alerts for the app.
 """

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from omdp.cloud.api.auth import Authenticator, Principal, Scope, StaticTokenAuthenticator
-from omdp.config import EdgeRegistrySettings, EdgeSettings
-from omdp.security.install import external_authenticators
-from omdp.security.jwt_auth import ChainAuthenticator, require_secure_url
+from omdp.auth.jwt_auth import external_authenticators, require_secure_url
+from omdp.auth.principal import Authenticator, ChainAuthenticator, Principal, Scope
+from omdp.auth.static import StaticTokenAuthenticator
+from omdp.edge.settings import EdgeRegistrySettings, EdgeSettings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -29,10 +29,10 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from omdp.config import EdgeRule
 from omdp.edge.access import Households, LiveAccess, LiveDenied, Viewer, edge_authenticator
 from omdp.edge.metrics import render
 from omdp.edge.service import EdgeService
+from omdp.edge.settings import EdgeRule
 
 
 def rule_json(rule: EdgeRule) -> dict[str, Any]:

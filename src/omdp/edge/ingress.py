@@ -19,9 +19,9 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from omdp.config import MqttSettings
 from omdp.errors import BrokerError, TopicError
 from omdp.mqtt import Message, MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.topics import ADAPTER_FILTER, parse_adapter_topic
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from pathlib import Path
 from omdp.adapter.config import load_adapter_file
 from omdp.adapter.service import Adapter
 from omdp.catalog import Catalog
-from omdp.edge.outbox import Entry
+from omdp.delivery.outbox import Entry
 from omdp.edge.service import EdgeService
 from omdp.errors import ConfigError
 
@@ -35,7 +35,7 @@ WINDOW = 1000
 
 
 class SubmitSink:
-    """A :class:`~omdp.edge.sink.Sink` for an in-process adapter: ``EdgeService.submit``."""
+    """A :class:`~omdp.delivery.sink.Sink` for an in-process adapter: ``EdgeService.submit``."""
 
     def __init__(self, service: EdgeService, *, window: int = WINDOW) -> None:
         self.service = service

@@ -3,9 +3,9 @@
 The deployment variants of the specification, chosen by the settings:
 
 - **apart** (default): adapters publish to a local broker (``local``); the edge forwards to the
-  cloud broker (``cloud``) through a :class:`~omdp.edge.cloud_sink.CloudSink`, which deletes
+  cloud broker (``cloud``) through a :class:`~omdp.delivery.cloud_sink.CloudSink`, which deletes
   a message only on the cloud ingest's receipt (``cloud_receipts: false``: a plain
-  :class:`~omdp.edge.sink.MqttSink`, deleting on the broker's PUBACK);
+  :class:`~omdp.delivery.sink.MqttSink`, deleting on the broker's PUBACK);
 - **no cloud** (``store`` set): the edge forwards into the cloud's reading store on the edge
   itself (:class:`~omdp.edge.store_sink.StoreSink`) and serves the cloud's query API on its
   HTTP port; no cloud connection is made;
@@ -24,18 +24,19 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from omdp.catalog import Catalog
-from omdp.cloud.api import create_app as create_query_api
+from omdp.cloud.api.app import create_app as create_query_api
+from omdp.cloud.api.settings import ApiServerSettings
 from omdp.cloud.ingest import enforce_retention
 from omdp.cloud.storage import ReadingStore, open_store
-from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings
+from omdp.delivery.cloud_sink import CloudSink
+from omdp.delivery.sink import MqttSink, Sink
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.edge.access import Households, LiveAccess, edge_authenticator, registry_loader
 from omdp.edge.api import create_app, http_server
-from omdp.edge.cloud_sink import CloudSink
 from omdp.edge.ingress import LocalSubscriber
 from omdp.edge.local_adapters import SubmitSink, load_adapters, supervise
 from omdp.edge.service import EdgeService
-from omdp.edge.sink import MqttSink, Sink
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.edge.settings import EdgeSettings
 from omdp.edge.store_sink import StoreSink
 from omdp.errors import ConfigError
 from omdp.mqtt import MqttClient
@@ -43,17 +44,13 @@ from omdp.mqtt import MqttClient
 log = logging.getLogger(__name__)
 
 
-def query_settings(settings: EdgeSettings, store: DatabaseSettings) -> CloudSettings:
-    """The cloud settings the query API of a no-cloud edge runs with, all from the edge's.
+def query_settings(settings: EdgeSettings) -> ApiServerSettings:
+    """The settings the query API of a no-cloud edge runs with, all from the edge's.
 
-    Built without reading ``OMDP_CLOUD_*`` variables: the edge's file and ``OMDP_EDGE_*`` decide.
+    No ``OMDP_CLOUD_*`` variable is read: the edge's file and ``OMDP_EDGE_*`` decide.
     """
-    return CloudSettings.model_construct(
-        db=store,
-        api=settings.api,
-        http_host=settings.http_host,
-        http_port=settings.http_port,
-        catalog_files=list(settings.catalog_files),
+    return ApiServerSettings(
+        api=settings.api, http_host=settings.http_host, http_port=settings.http_port
     )
 
 
@@ -90,7 +87,7 @@ async def _destination(
     sink = StoreSink(store, cid, window=window, batch=min(settings.outbox_batch, window // 2 or 1))
     await stack.enter_async_context(sink)
     log.info("edge %s: no cloud, keeping the history in %s", cid, db.url.split("://")[0])
-    return sink, store, create_query_api(query_settings(settings, db), store)
+    return sink, store, create_query_api(query_settings(settings), store)
 
 
 async def run_edge(

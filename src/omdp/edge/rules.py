@@ -5,7 +5,7 @@ over a frozen :class:`RuleState`; :class:`RuleEngine` only keeps the states, one
 meter, and calls the functions. Time is passed in (``now``, Unix seconds), never read, so that
 tests drive the rules with a fake clock.
 
-Kinds (configured in the edge YAML, see :mod:`omdp.config`):
+Kinds (configured in the edge YAML, see :mod:`omdp.edge.settings`):
 
 - ``threshold``: a property above ``above`` or below ``below`` for at least ``duration_s``;
 - ``silence``: a meter silent for longer than ``intervals`` x ``interval_s``;
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from omdp.config import BackwardsRule, EdgeRule, RangeRule, SilenceRule, ThresholdRule
+from omdp.edge.settings import BackwardsRule, EdgeRule, RangeRule, SilenceRule, ThresholdRule
 
 State = Literal["raised", "cleared"]
 

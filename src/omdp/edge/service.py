@@ -6,7 +6,7 @@ Data path (every message, whatever its source):
    of ``(topic, payload)`` pairs to the writer's bounded queue;
 2. the writer merges waiting chunks into one batch (up to ``outbox_batch``), commits it in one
    fsync'd transaction, and only then acknowledges each message to its source;
-3. the forwarder (:mod:`omdp.edge.forwarder`) sends the outbox in id order to the sink and
+3. the forwarder (:mod:`omdp.delivery.forwarder`) sends the outbox in id order to the sink and
    deletes what the sink acknowledged;
 4. after the commit, the live task parses readings for the app and the rules; parsing never
    changes what is forwarded (a malformed payload is forwarded unchanged and counted).
@@ -24,17 +24,17 @@ from typing import Any
 
 import orjson
 
-from omdp.config import EdgeSettings
+from omdp.delivery.cloud_sink import CloudSink
+from omdp.delivery.forwarder import Forwarder
+from omdp.delivery.outbox import Outbox
+from omdp.delivery.sink import Sink
 from omdp.domain.fast_reading import live_values
 from omdp.domain.validation import parse_reading
-from omdp.edge.cloud_sink import CloudSink
-from omdp.edge.forwarder import Forwarder
 from omdp.edge.ingress import Done, LocalSubscriber
 from omdp.edge.live import LiveState, numeric_values
 from omdp.edge.metrics import EdgeCounters, prometheus_registry
-from omdp.edge.outbox import Outbox
 from omdp.edge.rules import Alert, RuleEngine
-from omdp.edge.sink import Sink
+from omdp.edge.settings import EdgeSettings
 from omdp.edge.store_sink import StoreSink
 from omdp.edge.stream import Broadcaster
 from omdp.errors import TopicError, ValidationFailure

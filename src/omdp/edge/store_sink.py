@@ -30,9 +30,9 @@ from types import TracebackType
 
 from omdp.cloud.ingest import classify
 from omdp.cloud.model import QuarantineEntry, StoredReading
+from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import IngestSettings
-from omdp.edge.outbox import Entry
+from omdp.delivery.outbox import Entry
 from omdp.errors import StorageError, TopicError
 from omdp.topics import forward_topic, is_alert_topic
 
@@ -76,7 +76,7 @@ def _cloud_topic(concentrator_id: str, topic: str) -> str:
 
 
 class StoreSink:
-    """A :class:`~omdp.edge.sink.Sink` writing into a reading store; use ``async with``."""
+    """A :class:`~omdp.delivery.sink.Sink` writing into a reading store; use ``async with``."""
 
     def __init__(
         self,

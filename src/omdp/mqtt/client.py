@@ -2,13 +2,13 @@
 
 Why paho and not aiomqtt: paho sends manual acknowledgements (``manual_ack``), which the edge
 and the ingest need to acknowledge a message only once it is durable, and it is the fastest
-Python client (measured: 20k QoS 1 msg/s against 11k for aiomqtt). Its network loop runs in
-its own thread; every callback is handed to the asyncio loop with ``call_soon_threadsafe``.
+Python client we measured (docs/benchmarks.md, "MQTT client"). Its network loop runs in its
+own thread; every callback is handed to the asyncio loop with ``call_soon_threadsafe``.
 
 Guarantees:
 - :meth:`MqttClient.publish` returns when the broker has acknowledged the message (PUBACK for
   QoS 1); at most ``max_inflight`` publishes are outstanding, well below the 65,535 message ids
-  at which paho 2.2 overwrites queued messages (a loss we measured).
+  at which paho 2.2 overwrites queued messages (a loss seen in tests).
 - With ``clean_start=False`` and a fixed client id the broker keeps the session (MQTT 5 session
   expiry, or a persistent 3.1.1 session): QoS 1 messages that arrive while we are away are
   delivered when we come back, and our unacknowledged publishes are resent by paho.
@@ -39,9 +39,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from omdp.config import MqttSettings
 from omdp.errors import BrokerError
 from omdp.mqtt.fast_paho import FastPaho
+from omdp.mqtt.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ paho-mqtt 2.2 reads every packet's fixed header a byte per ``recv`` and, when no
 own is in flight (a subscriber), returns to ``select`` after each packet: three to four system
 calls and a ``select`` per received message. Each manual acknowledgement is one queued packet,
 one byte written to paho's wake-up socket and, later, one ``send``. On the ingest's hot path
-(3 KB readings, QoS 1) that made paho's thread cost about 28 µs per message and our acks
-another 10 µs (``omdp bench ingest``; py-spy profiles in the issue notes).
+(3 KB readings, QoS 1) that made paho's thread and our acknowledgements a large share of the
+cost of a message (docs/benchmarks.md, "MQTT client").
 
 :class:`FastPaho` keeps paho, and every guarantee of its protocol handling, and changes two
 things through the methods paho itself uses for them:
@@ -15,8 +15,8 @@ things through the methods paho itself uses for them:
   know about them). The buffer belongs to one socket: a reconnection starts empty.
 - :meth:`FastPaho.puback_many` queues the PUBACKs of many messages as one write.
 - ``_handle_on_message`` calls ``on_message`` straight away: paho first matched every topic
-  against its per-topic callbacks (``message_callback_add``, which FastPaho refuses), 7 % of
-  the edge's time under the GIL.
+  against its per-topic callbacks (``message_callback_add``, which FastPaho refuses), a
+  measurable share of the edge's time under the GIL.
 
 Both depend on paho internals (``_sock``, ``_sock_recv``, ``_packet_queue``), checked by
 :func:`internals_present` and by the unit tests, so that a paho upgrade that moves them fails

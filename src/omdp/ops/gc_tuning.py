@@ -3,8 +3,8 @@
 Their hot paths allocate many short-lived containers (decoded messages, value tuples, rows)
 while thousands of readings wait alive in a batch or a queue. With CPython's default
 thresholds (a collection every 700 allocations) the collector kept traversing those live
-readings: classifying a reading took 44-46 µs with them, 26-28 µs with the thresholds below
-(10,000 readings held alive, same run). The hot paths make no reference cycles of their own,
+readings, which made classifying a reading markedly slower (docs/benchmarks.md, "Garbage
+collector"). The hot paths make no reference cycles of their own,
 so collecting them rarely frees no less; ``gc.freeze`` also moves what start-up made (modules,
 settings, the catalogue) out of every future collection.
 """
@@ -18,7 +18,7 @@ THRESHOLDS: Final = (50_000, 20, 10)
 """(generation 0, 1, 2): allocations before a young collection, and the ratios above it.
 The oldest generation keeps CPython's own ratio (10): cyclic garbage that lives long enough
 to reach it is still collected about every ten million allocations (a few seconds at full
-load), and the ratio of 100 measured no faster."""
+load); a ratio of 100 was no faster."""
 
 
 def tune_for_throughput() -> None:

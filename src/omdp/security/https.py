@@ -11,15 +11,35 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from typing import Protocol
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omdp.config import CloudSettings
 from omdp.errors import ConfigError
 from omdp.security.files import check_secret
+from omdp.security.settings import HttpsSettings
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$")
+
+
+class HttpsSite(Protocol):
+    """Where an app is served over TLS: the cloud's settings, or an edge's query API."""
+
+    @property
+    def tls(self) -> HttpsSettings:
+        """Certificate, key, client CA and redirect port."""
+        ...
+
+    @property
+    def http_host(self) -> str:
+        """The address to listen on."""
+        ...
+
+    @property
+    def http_port(self) -> int:
+        """The HTTPS port."""
+        ...
 
 
 def redirect_app(https_port: int, *, default_host: str = "localhost") -> ASGIApp:
@@ -85,7 +105,7 @@ class Hsts:
 
 
 def https_servers(
-    app: ASGIApp, settings: CloudSettings, *, host: str | None = None, port: int | None = None
+    app: ASGIApp, settings: HttpsSite, *, host: str | None = None, port: int | None = None
 ) -> tuple[uvicorn.Server, uvicorn.Server | None]:
     """The HTTPS server of ``app`` and, if ``tls.redirect_port`` is set, the redirect server.
 
@@ -130,7 +150,7 @@ def https_servers(
 
 
 async def serve_https(
-    app: ASGIApp, settings: CloudSettings, *, host: str | None = None, port: int | None = None
+    app: ASGIApp, settings: HttpsSite, *, host: str | None = None, port: int | None = None
 ) -> None:
     """Serve ``app`` over HTTPS (and the redirect) until one server stops; then stop both."""
     main, redirect = https_servers(app, settings, host=host, port=port)

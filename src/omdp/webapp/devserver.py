@@ -24,8 +24,8 @@ import uvicorn
 
 from omdp.cloud.api.app import create_app
 from omdp.cloud.model import StoredReading, StoredValue
+from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import ReadingStore, open_store
-from omdp.config import CloudSettings, load_settings
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -34,6 +34,7 @@ from omdp.domain.reading import (
     PhysicalMeterElement,
 )
 from omdp.ops.gc_tuning import tune_for_throughput
+from omdp.settings import load_settings
 from omdp.webapp import mount_webapp
 
 HOUSEHOLD = "h-home"

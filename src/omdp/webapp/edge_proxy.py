@@ -25,15 +25,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
-if TYPE_CHECKING:
-    from omdp.cloud.api.auth import Principal
+from omdp.auth.principal import Principal, Scope
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +65,6 @@ async def _caller(app: FastAPI, request: Request) -> Caller:
         raise HTTPException(
             status_code=401, detail="no valid bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    from omdp.cloud.api.auth import Scope  # noqa: PLC0415 - the edge has no cloud auth
 
     if not principal.has(Scope.READ):
         raise HTTPException(status_code=403, detail="needs readings:read")

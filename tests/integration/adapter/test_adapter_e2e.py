@@ -18,12 +18,12 @@ import yaml
 from omdp.adapter.config import load_adapter_file
 from omdp.adapter.service import Adapter
 from omdp.catalog import default_catalog
-from omdp.cli.simulate_cmd import mbus_meters
-from omdp.config import MqttSettings
 from omdp.domain.reading import MeterReading
 from omdp.domain.validation import parse_reading
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.simulators.dsmr_meter import DsmrMeter, MeterStreamServer
+from omdp.simulators.mbus_meters import mbus_meters
 from omdp.simulators.mbus_slave import MBusSlaveSimulator, PtySlave
 from omdp.simulators.profiles import HouseholdProfile
 from omdp.simulators.sml_meter import SmlMeter

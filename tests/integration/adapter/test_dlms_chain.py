@@ -26,17 +26,21 @@ from tests.support.mosquitto import Mosquitto
 
 from omdp.adapter.config import load_adapter_file
 from omdp.adapter.service import Adapter
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
 from omdp.catalog import default_catalog
-from omdp.cloud.api import create_app, hash_token
+from omdp.cloud.api.app import create_app
+from omdp.cloud.api.settings import ApiSettings
 from omdp.cloud.ingest import IngestService
+from omdp.cloud.settings import CloudSettings, IngestSettings
 from omdp.cloud.storage import open_store
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import ApiSettings, ApiTokenGrant, CloudSettings, IngestSettings, MqttSettings
 from omdp.decoders.dlms import DlmsKeys
 from omdp.demo.layout import DemoMeter, individual
 from omdp.domain.household import Household
 from omdp.domain.reading import MeterClass
 from omdp.edge.api import http_server
+from omdp.mqtt.settings import MqttSettings
 from omdp.security.protect import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV, encrypt_secrets
 from omdp.simulators.dlms_meter import DlmsMeter
 from omdp.simulators.dsmr_meter import MeterStreamServer

@@ -14,9 +14,9 @@ from tests.support.mosquitto import Mosquitto
 
 from omdp.adapter.samples import MeterSample
 from omdp.adapter.sources import Backoff, MeterSource, open_source
-from omdp.config import MqttSettings
 from omdp.domain.adapter_file import MeterConnection
 from omdp.mqtt.client import MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.simulators.dsmr_meter import DsmrMeter, MeterStreamServer
 from omdp.simulators.profiles import HouseholdProfile
 from omdp.simulators.sml_meter import SmlMeter

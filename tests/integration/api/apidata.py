@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from omdp.cloud.api import hash_token
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
+from omdp.cloud.api.settings import ApiSettings
 from omdp.cloud.model import StoredReading, StoredValue
+from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import ReadingStore
-from omdp.config import ApiSettings, ApiTokenGrant, CloudSettings
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,

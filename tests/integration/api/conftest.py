@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.integration.api.apidata import Api, TestClient, make_settings, seed
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.storage import open_store
 
 

@@ -12,7 +12,7 @@ from tests.integration.api.apidata import Api
 
 from omdp.adapter.config import load_adapter_file
 from omdp.cloud.api.credentials import check_password
-from omdp.config import AdapterBrokerSettings
+from omdp.cloud.api.settings import AdapterBrokerSettings
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from tests.integration.api.apidata import Api, TestClient, make_settings
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.model import AggregateFunction, Interval, StoredReading, StoredValue
 from omdp.cloud.storage import ReadingStore, open_store
 from omdp.domain.household import Household

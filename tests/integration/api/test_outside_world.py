@@ -25,13 +25,14 @@ import pytest
 from tests.integration.api.apidata import TestClient, make_settings
 from tests.support.mosquitto import Mosquitto
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
 from omdp.cloud.ingest import IngestService
 from omdp.cloud.model import ReadingFilter
+from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage import ReadingStore, open_store
-from omdp.config import IngestSettings, MqttSettings
 from omdp.domain.reading import OperationalPropertyDefinition
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

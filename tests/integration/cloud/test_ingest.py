@@ -21,9 +21,10 @@ from tests.support.mosquitto import Mosquitto
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.ingest import IngestService
 from omdp.cloud.model import ReadingFilter
+from omdp.cloud.settings import CloudSettings, DatabaseSettings, IngestSettings
 from omdp.cloud.storage import ReadingStore, open_store
-from omdp.config import CloudSettings, DatabaseSettings, IngestSettings, MqttSettings
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

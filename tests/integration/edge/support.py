@@ -13,10 +13,11 @@ import orjson
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_for_port
 
-from omdp.config import EdgeSettings, MqttSettings
 from omdp.edge.main import run_edge
 from omdp.edge.service import EdgeService
+from omdp.edge.settings import EdgeSettings
 from omdp.mqtt import Message, MqttClient
+from omdp.mqtt.settings import MqttSettings
 from omdp.receipts import encode_receipts, group_digests, receipt_entry
 from omdp.topics import receipt_topic
 

@@ -18,10 +18,13 @@ from click.testing import CliRunner
 from tests.integration.edge.support import running_edge
 from tests.support.mosquitto import Mosquitto
 
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
 from omdp.cli.edge_cmd import edge
-from omdp.cloud.api import hash_token
-from omdp.config import ApiSettings, ApiTokenGrant, EdgeSettings, load_settings
+from omdp.cloud.api.settings import ApiSettings
 from omdp.edge.samples import sample_reading
+from omdp.edge.settings import EdgeSettings
+from omdp.settings import load_settings
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,13 @@ import pytest
 from tests.integration.edge.support import Collector, edge_settings, running_edge
 from tests.support.mosquitto import Mosquitto
 
-from omdp.cloud.api import hash_token
-from omdp.config import ApiSettings, ApiTokenGrant, MqttSettings, ThresholdRule
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
+from omdp.cloud.api.settings import ApiSettings
 from omdp.edge.samples import sample_reading
+from omdp.edge.settings import ThresholdRule
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

@@ -24,12 +24,16 @@ import yaml
 from tests.integration.edge.support import Collector, running_edge
 from tests.support.mosquitto import Mosquitto
 
-from omdp.cli.simulate_cmd import mbus_meters
-from omdp.cloud.api import hash_token
-from omdp.config import ApiSettings, ApiTokenGrant, DatabaseSettings, EdgeSettings, MqttSettings
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
+from omdp.cloud.api.settings import ApiSettings
+from omdp.cloud.settings import DatabaseSettings
 from omdp.domain.validation import parse_reading
+from omdp.edge.settings import EdgeSettings
 from omdp.mqtt import Message
+from omdp.mqtt.settings import MqttSettings
 from omdp.simulators.dsmr_meter import DsmrMeter, MeterStreamServer
+from omdp.simulators.mbus_meters import mbus_meters
 from omdp.simulators.mbus_slave import MBusSlaveSimulator
 from omdp.simulators.profiles import HouseholdProfile
 from omdp.topics import parse_concentrator_topic

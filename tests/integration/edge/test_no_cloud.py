@@ -19,19 +19,15 @@ import pytest
 from tests.integration.edge.support import EdgeProcess, publish_all, running_edge
 from tests.support.mosquitto import Mosquitto
 
-from omdp.cloud.api import hash_token
+from omdp.auth.principal import hash_token
+from omdp.auth.settings import ApiTokenGrant
+from omdp.cloud.api.settings import ApiSettings
+from omdp.cloud.settings import DatabaseSettings, RetentionSettings
 from omdp.cloud.storage import open_store
-from omdp.config import (
-    ApiSettings,
-    ApiTokenGrant,
-    DatabaseSettings,
-    EdgeSettings,
-    MqttSettings,
-    RetentionSettings,
-    ThresholdRule,
-)
 from omdp.edge.samples import sample_reading
+from omdp.edge.settings import EdgeSettings, ThresholdRule
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

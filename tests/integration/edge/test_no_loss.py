@@ -12,9 +12,9 @@ import pytest
 from tests.integration.edge.support import RECEIPT_BATCH, Collector, EdgeProcess, publish_all
 from tests.support.mosquitto import Mosquitto
 
-from omdp.config import MqttSettings
 from omdp.edge.samples import sample_reading
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """End-to-end receipts against a real Mosquitto (CO-2, CL-1): a PUBACK is not a delivery.
 
-The edge's :class:`~omdp.edge.cloud_sink.CloudSink` resolves an entry only on the cloud's
+The edge's :class:`~omdp.delivery.cloud_sink.CloudSink` resolves an entry only on the cloud's
 receipt; a publish the broker drops (MQTT 5 PUBACK 0x10 "No matching subscribers") fails at
 once, and one never receipted fails after the timeout, so the forwarder sends both again.
 """
@@ -15,12 +15,12 @@ import pytest
 from tests.integration.edge.support import Collector, edge_settings, publish_all, running_edge
 from tests.support.mosquitto import Mosquitto
 
-from omdp.config import MqttSettings
-from omdp.edge.cloud_sink import CloudSink, ReceiptTimeout
-from omdp.edge.outbox import Entry
+from omdp.delivery.cloud_sink import CloudSink, ReceiptTimeout
+from omdp.delivery.outbox import Entry
 from omdp.edge.samples import sample_reading
 from omdp.errors import BrokerError
 from omdp.mqtt import MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import pytest
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port
 
-from omdp.config import MqttSettings
 from omdp.errors import BrokerError
 from omdp.mqtt import Message, MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import random
 import pytest
 from tests.support.mosquitto import Mosquitto
 
-from omdp.config import MqttSettings
 from omdp.mqtt import Message, MqttClient
 from omdp.mqtt.fast_paho import READ_CHUNK, internals_present
+from omdp.mqtt.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Helpers of the security tests: the API with :func:`install_auth`, accounts and forged tokens."""
+"""Helpers of the security tests: the API with its token issuer, accounts and forged tokens."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from tests.integration.api.apidata import TestClient, make_settings, seed
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
+from omdp.cloud.api.security import users_path
+from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import open_store
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings
-from omdp.security.install import users_path
 from omdp.security.issuer import Issuer
 from omdp.security.users import UserStore
 

@@ -23,7 +23,7 @@ from tests.integration.security.secapi import (
     unsigned,
 )
 
-from omdp.config import AuthSettings
+from omdp.auth.settings import AuthSettings
 
 pytestmark = pytest.mark.integration
 

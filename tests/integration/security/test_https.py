@@ -14,12 +14,12 @@ from tests.integration.api.apidata import make_settings, seed
 from tests.integration.security.secapi import PASSWORDS, accounts
 from tests.support.net import free_port, wait_for_port
 
-from omdp.cloud.api import create_app
+from omdp.cloud.api.app import create_app
+from omdp.cloud.api.security import users_path
 from omdp.cloud.storage import open_store
-from omdp.config import HttpsSettings
 from omdp.security.https import https_servers
-from omdp.security.install import users_path
 from omdp.security.pki import init_ca, issue_server
+from omdp.security.settings import HttpsSettings
 from omdp.security.users import UserStore
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.integration.security.secapi import secure_api
 from tests.support.net import free_port, wait_for_port
 
-from omdp.config import AuthSettings, OidcIssuerSettings
+from omdp.auth.settings import AuthSettings, OidcIssuerSettings
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tests.integration.security.secapi import PASSWORDS, SecureApi, secure_api
 
-from omdp.config import AuthSettings
+from omdp.auth.settings import AuthSettings
 
 pytestmark = pytest.mark.integration
 

@@ -27,8 +27,10 @@ from omdp.adapter.radio import RadioAdapter
 from omdp.catalog import default_catalog
 from omdp.cloud.ingest import IngestService
 from omdp.cloud.model import ReadingFilter, StoredReading
+from omdp.cloud.settings import CloudSettings, DatabaseSettings, IngestSettings
 from omdp.cloud.storage import open_store
-from omdp.config import CloudSettings, DatabaseSettings, EdgeSettings, IngestSettings, MqttSettings
+from omdp.edge.settings import EdgeSettings
+from omdp.mqtt.settings import MqttSettings
 from omdp.simulators.wmbus_dongle import DongleServer, SimulatedDongle
 from omdp.simulators.wmbus_meters import SimulatedRadio, heat_kwh, radio_meters, water_litres
 

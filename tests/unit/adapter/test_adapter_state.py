@@ -20,8 +20,8 @@ from omdp.adapter.samples import MeterSample, SourceValue
 from omdp.adapter.service import Adapter, adapter_status, missed_between
 from omdp.adapter.sources import SourceStats
 from omdp.catalog import default_catalog
-from omdp.edge.outbox import Entry
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.errors import StorageError
 from omdp.ops.status import parse_prometheus
 

@@ -15,9 +15,9 @@ import pytest
 from omdp.adapter.samples import MeterSample
 from omdp.adapter.sources import Backoff, JsonMqttSource
 from omdp.adapter.sources.json_mqtt import JsonClient, parse_time
-from omdp.config import MqttSettings
 from omdp.errors import BrokerError, DecodeError
 from omdp.mqtt.client import Message
+from omdp.mqtt.settings import MqttSettings
 
 
 class FakeClient:

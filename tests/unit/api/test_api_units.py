@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omdp.cloud.api.auth import Scope, StaticTokenAuthenticator, hash_token
+from omdp.auth.principal import Scope, hash_token
+from omdp.auth.settings import ApiTokenGrant
+from omdp.auth.static import StaticTokenAuthenticator
 from omdp.cloud.api.bulk import LinkSigner
 from omdp.cloud.api.credentials import check_password, hash_password
 from omdp.cloud.api.errors import Forbidden
 from omdp.cloud.api.privacy import Pseudonymiser
 from omdp.cloud.api.routes.adapter_config import default_source
 from omdp.cloud.model import ReadingFilter, ValueFilter
-from omdp.config import ApiTokenGrant
 
 FLT = ReadingFilter(
     start=datetime(2024, 1, 1, tzinfo=UTC),

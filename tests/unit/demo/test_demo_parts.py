@@ -13,15 +13,17 @@ import pytest
 from omdp.adapter.config import load_adapter_file
 from omdp.adapter.radio import meter_config
 from omdp.catalog import default_catalog
+from omdp.cloud.settings import CloudSettings
 from omdp.cloud.storage import open_store
-from omdp.config import CloudSettings, EdgeSettings, load_settings
 from omdp.demo import history
 from omdp.demo.files import DemoState, MeterKeys, Secrets, SiteFiles, write_site
 from omdp.demo.layout import METERS, Ports, individual
+from omdp.edge.settings import EdgeSettings
 from omdp.errors import ConfigError
 from omdp.ops.ids import READING_NAMESPACE, reading_id
 from omdp.ops.status import parse_prometheus
 from omdp.security.protect import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
+from omdp.settings import load_settings
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC).timestamp()
 

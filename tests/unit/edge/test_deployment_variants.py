@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 from omdp.catalog import default_catalog
-from omdp.config import EdgeSettings, load_settings
-from omdp.edge.forwarder import Forwarder
+from omdp.delivery.forwarder import Forwarder
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.edge.local_adapters import SubmitSink, load_adapters
-from omdp.edge.outbox import Entry
 from omdp.edge.samples import sample_reading
 from omdp.edge.service import EdgeService
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.edge.settings import EdgeSettings
 from omdp.errors import ConfigError
+from omdp.settings import load_settings
 
 
 def _adapter_file(path: Path, meter: str, outbox: str | None = None) -> Path:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from omdp.config import EdgeSettings, SilenceRule, ThresholdRule, load_settings
+from omdp.edge.settings import EdgeSettings, SilenceRule, ThresholdRule
 from omdp.errors import ConfigError, TopicError
+from omdp.settings import load_settings
 from omdp.topics import alert_filter, alert_topic, is_alert_topic, parse_alert_topic
 
 

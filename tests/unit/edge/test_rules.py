@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from omdp.config import BackwardsRule, RangeRule, SilenceRule, ThresholdRule
 from omdp.edge.rules import RuleEngine
+from omdp.edge.settings import BackwardsRule, RangeRule, SilenceRule, ThresholdRule
 
 
 def test_threshold_raises_after_duration_and_clears() -> None:

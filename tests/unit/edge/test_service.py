@@ -7,11 +7,11 @@ from pathlib import Path
 
 import orjson
 
-from omdp.config import EdgeSettings, ThresholdRule
-from omdp.edge.outbox import Entry
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.edge.samples import sample_reading
 from omdp.edge.service import EdgeService
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.edge.settings import EdgeSettings, ThresholdRule
 
 
 class FakeSink:

@@ -8,14 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from omdp.cloud.settings import DatabaseSettings
 from omdp.cloud.storage import open_store
-from omdp.config import DatabaseSettings, EdgeSettings, ThresholdRule
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sink import Sink
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.edge.metrics import render
-from omdp.edge.outbox import Entry
 from omdp.edge.samples import sample_reading
 from omdp.edge.service import EdgeService
-from omdp.edge.sink import Sink
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.edge.settings import EdgeSettings, ThresholdRule
 from omdp.edge.store_sink import StoreSink
 from omdp.ops.status import parse_prometheus
 

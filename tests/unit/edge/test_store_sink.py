@@ -9,7 +9,7 @@ import orjson
 
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.storage import open_store
-from omdp.edge.outbox import Entry
+from omdp.delivery.outbox import Entry
 from omdp.edge.samples import sample_reading
 from omdp.edge.store_sink import StoreSink
 from omdp.topics import alert_topic

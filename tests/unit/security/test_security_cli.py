@@ -98,7 +98,7 @@ def test_cm1_cl14_broker_config_command(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     acl = (out / "acl_file").read_text()
     assert "user meter-1\ntopic write smartMeterMessage/meter-1/#\n" in acl
-    # no meter has conc-1 as its site yet: no meter's topic at all, only its own receipts
+    # no meter has conc-1 as its site yet: no meter topic, only its own receipts (CO-2)
     assert "user conc-1\ntopic read omdp/receipts/conc-1\n\n" in acl
     assert "user cloud\ntopic read concentrator/#\ntopic read $share/+/concentrator/#" in acl
     assert (out / "password_file").read_text().count(":$7$") == 3

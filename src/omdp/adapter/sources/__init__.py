@@ -31,10 +31,10 @@ from omdp.adapter.sources.mbus import MBusBus, MBusSource, parse_address, sample
 from omdp.adapter.sources.push import PushSource
 from omdp.adapter.sources.sml import SML_BAUDRATE, sml_source
 from omdp.adapter.sources.streams import split_host_port
-from omdp.config import MqttSettings
 from omdp.domain.adapter_file import MeterConnection
 from omdp.errors import ConfigError
 from omdp.mbus import SerialTransport, TcpTransport, Transport
+from omdp.mqtt.settings import MqttSettings
 
 __all__ = [
     "Backoff",

@@ -24,9 +24,9 @@ import orjson
 from omdp.adapter.samples import MeterSample
 from omdp.adapter.selectors import JsonPathSelector, parse_selector
 from omdp.adapter.sources.base import Backoff, SourceStats, report
-from omdp.config import MqttSettings
 from omdp.errors import BrokerError, ConfigError, DecodeError
 from omdp.mqtt.client import Message, MqttClient
+from omdp.mqtt.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 

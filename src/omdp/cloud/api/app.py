@@ -1,4 +1,9 @@
-"""The application factory: settings, a store and an authenticator in, a FastAPI app out."""
+"""The application factory: settings and a store in, a FastAPI app out, built in one pass.
+
+The security parts (:mod:`omdp.cloud.api.security`: the authenticator chain, the embedded token
+issuer and its routes, the body size limit) are built from the settings before the app, so
+that the app's context holds its final authenticator from the start.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import secrets
 from fastapi import APIRouter, FastAPI
 
 from omdp import __version__
-from omdp.cloud.api.auth import Authenticator, StaticTokenAuthenticator
+from omdp.auth.principal import Authenticator
+from omdp.auth.static import StaticTokenAuthenticator
 from omdp.cloud.api.bulk import LinkSigner
 from omdp.cloud.api.credentials import CredentialStore, FileCredentialStore
 from omdp.cloud.api.deps import ApiContext
@@ -28,9 +34,13 @@ from omdp.cloud.api.routes import (
     sites,
     tariffs,
 )
+from omdp.cloud.api.security import authenticator as api_authenticator
+from omdp.cloud.api.security import build_issuer
+from omdp.cloud.api.settings import ApiServerSettings
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings
-from omdp.security.install import install_auth
+from omdp.security.issuer import issuer_router
+from omdp.security.limits import BodySizeLimit
+from omdp.security.users import UserStore
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +74,32 @@ def _key(secret: object | None, what: str) -> bytes:
 
 
 def create_app(
-    settings: CloudSettings,
+    settings: ApiServerSettings,
     store: ReadingStore,
     *,
     authenticator: Authenticator | None = None,
     credentials: CredentialStore | None = None,
+    users: UserStore | None = None,
 ) -> FastAPI:
     """The REST API over ``store``, under ``settings.path_prefix``.
 
     Args:
-        settings: The cloud's settings (``api`` group: tokens, keys, limits).
+        settings: The cloud's settings, or a no-cloud edge's (``api`` group: tokens, keys,
+            limits, auth; address and TLS for the issuer's URL).
         store: Where readings and the registry live; not closed by the app.
-        authenticator: Resolves bearer tokens; default the static tokens of the settings.
+        authenticator: Resolves static bearer tokens, first in the chain (CL-6, CL-14);
+            default the static tokens of the settings.
         credentials: Where device password hashes go; default ``api.credentials_file``.
+        users: The embedded issuer's user store; default ``api.auth.users_db``.
     """
     api = settings.api
     prefix = settings.path_prefix.rstrip("/")
+    issuer = build_issuer(settings, users) if api.auth.issuer_enabled else None
+    static = authenticator or StaticTokenAuthenticator(api.tokens)
     ctx = ApiContext(
         settings=settings,
         store=store,
-        authenticator=authenticator or StaticTokenAuthenticator(api.tokens),
+        authenticator=api_authenticator(settings, static, issuer),
         signer=LinkSigner(_key(api.bulk_secret, "bulk_secret"), ttl_s=api.bulk_link_ttl_s),
         pseudonymise=Pseudonymiser(_key(api.pseudonym_key, "pseudonym_key")),
         credentials=credentials or FileCredentialStore(api.credentials_file),
@@ -109,5 +125,8 @@ def create_app(
         v1.include_router(feature.router)
     app.include_router(v1)
     app.include_router(health.router)
-    install_auth(app, settings)  # CL-6, CL-14: token issuer, JWT bearer tokens, body limit
+    if issuer is not None:
+        app.include_router(issuer_router(issuer), prefix=prefix)
+        app.state.issuer = issuer
+    app.add_middleware(BodySizeLimit, max_bytes=api.auth.max_body_bytes)
     return app

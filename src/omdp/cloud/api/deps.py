@@ -11,13 +11,13 @@ from typing import Annotated, ParamSpec, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from omdp.cloud.api.auth import Authenticator, Principal, Scope
+from omdp.auth.principal import Authenticator, Principal, Scope
 from omdp.cloud.api.bulk import LinkSigner
 from omdp.cloud.api.credentials import CredentialStore
 from omdp.cloud.api.errors import Forbidden, Unauthenticated
 from omdp.cloud.api.privacy import Pseudonymiser
+from omdp.cloud.api.settings import ApiServerSettings
 from omdp.cloud.storage.port import ReadingStore
-from omdp.config import CloudSettings
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -27,7 +27,7 @@ T = TypeVar("T")
 class ApiContext:
     """Everything a request may need, built once by :func:`~omdp.cloud.api.app.create_app`."""
 
-    settings: CloudSettings
+    settings: ApiServerSettings
     store: ReadingStore
     authenticator: Authenticator
     signer: LinkSigner

@@ -16,7 +16,7 @@ import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from omdp.cloud.api.auth import Principal
+from omdp.auth.principal import Principal
 from omdp.cloud.api.errors import Forbidden, NotFound
 from omdp.cloud.storage.port import ReadingStore
 

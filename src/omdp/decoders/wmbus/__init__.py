@@ -13,8 +13,9 @@ from omdp.decoders.wmbus.errors import (
     WMBusTruncatedError,
 )
 from omdp.decoders.wmbus.link import LinkHeader, add_crcs, strip_crcs
+from omdp.decoders.wmbus.model import Telegram
 from omdp.decoders.wmbus.security import parse_key
-from omdp.decoders.wmbus.telegram import Telegram, decode
+from omdp.decoders.wmbus.telegram import decode
 
 __all__ = [
     "FormatStore",

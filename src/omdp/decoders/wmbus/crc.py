@@ -2,8 +2,8 @@
 
 Used for the link-layer blocks of frame formats A and B, the payload CRC of the extended link
 layer, and the format signature and data CRC of compact frames (CI 0x79). ``fastcrc`` computes
-it (CRC-16/EN-13757), 50 times faster than a table loop in Python, which matters because every
-telegram without CRCs is checked for format B's.
+it (CRC-16/EN-13757) in C rather than a table loop in Python, which matters because every
+telegram without CRCs is checked for format B's (docs/benchmarks.md, "CRCs").
 """
 
 from __future__ import annotations

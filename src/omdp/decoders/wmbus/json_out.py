@@ -15,7 +15,7 @@ from typing import Any
 from omdp.decoders.mbus.json_out import json_value, record_to_json
 from omdp.decoders.wmbus.identity import meter_behind
 from omdp.decoders.wmbus.link import C_FIELDS
-from omdp.decoders.wmbus.telegram import Telegram
+from omdp.decoders.wmbus.model import Telegram
 
 
 def _link(tele: Telegram) -> dict[str, Any]:

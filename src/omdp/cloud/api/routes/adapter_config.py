@@ -25,9 +25,9 @@ from omdp.cloud.api.credentials import hash_password
 from omdp.cloud.api.deps import ApiContext, CtxDep, RegistrarDep
 from omdp.cloud.api.errors import Invalid, error_responses
 from omdp.cloud.api.schemas import AdapterConfigRequest, IssuedAdapterConfigFile
+from omdp.cloud.api.security import config_signing_key
 from omdp.domain.adapter_file import AdapterConfigFile, BrokerConnection, PropertyMapping
 from omdp.domain.reading import MeterIndividual
-from omdp.security.install import config_signing_key
 from omdp.security.protect import sign_document
 
 router = APIRouter(prefix="/v1", tags=["adapter configuration"])

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from omdp.cloud.api.auth import Principal
+from omdp.auth.principal import Principal
 from omdp.cloud.api.checks import require_properties
 from omdp.cloud.api.compact import compact_response
 from omdp.cloud.api.deps import ApiContext, CtxDep, ReaderDep

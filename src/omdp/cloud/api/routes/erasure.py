@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from omdp.cloud.api.auth import Principal, Scope
+from omdp.auth.principal import Principal, Scope
 from omdp.cloud.api.deps import AnyCallerDep, CtxDep
 from omdp.cloud.api.errors import Forbidden, NotFound, error_responses
 from omdp.cloud.api.routes.common import id_path

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from omdp.cloud.api.auth import Principal, Scope
+from omdp.auth.principal import Principal, Scope
 from omdp.cloud.api.checks import reject_nul
 from omdp.cloud.api.deps import AnyCallerDep, ApiContext, CtxDep, RegistrarDep
 from omdp.cloud.api.errors import Conflict, Forbidden, Invalid, NotFound, error_responses

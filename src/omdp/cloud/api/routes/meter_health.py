@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from omdp.cloud.api.auth import Principal, Scope
+from omdp.auth.principal import Principal, Scope
 from omdp.cloud.api.deps import AnyCallerDep, CtxDep
 from omdp.cloud.api.errors import Forbidden, error_responses
 from omdp.cloud.model import MeterHealth

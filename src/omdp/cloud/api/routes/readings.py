@@ -11,8 +11,8 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from omdp.auth.principal import Principal
 from omdp.cloud.api import bulk
-from omdp.cloud.api.auth import Principal
 from omdp.cloud.api.checks import reject_nul, require_properties
 from omdp.cloud.api.deps import ApiContext, CtxDep, DeleterDep, ReaderDep
 from omdp.cloud.api.errors import NotFound, error_responses

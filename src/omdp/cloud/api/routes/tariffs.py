@@ -19,7 +19,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from omdp.cloud.api.auth import Principal
+from omdp.auth.principal import Principal
 from omdp.cloud.api.deps import AnyCallerDep, ApiContext, CtxDep
 from omdp.cloud.api.energy_schemas import (
     MeterRoleItem,

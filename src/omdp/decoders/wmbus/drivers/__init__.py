@@ -46,7 +46,7 @@ from omdp.decoders.wmbus.drivers.tags import TagLayout, load_tags
 from omdp.decoders.wmbus.identity import meter_behind
 
 if TYPE_CHECKING:
-    from omdp.decoders.wmbus.telegram import Telegram
+    from omdp.decoders.wmbus.model import Telegram
 
 SOURCES: Final = ("payload", "manufacturer", "record")
 FIELD_KEYS: Final = frozenset(

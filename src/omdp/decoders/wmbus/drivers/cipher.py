@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from omdp.decoders.wmbus import security
 
 if TYPE_CHECKING:
-    from omdp.decoders.wmbus.telegram import Telegram
+    from omdp.decoders.wmbus.model import Telegram
 
 KEYS: Final = frozenset({"access_number", "from", "check"})
 

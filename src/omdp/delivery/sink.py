@@ -1,10 +1,11 @@
 """The sink port: where the forwarder delivers what the outbox holds.
 
-Today the sink is the cloud broker (:class:`MqttSink`); in the "no cloud" deployment it will be
-a local reading store implementing the same protocol. A sink takes one entry at a time, bounds
-how many are outstanding, and resolves each entry's future once the entry is durable on its
-side (a PUBACK for MQTT, a commit for a store). The forwarder deletes an entry from the outbox
-only after that.
+A sink is a broker (:class:`MqttSink`: the edge's broker for an adapter, the cloud broker for an
+edge), the cloud behind its receipts (:class:`~omdp.delivery.cloud_sink.CloudSink`), or, in the
+"no cloud" deployment, the edge's own reading store (:class:`~omdp.edge.store_sink.StoreSink`).
+A sink takes one entry at a time, bounds how many are outstanding, and resolves each entry's
+future once the entry is durable on its side (a PUBACK for MQTT, a receipt or a commit for the
+cloud). The forwarder deletes an entry from the outbox only after that.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from omdp.edge.outbox import Entry
+from omdp.delivery.outbox import Entry
 from omdp.mqtt import MqttClient
 from omdp.topics import CONCENTRATOR_ROOT, forward_topic
 

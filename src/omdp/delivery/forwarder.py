@@ -33,8 +33,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from omdp.edge.outbox import Entry, Outbox
-from omdp.edge.sink import Sink
+from omdp.delivery.outbox import Entry, Outbox
+from omdp.delivery.sink import Sink
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from omdp.edge.forwarder import Forwarder
-from omdp.edge.outbox import Entry
-from omdp.edge.sqlite_outbox import SqliteOutbox
+from omdp.delivery.forwarder import Forwarder
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.errors import BrokerError
 
 

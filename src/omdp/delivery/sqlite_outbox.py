@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from omdp.edge.outbox import Entry
+from omdp.delivery.outbox import Entry
 from omdp.errors import StorageError
 from omdp.security.files import private_file
 
@@ -92,7 +92,7 @@ def id_ranges(ids: Sequence[int]) -> list[tuple[int, int]]:
 
 
 class SqliteOutbox:
-    """An :class:`~omdp.edge.outbox.Outbox` in one SQLite file; open with :meth:`open`."""
+    """An :class:`~omdp.delivery.outbox.Outbox` in one SQLite file; open with :meth:`open`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

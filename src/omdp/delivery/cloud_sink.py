@@ -1,6 +1,6 @@
 """The edge's sink towards the cloud: publish, then wait for the cloud's receipt (CO-2, CL-1).
 
-:class:`CloudSink` publishes each outbox entry like :class:`~omdp.edge.sink.MqttSink` and
+:class:`CloudSink` publishes each outbox entry like :class:`~omdp.delivery.sink.MqttSink` and
 resolves the entry's future only when the cloud ingest's receipt names it
 (:mod:`omdp.receipts`): the forwarder therefore deletes an entry only once the cloud has
 committed it, never on a broker's PUBACK. An entry fails, and the forwarder sends it again
@@ -32,8 +32,8 @@ from typing import Any
 
 import xxhash
 
-from omdp.edge.outbox import Entry
-from omdp.edge.sink import MqttSink
+from omdp.delivery.outbox import Entry
+from omdp.delivery.sink import MqttSink
 from omdp.errors import BrokerError
 from omdp.mqtt import Message, MqttClient
 from omdp.receipts import decode_receipt, topic_key

@@ -1,4 +1,4 @@
-"""The outbox port: where the edge keeps every message until its sink has acknowledged it.
+"""The outbox port: where adapter and edge keep every message until their sink acknowledged it.
 
 Delivery is at-least-once. A message enters with :meth:`Outbox.append` (one durable
 transaction for a whole batch: only then is it acknowledged upstream), is read in id order by

@@ -1,4 +1,4 @@
-"""The API as an OAuth 2.0 resource server (CL-6, CL-14): JWT bearer tokens to principals.
+"""An API as an OAuth 2.0 resource server (CL-6, CL-14): JWT bearer tokens to principals.
 
 :class:`JwtAuthenticator` accepts a token only if its signature verifies with a published key of
 its issuer under an allowed asymmetric algorithm that fits the key (RS256 and an RSA key, ES256
@@ -8,7 +8,7 @@ can never be used as an HMAC secret. Keys come from a :class:`KeySource`: the em
 keyring (:class:`LocalKeys`) or an OpenID Connect provider's JWKS (:class:`RemoteJwks`, fetched
 with httpx, cached, refetched on an unknown ``kid`` at most every ``refetch_interval_s``).
 
-Claims: ``scope`` (space-separated) gives the :class:`~omdp.cloud.api.auth.Scope` set (unknown
+Claims: ``scope`` (space-separated) gives the :class:`~omdp.auth.principal.Scope` set (unknown
 scopes such as ``openid`` are ignored); ``household_id`` makes the caller a household owner.
 """
 
@@ -28,7 +28,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from omdp.cloud.api.auth import Authenticator, Principal, Scope
+from omdp.auth.principal import Authenticator, Principal, Scope
+from omdp.auth.settings import AuthSettings
 from omdp.errors import ConfigError
 from omdp.security.keys import Keyring
 
@@ -134,22 +135,6 @@ class JwtAuthenticator:
         return principal_from_claims(claims)
 
 
-class ChainAuthenticator:
-    """Asks each authenticator in turn; the first principal wins."""
-
-    def __init__(self, *authenticators: Authenticator) -> None:
-        """Keep ``authenticators`` in order."""
-        self.authenticators = authenticators
-
-    async def authenticate(self, token: str) -> Principal | None:
-        """The first principal any authenticator gives."""
-        for authenticator in self.authenticators:
-            principal = await authenticator.authenticate(token)
-            if principal is not None:
-                return principal
-        return None
-
-
 class LocalKeys:
     """The embedded issuer's own keyring."""
 
@@ -242,3 +227,25 @@ class RemoteJwks:
             if kid is None and len(self._keys) == 1:
                 return next(iter(self._keys.values()))
             return self._keys.get(kid)
+
+
+def external_authenticators(
+    auth: AuthSettings, *, revoked: Callable[[Mapping[str, Any]], bool] | None = None
+) -> list[Authenticator]:
+    """One JWT authenticator for each external OpenID Connect issuer of ``auth``."""
+    return [
+        JwtAuthenticator(
+            issuer=external.issuer,
+            audience=external.audience,
+            keys=RemoteJwks(
+                external.issuer,
+                discovery_url=external.discovery_url,
+                ca_file=str(external.ca_file) if external.ca_file else None,
+                refetch_interval_s=external.refetch_interval_s,
+            ),
+            algorithms=external.algorithms,
+            leeway_s=external.leeway_s,
+            revoked=revoked,
+        )
+        for external in auth.external
+    ]

@@ -1,24 +1,20 @@
-"""Who calls the API: a :class:`Principal` resolved from the bearer token by an authenticator.
+"""Who calls an API: a :class:`Principal` resolved from the bearer token by an authenticator.
 
-Authentication proper (OAuth2 / OpenID Connect, CL-6) is a later issue; it plugs in another
-:class:`Authenticator`. The default, :class:`StaticTokenAuthenticator`, knows tokens from the
-settings by their SHA-256 and compares them in constant time.
+Authenticators: static tokens of the settings (:class:`~omdp.auth.static.StaticTokenAuthenticator`),
+JWT access tokens of an issuer (:class:`~omdp.auth.jwt_auth.JwtAuthenticator`), and a
+:class:`ChainAuthenticator` asking several in turn.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from omdp.config import ApiTokenGrant
-
 
 class Scope(StrEnum):
-    """The rights a caller may hold."""
+    """The rights a caller may hold (CL-6, CL-11)."""
 
     READ = "readings:read"
     DELETE = "readings:delete"
@@ -64,28 +60,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class StaticTokenAuthenticator:
-    """Tokens configured in the settings as ``sha256(token) -> grant``."""
+class ChainAuthenticator:
+    """Asks each authenticator in turn; the first principal wins."""
 
-    def __init__(self, grants: Mapping[str, ApiTokenGrant]) -> None:
-        """Keep the grants, keyed by the lower-case hex digest of their token."""
-        self._grants = tuple(
-            (
-                bytes.fromhex(digest),
-                Principal(
-                    subject=g.subject,
-                    scopes=frozenset(Scope(s) for s in g.scopes),
-                    household_id=g.household_id,
-                ),
-            )
-            for digest, g in grants.items()
-        )
+    def __init__(self, *authenticators: Authenticator) -> None:
+        """Keep ``authenticators`` in order."""
+        self.authenticators = authenticators
 
     async def authenticate(self, token: str) -> Principal | None:
-        """Compare the token's digest with every configured one, in constant time."""
-        digest = hashlib.sha256(token.encode()).digest()
-        found: Principal | None = None
-        for known, principal in self._grants:
-            if hmac.compare_digest(known, digest):
-                found = principal
-        return found
+        """The first principal any authenticator gives."""
+        for authenticator in self.authenticators:
+            principal = await authenticator.authenticate(token)
+            if principal is not None:
+                return principal
+        return None

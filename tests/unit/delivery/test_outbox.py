@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from omdp.edge.sqlite_outbox import SqliteOutbox, id_ranges
+from omdp.delivery.sqlite_outbox import SqliteOutbox, id_ranges
 
 
 def test_id_ranges() -> None:
