@@ -64,3 +64,8 @@ class StorageError(OmdpError):
 
 class BrokerError(OmdpError):
     """The MQTT broker could not be reached or refused us."""
+
+
+class SourceIOError(OmdpError):
+    """The link to a meter (TCP bridge, serial line, receiver, broker) failed; the source
+    reconnects."""

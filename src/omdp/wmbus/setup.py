@@ -25,8 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import Final, Protocol, runtime_checkable
 
-from omdp.adapter.sources.base import SourceIOError
-from omdp.errors import ConfigError
+from omdp.errors import ConfigError, SourceIOError
 from omdp.wmbus.dongles import (
     AMB8465_LINK_MODES,
     AMB_CONFIRM,

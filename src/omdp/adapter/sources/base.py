@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from omdp.adapter.samples import MeterSample
-from omdp.errors import OmdpError
+from omdp.errors import SourceIOError
+
+__all__ = ["Backoff", "MeterSource", "SourceIOError", "SourceStats", "report"]
 
 log = logging.getLogger(__name__)
-
-
-class SourceIOError(OmdpError):
-    """The link to a meter (TCP bridge, serial line, broker) failed; the source reconnects."""
 
 
 @dataclass(slots=True)
