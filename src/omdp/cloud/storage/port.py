@@ -39,6 +39,15 @@ class RegistryError(StorageError):
     """A registry change breaks the data model's relations (DM-4..DM-6)."""
 
 
+class MissingReference(RegistryError):
+    """A registry entry names another entry (a meter's household) that is not stored."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+        """The referring field, by its API name (``householdId``)."""
+
+
 class TariffStore(Protocol):
     """A household's tariff, price series and meter roles (APP-3)."""
 
@@ -177,6 +186,10 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Create or replace a household."""
         ...
 
+    def create_household(self, household: Household) -> bool:
+        """Add a household atomically; False (nothing changed) when its id is taken."""
+        ...
+
     def get_household(self, household_id: str) -> Household | None:
         """One household."""
         ...
@@ -192,6 +205,16 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         kind: PropertyKind = PropertyKind.INSTANTANEOUS,
     ) -> None:
         """Create or replace an operational property definition (DM-4)."""
+        ...
+
+    def create_property(
+        self,
+        definition: OperationalPropertyDefinition,
+        *,
+        kind: PropertyKind = PropertyKind.INSTANTANEOUS,
+    ) -> bool:
+        """Add an operational property atomically; False (nothing changed) when its id is
+        taken."""
         ...
 
     def get_property(self, property_id: str) -> OperationalPropertyDefinition | None:
@@ -210,6 +233,11 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Create or replace a physical meter element and the properties it provides (DM-5)."""
         ...
 
+    def create_element(self, element: PhysicalMeterElement) -> bool:
+        """Add a physical meter element and its properties atomically; False (nothing
+        changed) when its id is taken."""
+        ...
+
     def get_element(self, element_id: str) -> PhysicalMeterElement | None:
         """One physical meter element, with its properties."""
         ...
@@ -221,6 +249,15 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
     def put_meter(self, meter: MeterIndividual) -> None:
         """Create or replace a meter individual (DM-6); its element and household must exist
         or be given (an embedded element is stored too).
+        """
+        ...
+
+    def create_meter(self, meter: MeterIndividual, *, concentrator_id: str | None = None) -> bool:
+        """Add a meter individual (and its site) atomically; False (nothing changed) when its
+        id is taken.
+
+        Raises:
+            MissingReference: its household is not known.
         """
         ...
 

@@ -16,7 +16,7 @@ import orjson
 
 from omdp.catalog import Catalog, PropertyKind
 from omdp.cloud.model import MeterHealth, UnknownMeter
-from omdp.cloud.storage.port import RegistryError
+from omdp.cloud.storage.port import MissingReference, RegistryError
 from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
 from omdp.domain.household import Household
 from omdp.domain.reading import (
@@ -36,6 +36,10 @@ _PROP_KEEP = (
     "INSERT INTO property_definitions (property_id, description, allowed_units, kind, catalogue)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (property_id) DO NOTHING"
 )
+
+
+class _Taken(Exception):
+    """Raised inside a create's transaction to roll it back: the id was taken meanwhile."""
 
 
 def _prop_row(
@@ -89,6 +93,29 @@ class RegistryMixin:
                 ],
             )
 
+    def create_household(self, household: Household) -> bool:
+        """Add a household in one statement; False (nothing changed) when its id is taken.
+
+        ``INSERT ... ON CONFLICT DO NOTHING`` against the primary key: of concurrent creates of
+        one id exactly one inserts, whatever the engine.
+        """
+        h = household
+        with self._tx() as tx:
+            return (
+                tx.count(
+                    "INSERT INTO households (household_id, name, description, timezone, size)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (household_id) DO NOTHING",
+                    [
+                        h.household_id,
+                        h.household_name,
+                        h.household_description,
+                        h.timezone,
+                        h.household_size,
+                    ],
+                )
+                > 0
+            )
+
     _H = "SELECT household_id, name, description, timezone, size FROM households"
 
     @staticmethod
@@ -124,6 +151,18 @@ class RegistryMixin:
         """Create or replace an operational property definition (DM-4)."""
         with self._tx() as tx:
             tx.count(_PROP_UPSERT, _prop_row(definition, kind, "deployment"))
+
+    def create_property(
+        self,
+        definition: OperationalPropertyDefinition,
+        *,
+        kind: PropertyKind = PropertyKind.INSTANTANEOUS,
+    ) -> bool:
+        """Add a deployment-level property (DM-4); False (nothing changed) when its id is
+        taken."""
+        with self._tx() as tx:
+            row = _prop_row(definition, kind, "deployment")
+            return tx.count(_PROP_KEEP, row) > 0
 
     def get_property(self, property_id: str) -> OperationalPropertyDefinition | None:
         """One operational property definition."""
@@ -178,6 +217,39 @@ class RegistryMixin:
             " ON CONFLICT DO NOTHING",
             [(e.physical_element_id, p.property_id) for p in props],
         )
+
+    def _element_properties(self, tx: Tx, e: PhysicalMeterElement) -> None:
+        props = e.physical_meter_operational_properties
+        tx.many(_PROP_KEEP, [_prop_row(p, PropertyKind.INSTANTANEOUS, "element") for p in props])
+        tx.many(
+            "INSERT INTO element_properties (element_id, property_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(e.physical_element_id, p.property_id) for p in props],
+        )
+
+    def _insert_element(self, tx: Tx, e: PhysicalMeterElement) -> bool:
+        """Insert an element and its properties unless its id is taken; True when inserted."""
+        inserted = tx.count(
+            "INSERT INTO physical_elements (element_id, name, description, version, is_virtual,"
+            " meter_class) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (element_id) DO NOTHING",
+            [
+                e.physical_element_id,
+                e.physical_element_name,
+                e.physical_element_description,
+                e.physical_element_version_id,
+                int(e.physical_element_is_virtual),
+                e.physical_meter_class.value,
+            ],
+        )
+        if inserted:
+            self._element_properties(tx, e)
+        return inserted > 0
+
+    def create_element(self, element: PhysicalMeterElement) -> bool:
+        """Add a physical meter element and the properties it provides (DM-5), in one
+        transaction; False (nothing changed) when its id is taken."""
+        with self._tx() as tx:
+            return self._insert_element(tx, element)
 
     def put_element(self, element: PhysicalMeterElement) -> None:
         """Create or replace a physical meter element and the properties it provides (DM-5)."""
@@ -263,6 +335,52 @@ class RegistryMixin:
                     element.physical_element_id,
                 ],
             )
+
+    def create_meter(self, meter: MeterIndividual, *, concentrator_id: str | None = None) -> bool:
+        """Add a meter individual (DM-6) with its site, in one transaction; False (nothing
+        changed) when its id is taken. An embedded element is stored too when its id is new,
+        or replaces the stored one when it lists properties (as :meth:`put_meter`).
+
+        Raises:
+            RegistryError: the meter names no element.
+            MissingReference: its household is not known.
+        """
+        m = meter
+        element = m.physical_meter_type
+        try:
+            with self._tx() as tx:
+                if tx.one("SELECT 1 FROM meters WHERE meter_id = ?", [m.meter_individual_id]):
+                    return False
+                if m.household_id is not None and not tx.one(
+                    "SELECT 1 FROM households WHERE household_id = ?", [m.household_id]
+                ):
+                    msg = f"no household {m.household_id!r}"
+                    raise MissingReference(msg, field="householdId")
+                if element is None:
+                    msg = f"meter {m.meter_individual_id} MUST name its PhysicalMeterElement (DM-6)"
+                    raise RegistryError(msg)
+                if element.physical_meter_operational_properties:
+                    self._put_element(tx, element)
+                else:
+                    self._insert_element(tx, element)
+                inserted = tx.count(
+                    "INSERT INTO meters (meter_id, name, description, household_id, element_id,"
+                    " concentrator_id) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (meter_id) DO NOTHING",
+                    [
+                        m.meter_individual_id,
+                        m.meter_individual_name,
+                        m.meter_individual_description,
+                        m.household_id,
+                        element.physical_element_id,
+                        concentrator_id,
+                    ],
+                )
+                if not inserted:  # created by another transaction since the check above
+                    raise _Taken
+        except _Taken:
+            return False
+        return True
 
     def _meters(self, where: str, params: list[Any]) -> list[MeterIndividual]:
         with self._tx() as tx:

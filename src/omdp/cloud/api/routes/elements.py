@@ -81,10 +81,9 @@ async def create_element(
     reject_nul(body)
 
     def run() -> PhysicalMeterElement:
-        if ctx.store.get_element(body.physical_element_id) is not None:
+        if not ctx.store.create_element(body):
             msg = f"physical meter element {body.physical_element_id!r} exists already"
             raise Conflict(msg, loc="$.physicalElementId")
-        ctx.store.put_element(body)
         return ctx.store.get_element(body.physical_element_id) or body
 
     return await asyncio.to_thread(run)
@@ -178,10 +177,9 @@ async def create_property(
     reject_nul(body)
 
     def run() -> None:
-        if ctx.store.get_property(body.property_id) is not None:
+        if not ctx.store.create_property(_definition(body), kind=PropertyKind(body.kind)):
             msg = f"operational property {body.property_id!r} exists already"
             raise Conflict(msg, loc="$.propertyId")
-        ctx.store.put_property(_definition(body), kind=PropertyKind(body.kind))
 
     await asyncio.to_thread(run)
     return _definition(body)

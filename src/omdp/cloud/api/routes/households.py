@@ -17,6 +17,7 @@ from omdp.cloud.api.deps import AnyCallerDep, ApiContext, CtxDep, RegistrarDep
 from omdp.cloud.api.errors import Conflict, Forbidden, Invalid, NotFound, error_responses
 from omdp.cloud.api.routes.common import Limit, Offset, id_path, same_id, window
 from omdp.cloud.api.schemas import ItemList
+from omdp.cloud.storage.port import MissingReference
 from omdp.domain.household import Household
 from omdp.domain.identifiers import IDENTIFIER_PATTERN
 from omdp.domain.reading import MeterIndividual
@@ -99,10 +100,9 @@ async def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Hou
     reject_nul(body)
 
     def run() -> None:
-        if ctx.store.get_household(body.household_id) is not None:
+        if not ctx.store.create_household(body):
             msg = f"household {body.household_id!r} exists already"
             raise Conflict(msg, loc="$.householdId")
-        ctx.store.put_household(body)
 
     await asyncio.to_thread(run)
     return body
@@ -230,13 +230,13 @@ async def create_meter(
     reject_nul(body)
 
     def run() -> MeterIndividual:
-        if ctx.store.get_meter(body.meter_individual_id) is not None:
+        try:
+            created = ctx.store.create_meter(body, concentrator_id=concentrator_id)
+        except MissingReference as exc:
+            raise Invalid(str(exc), loc=f"$.{exc.field}") from exc
+        if not created:
             msg = f"meter individual {body.meter_individual_id!r} exists already"
             raise Conflict(msg, loc="$.meterIndividualId")
-        _check_meter(ctx, body)
-        ctx.store.put_meter(body)
-        if concentrator_id is not None:
-            ctx.store.set_meter_site(body.meter_individual_id, concentrator_id)
         return ctx.store.get_meter(body.meter_individual_id) or body
 
     return await asyncio.to_thread(run)
