@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,9 +16,6 @@ from omdp.cloud.api.errors import Forbidden, Unauthenticated
 from omdp.cloud.api.privacy import Pseudonymiser
 from omdp.cloud.api.settings import ApiServerSettings
 from omdp.cloud.storage.port import ReadingStore
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +95,3 @@ AnyCallerDep = Annotated[
     Principal,
     Depends(require(Scope.READ, Scope.REGISTRY_READ, Scope.REGISTRY_WRITE, Scope.DELETE)),
 ]
-
-
-def blocking(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
-    """Run a blocking store call in a worker thread (the store port is synchronous)."""
-
-    @functools.wraps(func)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(func, *args, **kwargs)
-
-    return run

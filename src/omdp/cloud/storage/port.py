@@ -1,7 +1,8 @@
 """The storage port of the cloud: one Protocol, two adapters (SQLite, PostgreSQL).
 
 Services (ingest, the REST API, retention) depend on :class:`ReadingStore` only. Every method is
-synchronous and blocking; async callers run it through ``asyncio.to_thread``. Adapters raise
+synchronous and blocking: the API's routes are plain functions that FastAPI runs in its
+thread pool; other async callers use ``asyncio.to_thread``. Adapters raise
 :class:`~omdp.errors.StorageError` (or its :class:`RegistryError` subclass) and nothing else.
 """
 

@@ -11,7 +11,6 @@ id, and no ``outboxPath``: each adapter keeps its own outbox named after its met
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from typing import Annotated, Any, Literal
@@ -26,6 +25,7 @@ from omdp.cloud.api.deps import ApiContext, CtxDep, RegistrarDep
 from omdp.cloud.api.errors import Invalid, error_responses
 from omdp.cloud.api.schemas import AdapterConfigRequest, IssuedAdapterConfigFile
 from omdp.cloud.api.security import config_signing_key
+from omdp.cloud.storage.port import MissingReference
 from omdp.domain.adapter_file import AdapterConfigFile, BrokerConnection, PropertyMapping
 from omdp.domain.reading import MeterIndividual
 from omdp.security.protect import sign_document
@@ -63,17 +63,17 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
     }
     mappings.update({m.target: m for m in body.mapping_overrides})
     meter_id = str(uuid.uuid4())
-    store.put_meter(
-        MeterIndividual(
-            meter_individual_id=meter_id,
-            meter_individual_name=body.meter_individual_name,
-            meter_individual_description=body.meter_individual_description,
-            household_id=body.household_id,
-            physical_meter_type=element,
-        )
+    meter = MeterIndividual(
+        meter_individual_id=meter_id,
+        meter_individual_name=body.meter_individual_name,
+        meter_individual_description=body.meter_individual_description,
+        household_id=body.household_id,
+        physical_meter_type=element,
     )
-    if body.concentrator_id is not None:
-        store.set_meter_site(meter_id, body.concentrator_id)
+    try:  # the meter and its site in one transaction; a fresh id is never taken
+        store.create_meter(meter, concentrator_id=body.concentrator_id)
+    except MissingReference as exc:  # the household went since the check above
+        raise Invalid(str(exc), loc=f"$.{exc.field}") from exc
     password = secrets.token_urlsafe(24)
     ctx.credentials.put(meter_id, hash_password(password))
     configured = ctx.settings.api.adapter_broker
@@ -128,7 +128,7 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
         **error_responses(401, 403, 422),
     },
 )
-async def create_adapter_configuration(
+def create_adapter_configuration(
     _: RegistrarDep,
     ctx: CtxDep,
     body: AdapterConfigRequest,
@@ -139,7 +139,7 @@ async def create_adapter_configuration(
 ) -> Response:
     """Create the meter and answer its file."""
     reject_nul(body)
-    data = await asyncio.to_thread(_build, ctx, body)
+    data = _build(ctx, body)
     as_yaml = format == "yaml" or (format is None and "yaml" in (accept or ""))
     location = f"meterIndividuals/{data['MeterIndividualId']}"
     if as_yaml:

@@ -11,7 +11,6 @@ operators only. A household without meters has empty aggregates, not an error.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -108,9 +107,9 @@ def _household_zone(ctx: ApiContext, household_id: str | None) -> str | None:
     ),
     responses=error_responses(401, 403, 404, 422),
 )
-async def aggregates(body: AggregatesRequest, principal: ReaderDep, ctx: CtxDep) -> Response:
+def aggregates(body: AggregatesRequest, principal: ReaderDep, ctx: CtxDep) -> Response:
     """Serve rollups from the store."""
-    content = await asyncio.to_thread(_run, ctx, principal, body)
+    content = _run(ctx, principal, body)
     return Response(content, media_type="application/json")
 
 
@@ -192,11 +191,9 @@ def _energy(ctx: ApiContext, principal: Principal, body: EnergyRequest) -> dict[
     ),
     responses=error_responses(401, 403, 404, 422),
 )
-async def energy(
-    body: EnergyRequest, principal: ReaderDep, ctx: CtxDep, request: Request
-) -> Response:
+def energy(body: EnergyRequest, principal: ReaderDep, ctx: CtxDep, request: Request) -> Response:
     """The energy picture of :mod:`omdp.cloud.energy`."""
-    doc = await asyncio.to_thread(_energy, ctx, principal, body)
+    doc = _energy(ctx, principal, body)
     return compact_response(request, doc)
 
 
@@ -245,9 +242,7 @@ def _series(ctx: ApiContext, principal: Principal, body: SeriesRequest) -> dict[
     ),
     responses=error_responses(401, 403, 404, 422),
 )
-async def series(
-    body: SeriesRequest, principal: ReaderDep, ctx: CtxDep, request: Request
-) -> Response:
+def series(body: SeriesRequest, principal: ReaderDep, ctx: CtxDep, request: Request) -> Response:
     """Decimated series of :mod:`omdp.cloud.storage.series`."""
-    doc = await asyncio.to_thread(_series, ctx, principal, body)
+    doc = _series(ctx, principal, body)
     return compact_response(request, doc)

@@ -6,7 +6,6 @@ changes need ``registry:write``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -34,7 +33,7 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
     summary="List physical meter elements",
     responses=ERRORS,
 )
-async def list_elements(
+def list_elements(
     _: AnyCallerDep,
     ctx: CtxDep,
     meter_class: Annotated[
@@ -44,7 +43,7 @@ async def list_elements(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Elements by id, optionally of one meter class."""
-    found = await asyncio.to_thread(ctx.store.list_elements)
+    found = ctx.store.list_elements()
     if meter_class is not None:
         found = [e for e in found if e.physical_meter_class is meter_class]
     return window(found, limit, offset)
@@ -57,9 +56,9 @@ async def list_elements(
     summary="Read a physical meter element",
     responses=ERRORS,
 )
-async def get_element(_: AnyCallerDep, ctx: CtxDep, element_id: ElementId) -> PhysicalMeterElement:
+def get_element(_: AnyCallerDep, ctx: CtxDep, element_id: ElementId) -> PhysicalMeterElement:
     """One element with the properties it provides."""
-    found = await asyncio.to_thread(ctx.store.get_element, element_id)
+    found = ctx.store.get_element(element_id)
     if found is None:
         msg = f"no physical meter element {element_id!r}"
         raise NotFound(msg, loc="path.physicalElementId")
@@ -74,19 +73,16 @@ async def get_element(_: AnyCallerDep, ctx: CtxDep, element_id: ElementId) -> Ph
     summary="Create a physical meter element",
     responses=WRITE_ERRORS,
 )
-async def create_element(
+def create_element(
     _: RegistrarDep, ctx: CtxDep, body: PhysicalMeterElement
 ) -> PhysicalMeterElement:
     """Create an element; 409 when its id is taken."""
     reject_nul(body)
 
-    def run() -> PhysicalMeterElement:
-        if not ctx.store.create_element(body):
-            msg = f"physical meter element {body.physical_element_id!r} exists already"
-            raise Conflict(msg, loc="$.physicalElementId")
-        return ctx.store.get_element(body.physical_element_id) or body
-
-    return await asyncio.to_thread(run)
+    if not ctx.store.create_element(body):
+        msg = f"physical meter element {body.physical_element_id!r} exists already"
+        raise Conflict(msg, loc="$.physicalElementId")
+    return ctx.store.get_element(body.physical_element_id) or body
 
 
 @router.put(
@@ -96,21 +92,18 @@ async def create_element(
     summary="Update a physical meter element",
     responses=WRITE_ERRORS,
 )
-async def update_element(
+def update_element(
     _: RegistrarDep, ctx: CtxDep, element_id: ElementId, body: PhysicalMeterElement
 ) -> PhysicalMeterElement:
     """Replace an existing element."""
     same_id(element_id, body.physical_element_id, "physicalElementId")
     reject_nul(body)
 
-    def run() -> PhysicalMeterElement:
-        if ctx.store.get_element(element_id) is None:
-            msg = f"no physical meter element {element_id!r}"
-            raise NotFound(msg, loc="path.physicalElementId")
-        ctx.store.put_element(body)
-        return ctx.store.get_element(element_id) or body
-
-    return await asyncio.to_thread(run)
+    if ctx.store.get_element(element_id) is None:
+        msg = f"no physical meter element {element_id!r}"
+        raise NotFound(msg, loc="path.physicalElementId")
+    ctx.store.put_element(body)
+    return ctx.store.get_element(element_id) or body
 
 
 @router.get(
@@ -120,7 +113,7 @@ async def update_element(
     summary="List operational properties",
     responses=ERRORS,
 )
-async def list_properties(
+def list_properties(
     _: AnyCallerDep,
     ctx: CtxDep,
     prefix: Annotated[
@@ -130,7 +123,7 @@ async def list_properties(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Property definitions by id (the seeded catalogue and deployment-level ones)."""
-    found = await asyncio.to_thread(ctx.store.list_properties)
+    found = ctx.store.list_properties()
     if prefix:
         found = [p for p in found if p.property_id.startswith(prefix)]
     return window(found, limit, offset)
@@ -143,11 +136,11 @@ async def list_properties(
     summary="Read an operational property",
     responses=ERRORS,
 )
-async def get_property(
+def get_property(
     _: AnyCallerDep, ctx: CtxDep, property_id: PropertyId
 ) -> OperationalPropertyDefinition:
     """One property definition."""
-    found = await asyncio.to_thread(ctx.store.get_property, property_id)
+    found = ctx.store.get_property(property_id)
     if found is None:
         msg = f"no operational property {property_id!r}"
         raise NotFound(msg, loc="path.propertyId")
@@ -170,18 +163,15 @@ def _definition(body: PropertyIn) -> OperationalPropertyDefinition:
     summary="Create an operational property",
     responses=WRITE_ERRORS,
 )
-async def create_property(
+def create_property(
     _: RegistrarDep, ctx: CtxDep, body: PropertyIn
 ) -> OperationalPropertyDefinition:
     """Add a deployment-level property (DM-4); 409 when its id is taken."""
     reject_nul(body)
 
-    def run() -> None:
-        if not ctx.store.create_property(_definition(body), kind=PropertyKind(body.kind)):
-            msg = f"operational property {body.property_id!r} exists already"
-            raise Conflict(msg, loc="$.propertyId")
-
-    await asyncio.to_thread(run)
+    if not ctx.store.create_property(_definition(body), kind=PropertyKind(body.kind)):
+        msg = f"operational property {body.property_id!r} exists already"
+        raise Conflict(msg, loc="$.propertyId")
     return _definition(body)
 
 
@@ -192,18 +182,15 @@ async def create_property(
     summary="Update an operational property",
     responses=WRITE_ERRORS,
 )
-async def update_property(
+def update_property(
     _: RegistrarDep, ctx: CtxDep, property_id: PropertyId, body: PropertyIn
 ) -> OperationalPropertyDefinition:
     """Replace an existing property definition."""
     same_id(property_id, body.property_id, "propertyId")
     reject_nul(body)
 
-    def run() -> None:
-        if ctx.store.get_property(property_id) is None:
-            msg = f"no operational property {property_id!r}"
-            raise NotFound(msg, loc="path.propertyId")
-        ctx.store.put_property(_definition(body), kind=PropertyKind(body.kind))
-
-    await asyncio.to_thread(run)
+    if ctx.store.get_property(property_id) is None:
+        msg = f"no operational property {property_id!r}"
+        raise NotFound(msg, loc="path.propertyId")
+    ctx.store.put_property(_definition(body), kind=PropertyKind(body.kind))
     return _definition(body)

@@ -6,7 +6,6 @@ household and its meters. The answer is the audit record, which keeps no data.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -49,7 +48,7 @@ def _may_erase(principal: Principal, household_id: str | None) -> None:
     summary="Erase a household and all its data (CL-13)",
     responses=ERRORS,
 )
-async def erase_household(
+def erase_household(
     principal: AnyCallerDep,
     ctx: CtxDep,
     household_id: Annotated[str, id_path("householdId", "household")],
@@ -57,17 +56,14 @@ async def erase_household(
     """Erase the household, its meters, their readings and rollups; return the audit record."""
     _may_erase(principal, household_id)
 
-    def run() -> ErasureRecord:
-        if ctx.store.get_household(household_id) is None:
-            msg = f"no household {household_id!r}"
-            raise NotFound(msg, loc="path.householdId")
-        meters = ctx.store.list_meters(household_id=household_id)
-        record = ctx.store.erase_household(household_id, actor=principal.subject)
-        for meter in meters:
-            ctx.credentials.remove(meter.meter_individual_id)
-        return record
-
-    return _out(await asyncio.to_thread(run))
+    if ctx.store.get_household(household_id) is None:
+        msg = f"no household {household_id!r}"
+        raise NotFound(msg, loc="path.householdId")
+    meters = ctx.store.list_meters(household_id=household_id)
+    record = ctx.store.erase_household(household_id, actor=principal.subject)
+    for meter in meters:
+        ctx.credentials.remove(meter.meter_individual_id)
+    return _out(record)
 
 
 @router.delete(
@@ -76,21 +72,17 @@ async def erase_household(
     summary="Erase a meter and all its data (CL-13)",
     responses=ERRORS,
 )
-async def erase_meter(
+def erase_meter(
     principal: AnyCallerDep,
     ctx: CtxDep,
     meter_id: Annotated[str, id_path("meterIndividualId", "meter individual")],
 ) -> ErasureOut:
     """Erase the meter, its readings and rollups; return the audit record."""
-
-    def run() -> ErasureRecord:
-        meter = ctx.store.get_meter(meter_id)
-        if meter is None:
-            msg = f"no meter individual {meter_id!r}"
-            raise NotFound(msg, loc="path.meterIndividualId")
-        _may_erase(principal, meter.household_id)
-        record = ctx.store.erase_meter(meter_id, actor=principal.subject)
-        ctx.credentials.remove(meter_id)
-        return record
-
-    return _out(await asyncio.to_thread(run))
+    meter = ctx.store.get_meter(meter_id)
+    if meter is None:
+        msg = f"no meter individual {meter_id!r}"
+        raise NotFound(msg, loc="path.meterIndividualId")
+    _may_erase(principal, meter.household_id)
+    record = ctx.store.erase_meter(meter_id, actor=principal.subject)
+    ctx.credentials.remove(meter_id)
+    return _out(record)

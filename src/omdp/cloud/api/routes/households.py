@@ -6,7 +6,6 @@ their own household and meters; other callers see none of them (CL-9, CL-13).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -53,20 +52,20 @@ def _guard_listing(principal: Principal) -> None:
     summary="List households",
     responses=ERRORS,
 )
-async def list_households(
+def list_households(
     principal: AnyCallerDep, ctx: CtxDep, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, object]:
     """Households by id: all for operators, the own one for an owner."""
     _guard_listing(principal)
-    found = await asyncio.to_thread(ctx.store.list_households)
+    found = ctx.store.list_households()
     mine = [h for h in found if _visible_household(principal, h.household_id)]
     return window(mine, limit, offset)
 
 
-async def _household(ctx: ApiContext, principal: Principal, household_id: str) -> Household:
+def _household(ctx: ApiContext, principal: Principal, household_id: str) -> Household:
     found = None
     if _visible_household(principal, household_id):
-        found = await asyncio.to_thread(ctx.store.get_household, household_id)
+        found = ctx.store.get_household(household_id)
     if found is None:
         msg = f"no household {household_id!r}"
         raise NotFound(msg, loc="path.householdId")
@@ -80,11 +79,9 @@ async def _household(ctx: ApiContext, principal: Principal, household_id: str) -
     summary="Read a household",
     responses=ERRORS,
 )
-async def get_household(
-    principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId
-) -> Household:
+def get_household(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> Household:
     """One household (404 also for one the caller may not see)."""
-    return await _household(ctx, principal, household_id)
+    return _household(ctx, principal, household_id)
 
 
 @router.post(
@@ -95,16 +92,13 @@ async def get_household(
     summary="Create a household",
     responses=WRITE_ERRORS,
 )
-async def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Household:
+def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Household:
     """Create a household; 409 when its id is taken. Needs ``registry:write``."""
     reject_nul(body)
 
-    def run() -> None:
-        if not ctx.store.create_household(body):
-            msg = f"household {body.household_id!r} exists already"
-            raise Conflict(msg, loc="$.householdId")
-
-    await asyncio.to_thread(run)
+    if not ctx.store.create_household(body):
+        msg = f"household {body.household_id!r} exists already"
+        raise Conflict(msg, loc="$.householdId")
     return body
 
 
@@ -115,20 +109,17 @@ async def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Hou
     summary="Update a household",
     responses=WRITE_ERRORS,
 )
-async def update_household(
+def update_household(
     _: RegistrarDep, ctx: CtxDep, household_id: HouseholdId, body: Household
 ) -> Household:
     """Replace an existing household. Needs ``registry:write``."""
     same_id(household_id, body.household_id, "householdId")
     reject_nul(body)
 
-    def run() -> None:
-        if ctx.store.get_household(household_id) is None:
-            msg = f"no household {household_id!r}"
-            raise NotFound(msg, loc="path.householdId")
-        ctx.store.put_household(body)
-
-    await asyncio.to_thread(run)
+    if ctx.store.get_household(household_id) is None:
+        msg = f"no household {household_id!r}"
+        raise NotFound(msg, loc="path.householdId")
+    ctx.store.put_household(body)
     return body
 
 
@@ -139,7 +130,7 @@ async def update_household(
     summary="List meter individuals",
     responses=ERRORS,
 )
-async def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
+def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
     principal: AnyCallerDep,
     ctx: CtxDep,
     household_id: Annotated[
@@ -163,7 +154,7 @@ async def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
         if household_id not in (None, principal.household_id):
             return window([], limit, offset)
         household_id = principal.household_id
-    found = await asyncio.to_thread(ctx.store.list_meters, household_id=household_id)
+    found = ctx.store.list_meters(household_id=household_id)
     if element_id is not None:
         found = [
             m
@@ -181,18 +172,18 @@ async def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
     summary="Read a meter individual",
     responses=ERRORS,
 )
-async def get_meter(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> MeterIndividual:
+def get_meter(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> MeterIndividual:
     """One meter with its element (404 also for one the caller may not see)."""
-    return await visible_meter(ctx, principal, meter_id)
+    return visible_meter(ctx, principal, meter_id)
 
 
-async def visible_meter(ctx: ApiContext, principal: Principal, meter_id: str) -> MeterIndividual:
+def visible_meter(ctx: ApiContext, principal: Principal, meter_id: str) -> MeterIndividual:
     """The meter, if the caller may see it.
 
     Raises:
         NotFound: no such meter, or one of a household the caller may not see.
     """
-    found = await asyncio.to_thread(ctx.store.get_meter, meter_id)
+    found = ctx.store.get_meter(meter_id)
     if found is None or not _visible_household(principal, found.household_id):
         msg = f"no meter individual {meter_id!r}"
         raise NotFound(msg, loc="path.meterIndividualId")
@@ -213,7 +204,7 @@ def _check_meter(ctx: ApiContext, body: MeterIndividual) -> None:
     summary="Create a meter individual",
     responses=WRITE_ERRORS,
 )
-async def create_meter(
+def create_meter(
     _: RegistrarDep,
     ctx: CtxDep,
     body: MeterIndividual,
@@ -229,17 +220,14 @@ async def create_meter(
     """Create a meter of an existing household; an embedded element is stored too."""
     reject_nul(body)
 
-    def run() -> MeterIndividual:
-        try:
-            created = ctx.store.create_meter(body, concentrator_id=concentrator_id)
-        except MissingReference as exc:
-            raise Invalid(str(exc), loc=f"$.{exc.field}") from exc
-        if not created:
-            msg = f"meter individual {body.meter_individual_id!r} exists already"
-            raise Conflict(msg, loc="$.meterIndividualId")
-        return ctx.store.get_meter(body.meter_individual_id) or body
-
-    return await asyncio.to_thread(run)
+    try:
+        created = ctx.store.create_meter(body, concentrator_id=concentrator_id)
+    except MissingReference as exc:
+        raise Invalid(str(exc), loc=f"$.{exc.field}") from exc
+    if not created:
+        msg = f"meter individual {body.meter_individual_id!r} exists already"
+        raise Conflict(msg, loc="$.meterIndividualId")
+    return ctx.store.get_meter(body.meter_individual_id) or body
 
 
 @router.put(
@@ -249,19 +237,16 @@ async def create_meter(
     summary="Update a meter individual",
     responses=WRITE_ERRORS,
 )
-async def update_meter(
+def update_meter(
     _: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: MeterIndividual
 ) -> MeterIndividual:
     """Replace an existing meter. Needs ``registry:write``."""
     same_id(meter_id, body.meter_individual_id, "meterIndividualId")
     reject_nul(body)
 
-    def run() -> MeterIndividual:
-        if ctx.store.get_meter(meter_id) is None:
-            msg = f"no meter individual {meter_id!r}"
-            raise NotFound(msg, loc="path.meterIndividualId")
-        _check_meter(ctx, body)
-        ctx.store.put_meter(body)
-        return ctx.store.get_meter(meter_id) or body
-
-    return await asyncio.to_thread(run)
+    if ctx.store.get_meter(meter_id) is None:
+        msg = f"no meter individual {meter_id!r}"
+        raise NotFound(msg, loc="path.meterIndividualId")
+    _check_meter(ctx, body)
+    ctx.store.put_meter(body)
+    return ctx.store.get_meter(meter_id) or body

@@ -12,7 +12,6 @@ owner sees the meters of their household.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -92,7 +91,7 @@ def _items(store: ReadingStore, principal: Principal, since: datetime) -> list[M
     summary="Each meter's health: readings, gaps in its sequence numbers, silence",
     responses=error_responses(401, 403, 422),
 )
-async def meter_health(
+def meter_health(
     principal: AnyCallerDep,
     ctx: CtxDep,
     hours: Annotated[
@@ -101,5 +100,5 @@ async def meter_health(
 ) -> MeterHealthList:
     """Gap detection from sequence numbers over the last ``hours``."""
     since = datetime.now(UTC) - timedelta(hours=hours)
-    items = await asyncio.to_thread(_items, ctx.store, principal, since)
+    items = _items(ctx.store, principal, since)
     return MeterHealthList(since=since, items=items, total=len(items))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -127,7 +126,7 @@ def _page(ctx: ApiContext, body: ReadingsQuery, plan: _Plan) -> dict[str, Any]:
         **error_responses(401, 403, 404, 422),
     },
 )
-async def query_readings(
+def query_readings(
     body: Annotated[ReadingsQuery, QUERY_EXAMPLES],
     principal: ReaderDep,
     ctx: CtxDep,
@@ -135,7 +134,7 @@ async def query_readings(
 ) -> Response:
     """Answer a CL-3 query."""
     reject_nul(body)
-    plan = await asyncio.to_thread(_plan, ctx, principal, body)
+    plan = _plan(ctx, principal, body)
     paged = body.page_number is not None or body.page_size is not None
     too_big = not paged and plan.total > ctx.settings.api.json_max_rows
     if body.result_form is ResultForm.BULK or too_big:
@@ -148,8 +147,18 @@ async def query_readings(
         link = str(request.url_for("bulk_download", token=token)) + "?format=ndjson"
         answer = {"linkToBulk": link, "totalRows": plan.total, "resultForm": ResultForm.BULK}
         return Response(orjson.dumps(answer), media_type="application/json")
-    answer = await asyncio.to_thread(_page, ctx, body, plan)
+    answer = _page(ctx, body, plan)
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def _delete(ctx: ApiContext, principal: Principal, reading_id: str) -> bool:
+    """Delete the reading if the caller may; False when it is unknown or not theirs."""
+    if not principal.operator and principal.household_id is not None:
+        reading = ctx.store.get_reading(reading_id)
+        meter = None if reading is None else ctx.store.get_meter(reading.meter_id)
+        if meter is None or meter.household_id != principal.household_id:
+            return False
+    return ctx.store.delete_reading(reading_id)
 
 
 @router.delete(
@@ -163,7 +172,7 @@ async def query_readings(
     status_code=204,
     responses={204: {"description": "Deleted."}, **error_responses(401, 403, 404, 422)},
 )
-async def delete_reading(
+def delete_reading(
     principal: DeleterDep,
     ctx: CtxDep,
     id: Annotated[
@@ -171,16 +180,7 @@ async def delete_reading(
     ],
 ) -> Response:
     """Delete one reading."""
-
-    def run() -> bool:
-        if not principal.operator and principal.household_id is not None:
-            reading = ctx.store.get_reading(id)
-            meter = None if reading is None else ctx.store.get_meter(reading.meter_id)
-            if meter is None or meter.household_id != principal.household_id:
-                return False
-        return ctx.store.delete_reading(id)
-
-    if not await asyncio.to_thread(run):
+    if not _delete(ctx, principal, id):
         msg = f"no reading {id!r}"
         raise NotFound(msg, loc="query.id")
     return Response(status_code=204)

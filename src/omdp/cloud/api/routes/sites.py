@@ -11,7 +11,6 @@ and ``POST /v1/meterIndividuals?concentratorId=`` set it when the meter is creat
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -49,10 +48,10 @@ class SiteOut(SiteIn):
     summary="Read a meter's site (the concentrator that may speak for it)",
     responses=error_responses(401, 403, 404, 422),
 )
-async def get_site(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> SiteOut:
+def get_site(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> SiteOut:
     """The meter's concentrator (404 also for a meter the caller may not see)."""
-    await visible_meter(ctx, principal, meter_id)
-    site = await asyncio.to_thread(ctx.store.meter_site, meter_id)
+    visible_meter(ctx, principal, meter_id)
+    site = ctx.store.meter_site(meter_id)
     return SiteOut(meter_individual_id=meter_id, concentrator_id=site)
 
 
@@ -63,9 +62,9 @@ async def get_site(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> S
     description=__doc__,
     responses=error_responses(401, 403, 404, 422),
 )
-async def put_site(_: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: SiteIn) -> SiteOut:
+def put_site(_: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: SiteIn) -> SiteOut:
     """Set the meter's concentrator; takes effect without restarting anything."""
-    if not await asyncio.to_thread(ctx.store.set_meter_site, meter_id, body.concentrator_id):
+    if not ctx.store.set_meter_site(meter_id, body.concentrator_id):
         msg = f"no meter individual {meter_id!r}"
         raise NotFound(msg, loc="path.meterIndividualId")
     return SiteOut(meter_individual_id=meter_id, concentrator_id=body.concentrator_id)

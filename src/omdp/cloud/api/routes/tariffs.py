@@ -62,14 +62,10 @@ def _entitled(ctx: ApiContext, principal: Principal, household_id: str) -> None:
     summary="A household's tariff",
     responses=ERRORS,
 )
-async def get_tariff(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> TariffOut:
+def get_tariff(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> TariffOut:
     """The tariff, or ``tariff: null`` when none is set."""
-
-    def run() -> TariffOut:
-        _entitled(ctx, principal, household_id)
-        return TariffOut(household_id=household_id, tariff=ctx.store.get_tariff(household_id))
-
-    return await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    return TariffOut(household_id=household_id, tariff=ctx.store.get_tariff(household_id))
 
 
 @router.put(
@@ -78,17 +74,13 @@ async def get_tariff(principal: AnyCallerDep, ctx: CtxDep, household_id: Househo
     summary="Set a household's tariff",
     responses=ERRORS,
 )
-async def put_tariff(
+def put_tariff(
     principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId, body: Tariff
 ) -> TariffOut:
     """Set (replace) the tariff: every device of the household then shows the same costs."""
-
-    def run() -> TariffOut:
-        _entitled(ctx, principal, household_id)
-        ctx.store.put_tariff(household_id, body)
-        return TariffOut(household_id=household_id, tariff=body)
-
-    return await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    ctx.store.put_tariff(household_id, body)
+    return TariffOut(household_id=household_id, tariff=body)
 
 
 @router.delete(
@@ -97,14 +89,10 @@ async def put_tariff(
     summary="Remove a household's tariff",
     responses=ERRORS,
 )
-async def delete_tariff(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> None:
+def delete_tariff(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> None:
     """Remove the tariff (costs are no longer shown)."""
-
-    def run() -> None:
-        _entitled(ctx, principal, household_id)
-        ctx.store.delete_tariff(household_id)
-
-    await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    ctx.store.delete_tariff(household_id)
 
 
 def _points(request_type: str, raw: bytes) -> list[PricePoint]:
@@ -154,13 +142,14 @@ async def put_prices(
     raw = await request.body()
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
 
-    def run() -> PricesStored:
+    def store() -> PricesStored:
         _entitled(ctx, principal, household_id)
         points = _points(kind, raw)
         stored = ctx.store.put_prices(household_id, points)
         return PricesStored(stored=stored, first=points[0].t, last=points[-1].t)
 
-    return await asyncio.to_thread(run)
+    # async, to read the raw body (JSON or CSV); the store is called in a worker thread
+    return await asyncio.to_thread(store)
 
 
 @router.get(
@@ -169,7 +158,7 @@ async def put_prices(
     summary="A household's price series in a span",
     responses=ERRORS,
 )
-async def get_prices(
+def get_prices(
     principal: AnyCallerDep,
     ctx: CtxDep,
     household_id: HouseholdId,
@@ -177,13 +166,9 @@ async def get_prices(
     end: Annotated[Timestamp | None, Query(description="Until (exclusive).")] = None,
 ) -> PricesOut:
     """The prices in ``[start, end)`` (all without a span)."""
-
-    def run() -> PricesOut:
-        _entitled(ctx, principal, household_id)
-        points = ctx.store.prices(household_id, start=start, end=end)
-        return PricesOut(items=[PriceIn(t=p.t, price=p.price) for p in points], total=len(points))
-
-    return await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    points = ctx.store.prices(household_id, start=start, end=end)
+    return PricesOut(items=[PriceIn(t=p.t, price=p.price) for p in points], total=len(points))
 
 
 @router.delete(
@@ -191,16 +176,10 @@ async def get_prices(
     summary="Remove a household's price series",
     responses=ERRORS,
 )
-async def delete_prices(
-    principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId
-) -> Response:
+def delete_prices(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> Response:
     """Remove every price of the household."""
-
-    def run() -> int:
-        _entitled(ctx, principal, household_id)
-        return ctx.store.delete_prices(household_id)
-
-    deleted = await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    deleted = ctx.store.delete_prices(household_id)
     return Response(orjson.dumps({"deleted": deleted}), media_type="application/json")
 
 
@@ -223,16 +202,10 @@ def _roles(ctx: ApiContext, household_id: str) -> MeterRoles:
     summary="The roles of a household's electricity meters",
     responses=ERRORS,
 )
-async def get_meter_roles(
-    principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId
-) -> MeterRoles:
+def get_meter_roles(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> MeterRoles:
     """grid (the default), pv, battery or submeter for each electricity meter."""
-
-    def run() -> MeterRoles:
-        _entitled(ctx, principal, household_id)
-        return _roles(ctx, household_id)
-
-    return await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    return _roles(ctx, household_id)
 
 
 @router.put(
@@ -241,19 +214,15 @@ async def get_meter_roles(
     summary="Set the roles of a household's electricity meters",
     responses=ERRORS,
 )
-async def put_meter_roles(
+def put_meter_roles(
     principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId, body: MeterRoles
 ) -> MeterRoles:
     """Set roles; every meter named must belong to the household."""
-
-    def run() -> MeterRoles:
-        _entitled(ctx, principal, household_id)
-        own = {m.meter_individual_id for m in ctx.store.list_meters(household_id=household_id)}
-        for i, item in enumerate(body.items):
-            if item.meter_id not in own:
-                msg = f"meter {item.meter_id!r} is not one of this household's"
-                raise Invalid(msg, loc=f"$.items[{i}].meterId")
-        ctx.store.set_meter_roles({i.meter_id: MeterRole(i.role) for i in body.items})
-        return _roles(ctx, household_id)
-
-    return await asyncio.to_thread(run)
+    _entitled(ctx, principal, household_id)
+    own = {m.meter_individual_id for m in ctx.store.list_meters(household_id=household_id)}
+    for i, item in enumerate(body.items):
+        if item.meter_id not in own:
+            msg = f"meter {item.meter_id!r} is not one of this household's"
+            raise Invalid(msg, loc=f"$.items[{i}].meterId")
+    ctx.store.set_meter_roles({i.meter_id: MeterRole(i.role) for i in body.items})
+    return _roles(ctx, household_id)
