@@ -1,11 +1,11 @@
-"""Schema migrations, aggregates over rollups, retention and erasure (CL-13), for both stores."""
+"""Schema migrations, aggregates over rollups, retention and erasure (CL-13): three roles of
+both stores, each over the shared :class:`~omdp.cloud.storage.database.Database`."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -20,7 +20,9 @@ from omdp.cloud.model import (
     RetentionPolicy,
     RetentionReport,
 )
+from omdp.cloud.storage.database import Database, SqlRole
 from omdp.cloud.storage.port import RegistryError
+from omdp.cloud.storage.registry import SqlRegistry
 from omdp.cloud.storage.rollups import (
     WIDTHS,
     bucketer,
@@ -30,7 +32,7 @@ from omdp.cloud.storage.rollups import (
     rebuild_sql,
     roll,
 )
-from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
+from omdp.cloud.storage.sqlbase import Tx, in_list
 
 _ERASED_TABLES = ("readings", "rollups", "seen_meters", "meter_roles")
 
@@ -39,27 +41,25 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class LifecycleMixin:
-    """Needs ``_tx``, ``dialect``, ``catalog``, ``migrations`` and ``_recompute_dirty``."""
+class SqlSchema(SqlRole):
+    """Schema migrations of one engine, and the catalogue seeded after them."""
 
-    dialect: Dialect
-    catalog: Catalog | None
-    migrations: Sequence[tuple[int, str, str]]
-
-    if TYPE_CHECKING:
-
-        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
-
-        def _recompute_dirty(self, tx: Tx) -> None: ...
-
-        def seed_catalog(self, catalog: Catalog) -> None: ...
+    def __init__(
+        self,
+        db: Database,
+        *,
+        migrations: Sequence[tuple[int, str, str]],
+        catalog: Catalog | None,
+        registry: SqlRegistry,
+    ) -> None:
+        super().__init__(db)
+        self.migrations = migrations
+        self.catalog = catalog
+        self.seed_catalog = registry.seed_catalog
 
     def _lock_schema(self, tx: Tx) -> None:
         """Serialise concurrent migrators (PostgreSQL: an advisory lock)."""
-
-    def _drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """Drop value partitions that end at or before ``before``; none by default."""
-        return []
+        self.db.lock_schema(tx)
 
     # -- migrations ---------------------------------------------------------------------------
 
@@ -86,6 +86,10 @@ class LifecycleMixin:
                 current = version
         self.seed_catalog(self.catalog or default_catalog())
         return current
+
+
+class SqlAggregates(SqlRole):
+    """Aggregates of one property per bucket from the rollups (the rollups role)."""
 
     # -- aggregates ---------------------------------------------------------------------------
 
@@ -168,6 +172,19 @@ class LifecycleMixin:
             tx.count("DELETE FROM rollups")
             for width in WIDTHS:
                 tx.run(rebuild_sql(self.dialect, width))
+
+
+class SqlRetention(SqlRole):
+    """Retention and erasure (CL-13): readings, rollups and registry entries deleted."""
+
+    def __init__(self, db: Database, *, recompute_dirty: Callable[[Tx], None]) -> None:
+        super().__init__(db)
+        self._recompute_dirty = recompute_dirty
+        """Recomputes the rollups marked dirty (the readings role's, in the same transaction)."""
+
+    def _drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
+        """Drop value partitions that end at or before ``before`` (none on SQLite)."""
+        return self.db.drop_partitions(tx, before)
 
     # -- retention ----------------------------------------------------------------------------
 

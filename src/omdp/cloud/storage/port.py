@@ -1,6 +1,8 @@
-"""The storage port of the cloud: one Protocol, two adapters (SQLite, PostgreSQL).
+"""The storage port of the cloud: small role Protocols, two adapters (SQLite, PostgreSQL).
 
-Services (ingest, the REST API, retention) depend on :class:`ReadingStore` only. Every method is
+Each role is one concern (reading writer, reading query, aggregates, registry, quarantine,
+erasure, tariffs, energy); :class:`ReadingStore` is all of them, as the adapters implement it.
+Services and routes depend on the roles they use. Every method is
 synchronous and blocking: the API's routes are plain functions that FastAPI runs in its
 thread pool; other async callers use ``asyncio.to_thread``. Adapters raise
 :class:`~omdp.errors.StorageError` (or its :class:`RegistryError` subclass) and nothing else.
@@ -8,6 +10,7 @@ thread pool; other async callers use ``asyncio.to_thread``. Adapters raise
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -111,10 +114,8 @@ class EnergyQuery(Protocol):
         ...
 
 
-class ReadingStore(TariffStore, EnergyQuery, Protocol):
-    """Readings, rollups, registry, quarantine, retention and erasure, behind one interface."""
-
-    # -- life cycle ---------------------------------------------------------------------------
+class Lifecycle(Protocol):
+    """The store's life: schema migrations and release."""
 
     def migrate(self) -> int:
         """Apply pending schema migrations, seed the catalogue; return the schema version."""
@@ -124,7 +125,9 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Release connections; the store is unusable afterwards."""
         ...
 
-    # -- ingest -------------------------------------------------------------------------------
+
+class ReadingWriter(Protocol):
+    """Readings in (ingest of batches and quarantine entries, CL-1) and out (CL-11)."""
 
     def write_batch(
         self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
@@ -135,7 +138,13 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """
         ...
 
-    # -- readings -----------------------------------------------------------------------------
+    def delete_reading(self, reading_id: str) -> bool:
+        """Delete one reading (CL-11) and update its rollups; False when it was not there."""
+        ...
+
+
+class ReadingQuery(Protocol):
+    """Stored readings, read (CL-3, CL-4) and checked for gaps."""
 
     def query_readings(
         self, flt: ReadingFilter, *, limit: int | None = None, offset: int = 0
@@ -151,11 +160,15 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """One reading by its meterReadingIdentifier."""
         ...
 
-    def delete_reading(self, reading_id: str) -> bool:
-        """Delete one reading (CL-11) and update its rollups; False when it was not there."""
+    def meter_health(
+        self, *, since: datetime, meter_ids: Sequence[str] | None = None
+    ) -> list[MeterHealth]:
+        """Per meter with readings since ``since``: count, newest, missing sequence numbers."""
         ...
 
-    # -- rollups ------------------------------------------------------------------------------
+
+class AggregateQuery(Protocol):
+    """Rollups: buckets of one property per meter or household."""
 
     def aggregates(
         self,
@@ -181,14 +194,16 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Recompute every rollup from the stored values (after a bulk import)."""
         ...
 
-    # -- registry (DM-4..DM-6) ----------------------------------------------------------------
 
-    def put_household(self, household: Household) -> None:
-        """Create or replace a household."""
-        ...
+class Registry(Protocol):
+    """Households, properties, elements, meters and their sites (DM-4..DM-6, CL-14)."""
 
     def create_household(self, household: Household) -> bool:
         """Add a household atomically; False (nothing changed) when its id is taken."""
+        ...
+
+    def put_household(self, household: Household) -> None:
+        """Create or replace a household."""
         ...
 
     def get_household(self, household_id: str) -> Household | None:
@@ -199,15 +214,6 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Every household, by id."""
         ...
 
-    def put_property(
-        self,
-        definition: OperationalPropertyDefinition,
-        *,
-        kind: PropertyKind = PropertyKind.INSTANTANEOUS,
-    ) -> None:
-        """Create or replace an operational property definition (DM-4)."""
-        ...
-
     def create_property(
         self,
         definition: OperationalPropertyDefinition,
@@ -216,6 +222,15 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
     ) -> bool:
         """Add an operational property atomically; False (nothing changed) when its id is
         taken."""
+        ...
+
+    def put_property(
+        self,
+        definition: OperationalPropertyDefinition,
+        *,
+        kind: PropertyKind = PropertyKind.INSTANTANEOUS,
+    ) -> None:
+        """Create or replace an operational property definition (DM-4)."""
         ...
 
     def get_property(self, property_id: str) -> OperationalPropertyDefinition | None:
@@ -230,13 +245,13 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Every operational property definition, by id."""
         ...
 
-    def put_element(self, element: PhysicalMeterElement) -> None:
-        """Create or replace a physical meter element and the properties it provides (DM-5)."""
-        ...
-
     def create_element(self, element: PhysicalMeterElement) -> bool:
         """Add a physical meter element and its properties atomically; False (nothing
         changed) when its id is taken."""
+        ...
+
+    def put_element(self, element: PhysicalMeterElement) -> None:
+        """Create or replace a physical meter element and the properties it provides (DM-5)."""
         ...
 
     def get_element(self, element_id: str) -> PhysicalMeterElement | None:
@@ -247,18 +262,18 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Every physical meter element, by id."""
         ...
 
-    def put_meter(self, meter: MeterIndividual) -> None:
-        """Create or replace a meter individual (DM-6); its element and household must exist
-        or be given (an embedded element is stored too).
-        """
-        ...
-
     def create_meter(self, meter: MeterIndividual, *, concentrator_id: str | None = None) -> bool:
         """Add a meter individual (and its site) atomically; False (nothing changed) when its
         id is taken.
 
         Raises:
             MissingReference: its household is not known.
+        """
+        ...
+
+    def put_meter(self, meter: MeterIndividual) -> None:
+        """Create or replace a meter individual (DM-6); its element and household must exist
+        or be given (an embedded element is stored too).
         """
         ...
 
@@ -287,13 +302,9 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """``{meter id: concentrator id}`` of every meter with a site (or of one site)."""
         ...
 
-    # -- quarantine ---------------------------------------------------------------------------
 
-    def meter_health(
-        self, *, since: datetime, meter_ids: Sequence[str] | None = None
-    ) -> list[MeterHealth]:
-        """Per meter with readings since ``since``: count, newest, missing sequence numbers."""
-        ...
+class Quarantine(Protocol):
+    """Messages that failed validation, kept for inspection."""
 
     def list_quarantine(self, *, limit: int = 100, offset: int = 0) -> list[QuarantineEntry]:
         """Quarantined messages, oldest first."""
@@ -315,7 +326,9 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
         """Delete the given entries (all when None); return how many were deleted."""
         ...
 
-    # -- retention and erasure (CL-13) --------------------------------------------------------
+
+class Erasure(Protocol):
+    """Deleting data by retention or on request, audited (CL-13)."""
 
     def apply_retention(self, policy: RetentionPolicy, *, now: datetime) -> RetentionReport:
         """Delete readings older than the policy allows (whole partitions where possible)."""
@@ -331,4 +344,49 @@ class ReadingStore(TariffStore, EnergyQuery, Protocol):
 
     def erasure_log(self) -> list[ErasureRecord]:
         """The audit records of every erasure, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """The roles whose calls share one transaction (:meth:`ReadingStore.unit_of_work`)."""
+
+    @property
+    def registry(self) -> Registry:
+        """The registry, in the unit's transaction."""
+        ...
+
+    @property
+    def tariffs(self) -> TariffStore:
+        """Tariffs, prices and meter roles, in the unit's transaction."""
+        ...
+
+    @property
+    def erasure(self) -> Erasure:
+        """Retention and erasure, in the unit's transaction."""
+        ...
+
+
+class ReadingStore(
+    Lifecycle,
+    ReadingWriter,
+    ReadingQuery,
+    AggregateQuery,
+    Registry,
+    Quarantine,
+    Erasure,
+    TariffStore,
+    EnergyQuery,
+    Protocol,
+):
+    """Every role behind one object (what :func:`~omdp.cloud.storage.open_store` opens).
+
+    Callers that need only some of it name the role (:class:`Registry`, :class:`ReadingQuery`,
+    ...), so that what they use is visible in their signature.
+    """
+
+    def unit_of_work(self) -> contextlib.AbstractContextManager[UnitOfWork]:
+        """One transaction for several calls: they commit together when the block ends and
+        roll back together when it raises. A call that raises inside the block undoes only its
+        own writes (a savepoint). Inside the block, call the unit's roles, not the store (on
+        SQLite the store's own calls would wait for the unit's transaction)."""
         ...

@@ -35,9 +35,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
+from omdp.cloud.storage.composed import ComposedStore
 from omdp.cloud.storage.energy import EnergyMixin
-from omdp.cloud.storage.lifecycle import LifecycleMixin
-from omdp.cloud.storage.registry import RegistryMixin
 from omdp.cloud.storage.rollups import (
     ROLLUP_COLUMNS,
     Partial,
@@ -48,7 +47,6 @@ from omdp.cloud.storage.rollups import (
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
 from omdp.cloud.storage.series import SeriesMixin
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
-from omdp.cloud.storage.tariffs import TariffMixin
 from omdp.errors import StorageError
 
 POOL_TIMEOUT_S: Final = 10.0
@@ -121,15 +119,14 @@ def _next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, SeriesMixin, SqlStore):
-    """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
+class PostgresDatabase:
+    """A PostgreSQL connection pool: the connection the store's roles share, and the monthly
+    partitions of the values."""
 
     dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST", lateral=True)
-    migrations = MIGRATIONS
 
-    def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
-        self.catalog = catalog
         self._months: set[date] = set()
         self._months_lock = threading.Lock()
         self._pool = ConnectionPool(
@@ -159,7 +156,9 @@ class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Ser
         self._pool.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Tx]:
+    def tx(self) -> Iterator[Tx]:
+        """A transaction on a pooled connection: commits when the block ends, rolls back when
+        it raises; driver errors and pool timeouts become :class:`StorageError`."""
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
                 yield Tx(cursor, self.dialect)
@@ -170,7 +169,8 @@ class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Ser
             msg = f"PostgreSQL at {self._location}: {exc}"
             raise StorageError(msg) from exc
 
-    def _lock_schema(self, tx: Tx) -> None:
+    def lock_schema(self, tx: Tx) -> None:
+        """Serialise concurrent migrators: a transaction-scoped advisory lock."""
         tx.run("SELECT pg_advisory_xact_lock(7423011)")
 
     # -- partitions ---------------------------------------------------------------------------
@@ -179,11 +179,12 @@ class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Ser
     def _partition(month: date) -> str:
         return f"reading_values_y{month.year:04d}m{month.month:02d}"
 
-    def _ensure_months(self, readings: Sequence[StoredReading]) -> None:
+    def ensure_months(self, readings: Sequence[StoredReading]) -> None:
+        """Create the monthly partitions ``readings`` need (remembered per database)."""
         needed = {_month(r.reading_time) for r in readings} - self._months
         if not needed:
             return
-        with self._months_lock, self._tx() as tx:
+        with self._months_lock, self.tx() as tx:
             for month in sorted(needed):
                 tx.run(
                     f"CREATE TABLE IF NOT EXISTS {self._partition(month)} PARTITION OF "
@@ -192,7 +193,8 @@ class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Ser
                 )
         self._months |= needed
 
-    def _drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
+    def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
+        """Drop the monthly partitions that end at or before ``before``; their names."""
         rows = tx.run(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
             " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reading_values'"
@@ -205,6 +207,26 @@ class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Ser
                 dropped.append(name)
                 self._months.discard(date(year, month, 1))
         return sorted(dropped)
+
+
+class PostgresStore(ComposedStore, EnergyMixin, SeriesMixin, SqlStore):
+    """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
+
+    dialect = PostgresDatabase.dialect
+
+    def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:
+        self.url = url
+        self._pg = PostgresDatabase(url, pool_size=pool_size)
+        super().__init__(
+            self._pg, migrations=MIGRATIONS, catalog=catalog, recompute_dirty=self._recompute_dirty
+        )
+
+    def close(self) -> None:
+        """Close the pool and its connections."""
+        self._pg.close()
+
+    def _ensure_months(self, readings: Sequence[StoredReading]) -> None:
+        self._pg.ensure_months(readings)
 
     # -- writes -------------------------------------------------------------------------------
 

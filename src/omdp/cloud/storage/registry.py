@@ -2,22 +2,22 @@
 
 An element lists the operational properties it provides (DM-5); a meter individual names its
 element and its household (DM-6). Readings of meters the registry does not know are kept and
-listed by :meth:`RegistryMixin.unknown_meters`, never dropped.
+listed by :meth:`SqlRegistry.unknown_meters`, never dropped.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from omdp.catalog import Catalog, PropertyKind
 from omdp.cloud.model import MeterHealth, UnknownMeter
+from omdp.cloud.storage.database import SqlRole
 from omdp.cloud.storage.port import MissingReference, RegistryError
-from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
+from omdp.cloud.storage.sqlbase import Tx, in_list
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -58,14 +58,8 @@ def _definition(row: tuple[Any, ...]) -> OperationalPropertyDefinition:
     )
 
 
-class RegistryMixin:
-    """Registry methods over the shared SQL; needs ``_tx`` and ``dialect`` of the store."""
-
-    dialect: Dialect
-
-    if TYPE_CHECKING:
-
-        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
+class SqlRegistry(SqlRole):
+    """The registry role (:class:`~omdp.cloud.storage.port.Registry`) in the shared SQL."""
 
     def seed_catalog(self, catalog: Catalog) -> None:
         """Insert the catalogue's properties that the registry does not hold yet."""

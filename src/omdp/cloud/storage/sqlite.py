@@ -35,14 +35,12 @@ from typing import Any, Final
 
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
+from omdp.cloud.storage.composed import ComposedStore
 from omdp.cloud.storage.energy import EnergyMixin
-from omdp.cloud.storage.lifecycle import LifecycleMixin
-from omdp.cloud.storage.registry import RegistryMixin
 from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
 from omdp.cloud.storage.series import SeriesMixin
 from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
-from omdp.cloud.storage.tariffs import TariffMixin
 from omdp.errors import StorageError
 from omdp.security.files import private_file
 
@@ -78,15 +76,13 @@ def _us(value: datetime) -> int:
     return (value - EPOCH) // _US
 
 
-class SqliteStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, SeriesMixin, SqlStore):
-    """A :class:`~omdp.cloud.storage.port.ReadingStore` in one SQLite file."""
+class SqliteDatabase:
+    """One SQLite file in WAL mode behind a lock: the connection the store's roles share."""
 
     dialect = SqliteDialect("sqlite", least="min", greatest="max")
-    migrations = MIGRATIONS
 
-    def __init__(self, path: str | Path, *, catalog: Catalog | None = None) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.catalog = catalog
         self._lock = threading.Lock()
         try:
             if str(path) != ":memory:":
@@ -113,7 +109,9 @@ class SqliteStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Serie
             self._conn.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Tx]:
+    def tx(self) -> Iterator[Tx]:
+        """A write transaction (``BEGIN IMMEDIATE``): commits when the block ends, rolls back
+        when it raises; driver errors become :class:`StorageError`."""
         with self._lock:
             cursor = self._conn.cursor()
             try:
@@ -131,6 +129,33 @@ class SqliteStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, Serie
                 raise
             finally:
                 cursor.close()
+
+    def lock_schema(self, tx: Tx) -> None:
+        """Nothing: ``BEGIN IMMEDIATE`` excludes other writers already."""
+
+    def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
+        """None: SQLite has no partitions."""
+        return []
+
+
+class SqliteStore(ComposedStore, EnergyMixin, SeriesMixin, SqlStore):
+    """A :class:`~omdp.cloud.storage.port.ReadingStore` in one SQLite file."""
+
+    dialect = SqliteDatabase.dialect
+
+    def __init__(self, path: str | Path, *, catalog: Catalog | None = None) -> None:
+        self.path = Path(path)
+        self._file = SqliteDatabase(path)
+        super().__init__(
+            self._file,
+            migrations=MIGRATIONS,
+            catalog=catalog,
+            recompute_dirty=self._recompute_dirty,
+        )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._file.close()
 
     def write_batch(
         self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()

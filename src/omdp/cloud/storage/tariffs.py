@@ -7,25 +7,15 @@ household or meter when it is erased (CL-13).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from omdp.cloud.storage.database import SqlRole
 from omdp.cloud.tariffs import MeterRole, PricePoint, Tariff
 
-if TYPE_CHECKING:
-    from omdp.cloud.storage.sqlbase import Dialect, Tx
 
-
-class TariffMixin:
-    """Needs ``_tx`` and ``dialect`` of the store."""
-
-    dialect: Dialect
-
-    if TYPE_CHECKING:
-
-        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
+class SqlTariffs(SqlRole):
+    """The tariff role (:class:`~omdp.cloud.storage.port.TariffStore`) in the shared SQL."""
 
     def get_tariff(self, household_id: str) -> Tariff | None:
         """The household's tariff, or None when none is set."""
