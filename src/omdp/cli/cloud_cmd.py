@@ -162,11 +162,23 @@ def erase(
     if (household_id is None) == (meter_id is None):
         msg = "give exactly one of --household and --meter"
         raise click.UsageError(msg)
-    with opened_store(cloud_settings(config_file)) as store:
-        if household_id is not None:
-            record = store.erase_household(household_id, actor=actor)
-        else:
-            record = store.erase_meter(meter_id or "", actor=actor)
+    from omdp.cloud.api.credentials import FileCredentialStore
+    from omdp.cloud.services.erasure import ErasureService
+    from omdp.cloud.services.registry import NotRegistered
+
+    settings = cloud_settings(config_file)
+    with opened_store(settings) as store:
+        # the erased meters' broker credentials go too, as through the API
+        erasure = ErasureService(
+            store, forget=FileCredentialStore(settings.api.credentials_file).remove
+        )
+        try:
+            if household_id is not None:
+                record = erasure.erase_household(household_id, actor=actor)
+            else:
+                record = erasure.erase_meter(meter_id or "", actor=actor)
+        except NotRegistered as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(
             f"erased {record.subject_kind} {record.subject_id}: {record.total_rows} row(s) "
             + ", ".join(f"{k}={v}" for k, v in record.rows.items())

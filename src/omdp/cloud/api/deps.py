@@ -15,6 +15,8 @@ from omdp.cloud.api.credentials import CredentialStore
 from omdp.cloud.api.errors import Forbidden, Unauthenticated
 from omdp.cloud.api.privacy import Pseudonymiser
 from omdp.cloud.api.settings import ApiServerSettings
+from omdp.cloud.services.erasure import ErasureService
+from omdp.cloud.services.registry import RegistryService
 from omdp.cloud.storage.port import ReadingStore
 
 
@@ -43,6 +45,20 @@ def _store(ctx: CtxDep) -> ReadingStore:
 
 
 StoreDep = Annotated[ReadingStore, Depends(_store)]
+
+
+def _registry(ctx: CtxDep) -> RegistryService:
+    return RegistryService(ctx.store)
+
+
+def _erasure(ctx: CtxDep) -> ErasureService:
+    return ErasureService(ctx.store, forget=ctx.credentials.remove)
+
+
+RegistryServiceDep = Annotated[RegistryService, Depends(_registry)]
+"""Registry creates and updates, each in one transaction."""
+ErasureServiceDep = Annotated[ErasureService, Depends(_erasure)]
+"""Erasures with their audit records and the erased meters' broker credentials."""
 
 _bearer = HTTPBearer(auto_error=False, description="A bearer token (CL-6).")
 

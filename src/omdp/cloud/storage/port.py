@@ -366,7 +366,19 @@ class UnitOfWork(Protocol):
         ...
 
 
+class Transactional(Protocol):
+    """A store that runs several role calls in one transaction."""
+
+    def unit_of_work(self) -> contextlib.AbstractContextManager[UnitOfWork]:
+        """One transaction for several calls: they commit together when the block ends and
+        roll back together when it raises. A call that raises inside the block undoes only its
+        own writes (a savepoint). Inside the block, call the unit's roles, not the store (on
+        SQLite the store's own calls would wait for the unit's transaction)."""
+        ...
+
+
 class ReadingStore(
+    Transactional,
     Lifecycle,
     ReadingWriter,
     ReadingQuery,
@@ -383,10 +395,3 @@ class ReadingStore(
     Callers that need only some of it name the role (:class:`Registry`, :class:`ReadingQuery`,
     ...), so that what they use is visible in their signature.
     """
-
-    def unit_of_work(self) -> contextlib.AbstractContextManager[UnitOfWork]:
-        """One transaction for several calls: they commit together when the block ends and
-        roll back together when it raises. A call that raises inside the block undoes only its
-        own writes (a savepoint). Inside the block, call the unit's roles, not the store (on
-        SQLite the store's own calls would wait for the unit's transaction)."""
-        ...

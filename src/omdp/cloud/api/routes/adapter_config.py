@@ -23,9 +23,10 @@ from omdp.cloud.api.checks import reject_nul, require_properties
 from omdp.cloud.api.credentials import hash_password
 from omdp.cloud.api.deps import ApiContext, CtxDep, RegistrarDep
 from omdp.cloud.api.errors import Invalid, error_responses
+from omdp.cloud.api.routes.common import registry_answers
 from omdp.cloud.api.schemas import AdapterConfigRequest, IssuedAdapterConfigFile
 from omdp.cloud.api.security import config_signing_key
-from omdp.cloud.storage.port import MissingReference
+from omdp.cloud.services.registry import RegistryService
 from omdp.domain.adapter_file import AdapterConfigFile, BrokerConnection, PropertyMapping
 from omdp.domain.reading import MeterIndividual
 from omdp.security.protect import sign_document
@@ -70,10 +71,8 @@ def _build(ctx: ApiContext, body: AdapterConfigRequest) -> dict[str, Any]:
         household_id=body.household_id,
         physical_meter_type=element,
     )
-    try:  # the meter and its site in one transaction; a fresh id is never taken
-        store.create_meter(meter, concentrator_id=body.concentrator_id)
-    except MissingReference as exc:  # the household went since the check above
-        raise Invalid(str(exc), loc=f"$.{exc.field}") from exc
+    with registry_answers():  # the meter and its site in one transaction
+        RegistryService(store).create_meter(meter, concentrator_id=body.concentrator_id)
     password = secrets.token_urlsafe(24)
     ctx.credentials.put(meter_id, hash_password(password))
     configured = ctx.settings.api.adapter_broker

@@ -1,13 +1,16 @@
-"""Parameters and helpers shared by the list endpoints."""
+"""Parameters and helpers shared by the endpoints."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Annotated, TypeVar
 
 from fastapi import Path, Query
 
-from omdp.cloud.api.errors import Invalid
+from omdp.cloud.api.errors import Conflict, Invalid, NotFound
+from omdp.cloud.services.registry import NotRegistered, Taken
+from omdp.cloud.storage.port import MissingReference
 from omdp.domain.identifiers import IDENTIFIER_PATTERN
 
 T = TypeVar("T")
@@ -31,3 +34,17 @@ def same_id(path_id: str, body_id: str, field: str) -> None:
     if path_id != body_id:
         msg = f"{field} {body_id!r} differs from the id in the path {path_id!r}"
         raise Invalid(msg, loc=f"$.{field}")
+
+
+@contextlib.contextmanager
+def registry_answers(*, taken: str = "$", missing: str = "$") -> Iterator[None]:
+    """Answer a registry service's refusals: a taken id 409 at ``taken``, an unknown entry
+    404 at ``missing``, a reference to an unknown entry 422 at its field."""
+    try:
+        yield
+    except Taken as exc:
+        raise Conflict(str(exc), loc=taken) from exc
+    except NotRegistered as exc:
+        raise NotFound(str(exc), loc=missing) from exc
+    except MissingReference as exc:
+        raise Invalid(str(exc), loc=f"$.{exc.field}") from exc

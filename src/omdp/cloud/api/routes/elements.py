@@ -12,9 +12,16 @@ from fastapi import APIRouter, Query
 
 from omdp.catalog import PropertyKind
 from omdp.cloud.api.checks import reject_nul
-from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep
-from omdp.cloud.api.errors import Conflict, NotFound, error_responses
-from omdp.cloud.api.routes.common import Limit, Offset, id_path, same_id, window
+from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep, RegistryServiceDep
+from omdp.cloud.api.errors import NotFound, error_responses
+from omdp.cloud.api.routes.common import (
+    Limit,
+    Offset,
+    id_path,
+    registry_answers,
+    same_id,
+    window,
+)
 from omdp.cloud.api.schemas import ItemList, PropertyIn
 from omdp.domain.reading import MeterClass, OperationalPropertyDefinition, PhysicalMeterElement
 
@@ -74,15 +81,13 @@ def get_element(_: AnyCallerDep, ctx: CtxDep, element_id: ElementId) -> Physical
     responses=WRITE_ERRORS,
 )
 def create_element(
-    _: RegistrarDep, ctx: CtxDep, body: PhysicalMeterElement
+    _: RegistrarDep, registry: RegistryServiceDep, body: PhysicalMeterElement
 ) -> PhysicalMeterElement:
     """Create an element; 409 when its id is taken."""
     reject_nul(body)
 
-    if not ctx.store.create_element(body):
-        msg = f"physical meter element {body.physical_element_id!r} exists already"
-        raise Conflict(msg, loc="$.physicalElementId")
-    return ctx.store.get_element(body.physical_element_id) or body
+    with registry_answers(taken="$.physicalElementId"):
+        return registry.create_element(body)
 
 
 @router.put(
@@ -93,17 +98,14 @@ def create_element(
     responses=WRITE_ERRORS,
 )
 def update_element(
-    _: RegistrarDep, ctx: CtxDep, element_id: ElementId, body: PhysicalMeterElement
+    _: RegistrarDep, registry: RegistryServiceDep, element_id: ElementId, body: PhysicalMeterElement
 ) -> PhysicalMeterElement:
     """Replace an existing element."""
     same_id(element_id, body.physical_element_id, "physicalElementId")
     reject_nul(body)
 
-    if ctx.store.get_element(element_id) is None:
-        msg = f"no physical meter element {element_id!r}"
-        raise NotFound(msg, loc="path.physicalElementId")
-    ctx.store.put_element(body)
-    return ctx.store.get_element(element_id) or body
+    with registry_answers(missing="path.physicalElementId"):
+        return registry.update_element(body)
 
 
 @router.get(
@@ -164,15 +166,13 @@ def _definition(body: PropertyIn) -> OperationalPropertyDefinition:
     responses=WRITE_ERRORS,
 )
 def create_property(
-    _: RegistrarDep, ctx: CtxDep, body: PropertyIn
+    _: RegistrarDep, registry: RegistryServiceDep, body: PropertyIn
 ) -> OperationalPropertyDefinition:
     """Add a deployment-level property (DM-4); 409 when its id is taken."""
     reject_nul(body)
 
-    if not ctx.store.create_property(_definition(body), kind=PropertyKind(body.kind)):
-        msg = f"operational property {body.property_id!r} exists already"
-        raise Conflict(msg, loc="$.propertyId")
-    return _definition(body)
+    with registry_answers(taken="$.propertyId"):
+        return registry.create_property(_definition(body), PropertyKind(body.kind))
 
 
 @router.put(
@@ -183,14 +183,11 @@ def create_property(
     responses=WRITE_ERRORS,
 )
 def update_property(
-    _: RegistrarDep, ctx: CtxDep, property_id: PropertyId, body: PropertyIn
+    _: RegistrarDep, registry: RegistryServiceDep, property_id: PropertyId, body: PropertyIn
 ) -> OperationalPropertyDefinition:
     """Replace an existing property definition."""
     same_id(property_id, body.property_id, "propertyId")
     reject_nul(body)
 
-    if ctx.store.get_property(property_id) is None:
-        msg = f"no operational property {property_id!r}"
-        raise NotFound(msg, loc="path.propertyId")
-    ctx.store.put_property(_definition(body), kind=PropertyKind(body.kind))
-    return _definition(body)
+    with registry_answers(missing="path.propertyId"):
+        return registry.update_property(_definition(body), PropertyKind(body.kind))

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from omdp.auth.principal import Principal, Scope
-from omdp.cloud.api.deps import AnyCallerDep, CtxDep
-from omdp.cloud.api.errors import Forbidden, NotFound, error_responses
-from omdp.cloud.api.routes.common import id_path
+from omdp.cloud.api.deps import AnyCallerDep, ErasureServiceDep
+from omdp.cloud.api.errors import Forbidden, error_responses
+from omdp.cloud.api.routes.common import id_path, registry_answers
 from omdp.cloud.api.schemas import ErasureOut
 from omdp.cloud.model import ErasureRecord
 
@@ -50,20 +50,14 @@ def _may_erase(principal: Principal, household_id: str | None) -> None:
 )
 def erase_household(
     principal: AnyCallerDep,
-    ctx: CtxDep,
+    erasure: ErasureServiceDep,
     household_id: Annotated[str, id_path("householdId", "household")],
 ) -> ErasureOut:
     """Erase the household, its meters, their readings and rollups; return the audit record."""
     _may_erase(principal, household_id)
 
-    if ctx.store.get_household(household_id) is None:
-        msg = f"no household {household_id!r}"
-        raise NotFound(msg, loc="path.householdId")
-    meters = ctx.store.list_meters(household_id=household_id)
-    record = ctx.store.erase_household(household_id, actor=principal.subject)
-    for meter in meters:
-        ctx.credentials.remove(meter.meter_individual_id)
-    return _out(record)
+    with registry_answers(missing="path.householdId"):
+        return _out(erasure.erase_household(household_id, actor=principal.subject))
 
 
 @router.delete(
@@ -74,15 +68,14 @@ def erase_household(
 )
 def erase_meter(
     principal: AnyCallerDep,
-    ctx: CtxDep,
+    erasure: ErasureServiceDep,
     meter_id: Annotated[str, id_path("meterIndividualId", "meter individual")],
 ) -> ErasureOut:
     """Erase the meter, its readings and rollups; return the audit record."""
-    meter = ctx.store.get_meter(meter_id)
-    if meter is None:
-        msg = f"no meter individual {meter_id!r}"
-        raise NotFound(msg, loc="path.meterIndividualId")
-    _may_erase(principal, meter.household_id)
-    record = ctx.store.erase_meter(meter_id, actor=principal.subject)
-    ctx.credentials.remove(meter_id)
+    with registry_answers(missing="path.meterIndividualId"):
+        record = erasure.erase_meter(
+            meter_id,
+            actor=principal.subject,
+            authorise=lambda household_id: _may_erase(principal, household_id),
+        )
     return _out(record)

@@ -12,11 +12,23 @@ from fastapi import APIRouter, Query
 
 from omdp.auth.principal import Principal, Scope
 from omdp.cloud.api.checks import reject_nul
-from omdp.cloud.api.deps import AnyCallerDep, ApiContext, CtxDep, RegistrarDep
-from omdp.cloud.api.errors import Conflict, Forbidden, Invalid, NotFound, error_responses
-from omdp.cloud.api.routes.common import Limit, Offset, id_path, same_id, window
+from omdp.cloud.api.deps import (
+    AnyCallerDep,
+    ApiContext,
+    CtxDep,
+    RegistrarDep,
+    RegistryServiceDep,
+)
+from omdp.cloud.api.errors import Forbidden, NotFound, error_responses
+from omdp.cloud.api.routes.common import (
+    Limit,
+    Offset,
+    id_path,
+    registry_answers,
+    same_id,
+    window,
+)
 from omdp.cloud.api.schemas import ItemList
-from omdp.cloud.storage.port import MissingReference
 from omdp.domain.household import Household
 from omdp.domain.identifiers import IDENTIFIER_PATTERN
 from omdp.domain.reading import MeterIndividual
@@ -92,14 +104,12 @@ def get_household(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdI
     summary="Create a household",
     responses=WRITE_ERRORS,
 )
-def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Household:
+def create_household(_: RegistrarDep, registry: RegistryServiceDep, body: Household) -> Household:
     """Create a household; 409 when its id is taken. Needs ``registry:write``."""
     reject_nul(body)
 
-    if not ctx.store.create_household(body):
-        msg = f"household {body.household_id!r} exists already"
-        raise Conflict(msg, loc="$.householdId")
-    return body
+    with registry_answers(taken="$.householdId"):
+        return registry.create_household(body)
 
 
 @router.put(
@@ -110,17 +120,14 @@ def create_household(_: RegistrarDep, ctx: CtxDep, body: Household) -> Household
     responses=WRITE_ERRORS,
 )
 def update_household(
-    _: RegistrarDep, ctx: CtxDep, household_id: HouseholdId, body: Household
+    _: RegistrarDep, registry: RegistryServiceDep, household_id: HouseholdId, body: Household
 ) -> Household:
     """Replace an existing household. Needs ``registry:write``."""
     same_id(household_id, body.household_id, "householdId")
     reject_nul(body)
 
-    if ctx.store.get_household(household_id) is None:
-        msg = f"no household {household_id!r}"
-        raise NotFound(msg, loc="path.householdId")
-    ctx.store.put_household(body)
-    return body
+    with registry_answers(missing="path.householdId"):
+        return registry.update_household(body)
 
 
 @router.get(
@@ -190,12 +197,6 @@ def visible_meter(ctx: ApiContext, principal: Principal, meter_id: str) -> Meter
     return found
 
 
-def _check_meter(ctx: ApiContext, body: MeterIndividual) -> None:
-    if body.household_id is not None and ctx.store.get_household(body.household_id) is None:
-        msg = f"no household {body.household_id!r}"
-        raise Invalid(msg, loc="$.householdId")
-
-
 @router.post(
     "/meterIndividuals",
     response_model=MeterIndividual,
@@ -206,7 +207,7 @@ def _check_meter(ctx: ApiContext, body: MeterIndividual) -> None:
 )
 def create_meter(
     _: RegistrarDep,
-    ctx: CtxDep,
+    registry: RegistryServiceDep,
     body: MeterIndividual,
     concentrator_id: Annotated[
         str | None,
@@ -220,14 +221,8 @@ def create_meter(
     """Create a meter of an existing household; an embedded element is stored too."""
     reject_nul(body)
 
-    try:
-        created = ctx.store.create_meter(body, concentrator_id=concentrator_id)
-    except MissingReference as exc:
-        raise Invalid(str(exc), loc=f"$.{exc.field}") from exc
-    if not created:
-        msg = f"meter individual {body.meter_individual_id!r} exists already"
-        raise Conflict(msg, loc="$.meterIndividualId")
-    return ctx.store.get_meter(body.meter_individual_id) or body
+    with registry_answers(taken="$.meterIndividualId"):
+        return registry.create_meter(body, concentrator_id=concentrator_id)
 
 
 @router.put(
@@ -238,15 +233,11 @@ def create_meter(
     responses=WRITE_ERRORS,
 )
 def update_meter(
-    _: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: MeterIndividual
+    _: RegistrarDep, registry: RegistryServiceDep, meter_id: MeterId, body: MeterIndividual
 ) -> MeterIndividual:
     """Replace an existing meter. Needs ``registry:write``."""
     same_id(meter_id, body.meter_individual_id, "meterIndividualId")
     reject_nul(body)
 
-    if ctx.store.get_meter(meter_id) is None:
-        msg = f"no meter individual {meter_id!r}"
-        raise NotFound(msg, loc="path.meterIndividualId")
-    _check_meter(ctx, body)
-    ctx.store.put_meter(body)
-    return ctx.store.get_meter(meter_id) or body
+    with registry_answers(missing="path.meterIndividualId"):
+        return registry.update_meter(body)

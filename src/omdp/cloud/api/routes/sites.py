@@ -16,9 +16,9 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import Field
 
-from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep
-from omdp.cloud.api.errors import NotFound, error_responses
-from omdp.cloud.api.routes.common import id_path
+from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep, RegistryServiceDep
+from omdp.cloud.api.errors import error_responses
+from omdp.cloud.api.routes.common import id_path, registry_answers
 from omdp.cloud.api.routes.households import visible_meter
 from omdp.domain.identifiers import Identifier
 from omdp.domain.reading import SpecModel
@@ -62,9 +62,10 @@ def get_site(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> SiteOut
     description=__doc__,
     responses=error_responses(401, 403, 404, 422),
 )
-def put_site(_: RegistrarDep, ctx: CtxDep, meter_id: MeterId, body: SiteIn) -> SiteOut:
+def put_site(
+    _: RegistrarDep, registry: RegistryServiceDep, meter_id: MeterId, body: SiteIn
+) -> SiteOut:
     """Set the meter's concentrator; takes effect without restarting anything."""
-    if not ctx.store.set_meter_site(meter_id, body.concentrator_id):
-        msg = f"no meter individual {meter_id!r}"
-        raise NotFound(msg, loc="path.meterIndividualId")
+    with registry_answers(missing="path.meterIndividualId"):
+        registry.move_meter(meter_id, body.concentrator_id)
     return SiteOut(meter_individual_id=meter_id, concentrator_id=body.concentrator_id)
