@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import Registry
 from omdp.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ RECHECK_S = 1.0
 class SiteMap:
     """Meter id -> the concentrator that may forward its readings."""
 
-    def __init__(self, store: ReadingStore, *, require_site: bool = False) -> None:
+    def __init__(self, store: Registry, *, require_site: bool = False) -> None:
         """Read sites from ``store``; ``require_site`` refuses meters that have none."""
         self.store = store
         self.require_site = require_site

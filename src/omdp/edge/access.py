@@ -45,7 +45,7 @@ from omdp.edge.settings import EdgeRegistrySettings, EdgeSettings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from omdp.cloud.storage.port import ReadingStore
+    from omdp.cloud.storage.port import Registry
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Households:
                 await asyncio.wait_for(stop.wait(), wait)
 
 
-def store_loader(store: ReadingStore) -> Loader:
+def store_loader(store: Registry) -> Loader:
     """Households of the meters in a (no-cloud) edge's own store."""
 
     def read() -> dict[str, str]:
@@ -161,7 +161,7 @@ class CloudRegistry:
                     return found
 
 
-def registry_loader(settings: EdgeSettings, store: ReadingStore | None) -> tuple[Loader, float]:
+def registry_loader(settings: EdgeSettings, store: Registry | None) -> tuple[Loader, float]:
     """Where this edge reads households from, and how often; a no-op loader when nowhere."""
     if store is not None:
         return store_loader(store), STORE_REFRESH_S

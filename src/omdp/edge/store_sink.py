@@ -1,8 +1,9 @@
 """The sink of a no-cloud edge: the cloud's reading store, on the edge (the privacy variant).
 
-For households that keep their data at home, the edge forwards its outbox into a
-:class:`~omdp.cloud.storage.port.ReadingStore` (SQLite or PostgreSQL, the cloud's own code)
-instead of to a cloud broker, and serves the cloud's query API over it.
+For households that keep their data at home, the edge forwards its outbox into a reading store
+(SQLite or PostgreSQL, the cloud's own code; the sink needs only its
+:class:`~omdp.cloud.storage.port.ReadingWriter` role) instead of to a cloud broker, and serves
+the cloud's query API over it.
 
 - Every entry goes through the cloud ingest's :func:`~omdp.cloud.ingest.classify` under the
   topic the cloud would have seen (``concentrator/{id}/smartMeterMessage/...``): a valid
@@ -31,7 +32,7 @@ from types import TracebackType
 from omdp.cloud.ingest import classify
 from omdp.cloud.model import QuarantineEntry, StoredReading
 from omdp.cloud.settings import IngestSettings
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import ReadingWriter
 from omdp.delivery.outbox import Entry
 from omdp.errors import StorageError, TopicError
 from omdp.topics import forward_topic, is_alert_topic
@@ -80,7 +81,7 @@ class StoreSink:
 
     def __init__(
         self,
-        store: ReadingStore,
+        store: ReadingWriter,
         concentrator_id: str,
         *,
         window: int = 2000,

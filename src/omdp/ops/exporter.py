@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from omdp.cloud.model import ReadingFilter, StoredReading
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import ReadingQuery
 
 ExportFormat = Literal["csv", "ndjson", "parquet"]
 COLUMNS: Final = (
@@ -93,7 +93,7 @@ WRITERS: Final = {"csv": _csv, "ndjson": _ndjson, "parquet": _parquet}
 
 
 def export_readings(
-    store: ReadingStore,
+    store: ReadingQuery,
     flt: ReadingFilter,
     out: Path,
     *,

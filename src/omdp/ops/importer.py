@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from omdp.cloud.model import StoredReading, StoredValue
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import ReadingWriter
 from omdp.domain.identifiers import IDENTIFIER_RULE, is_identifier
 from omdp.domain.reading import EARLIEST, LATEST
 from omdp.domain.validation import parse_reading
@@ -164,7 +164,7 @@ def _ndjson_readings(lines: Iterable[str], report: ImportReport) -> Iterator[Sto
 
 
 def import_readings(
-    store: ReadingStore,
+    store: ReadingWriter,
     lines: Iterable[str],
     *,
     fmt: ImportFormat,
@@ -198,7 +198,7 @@ def import_readings(
 
 
 def _write(
-    store: ReadingStore,
+    store: ReadingWriter,
     batch: list[StoredReading],
     report: ImportReport,
     progress: Callable[[int], None] | None,

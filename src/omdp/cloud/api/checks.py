@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from omdp.cloud.api.errors import Invalid
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import Registry
 
 
 def _walk(value: Any, loc: str) -> None:
@@ -32,7 +32,7 @@ def reject_nul(body: BaseModel) -> None:
     _walk(body.model_dump(by_alias=True, mode="python"), "$")
 
 
-def require_properties(store: ReadingStore, names: list[tuple[str, str]]) -> None:
+def require_properties(store: Registry, names: list[tuple[str, str]]) -> None:
     """Refuse unknown operational properties; ``names`` holds ``(loc, property id)`` pairs.
 
     Raises:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from omdp.auth.principal import Principal
 from omdp.cloud.api.errors import Forbidden, NotFound
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import Registry
 
 PREFIX = "pseu-"
 
@@ -54,7 +54,7 @@ class Scope:
     entitled: bool
 
 
-def known_meters(store: ReadingStore) -> list[str]:
+def known_meters(store: Registry) -> list[str]:
     """Every meter id the store knows: registered ones and unregistered senders."""
     ids = {m.meter_individual_id for m in store.list_meters()}
     ids.update(u.meter_id for u in store.unknown_meters())
@@ -62,7 +62,7 @@ def known_meters(store: ReadingStore) -> list[str]:
 
 
 def select_meters(
-    store: ReadingStore,
+    store: Registry,
     principal: Principal,
     pseudonymise: Pseudonymiser,
     *,
@@ -97,7 +97,7 @@ def select_meters(
     return Scope(tuple(pseudonymise.resolve(meter_ids, known_meters(store))), entitled=False)
 
 
-def _household_meters(store: ReadingStore, household_id: str, loc: str) -> tuple[str, ...]:
+def _household_meters(store: Registry, household_id: str, loc: str) -> tuple[str, ...]:
     if store.get_household(household_id) is None:
         msg = f"no household {household_id!r}"
         raise NotFound(msg, loc=f"{loc}.householdId")

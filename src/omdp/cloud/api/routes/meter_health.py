@@ -13,7 +13,7 @@ owner sees the meters of their household.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Query
 from pydantic import Field
@@ -22,7 +22,7 @@ from omdp.auth.principal import Principal, Scope
 from omdp.cloud.api.deps import AnyCallerDep, CtxDep
 from omdp.cloud.api.errors import Forbidden, error_responses
 from omdp.cloud.model import MeterHealth
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import ReadingQuery, Registry
 from omdp.domain.reading import SpecModel
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -52,7 +52,11 @@ class MeterHealthList(SpecModel):
     total: int = Field(ge=0)
 
 
-def _items(store: ReadingStore, principal: Principal, since: datetime) -> list[MeterHealthItem]:
+class _HealthSource(Registry, ReadingQuery, Protocol):
+    """The meters (registry) and their readings' sequence numbers (reading query)."""
+
+
+def _items(store: _HealthSource, principal: Principal, since: datetime) -> list[MeterHealthItem]:
     sees_all = principal.has(Scope.REGISTRY_WRITE)
     if not sees_all and principal.household_id is None:
         msg = "meter health is shown only to a household's owner and to operators (CL-9)"
