@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from omdp.cloud.storage.sqlbase import Dialect, Tx
 
@@ -109,3 +109,9 @@ def unit_of_work(db: Database, roles: Callable[[Database], R]) -> Iterator[R]:
     """
     with db.tx() as tx:
         yield roles(TxScope(db, tx))
+
+
+def scalar(tx: Tx, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first column of the first row ``sql`` selects, or None when it selects none."""
+    row = tx.one(sql, params)
+    return None if row is None else row[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -20,7 +20,7 @@ from omdp.cloud.model import (
     RetentionPolicy,
     RetentionReport,
 )
-from omdp.cloud.storage.database import Database, SqlRole
+from omdp.cloud.storage.database import Database, SqlRole, scalar
 from omdp.cloud.storage.port import RegistryError
 from omdp.cloud.storage.registry import SqlRegistry
 from omdp.cloud.storage.rollups import (
@@ -35,6 +35,18 @@ from omdp.cloud.storage.rollups import (
 from omdp.cloud.storage.sqlbase import Tx, in_list
 
 _ERASED_TABLES = ("readings", "rollups", "seen_meters", "meter_roles")
+
+
+class AuditRow(NamedTuple):
+    """A row of ``erasure_audit``."""
+
+    aid: int
+    at: Any
+    actor: str
+    subject_kind: str
+    subject_id: str
+    row_counts: str
+    """JSON ``{table: rows deleted}``."""
 
 
 def _like_escape(text: str) -> str:
@@ -71,8 +83,8 @@ class SqlSchema(SqlRole):
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
                 " description TEXT NOT NULL, applied TEXT NOT NULL)"
             )
-            row = tx.one("SELECT max(version) FROM schema_version")
-            current = int(row[0]) if row and row[0] is not None else 0
+            newest = scalar(tx, "SELECT max(version) FROM schema_version")
+            current = 0 if newest is None else int(newest)
             for version, description, script in self.migrations:
                 if version <= current:
                     continue
@@ -119,10 +131,10 @@ class SqlAggregates(SqlRole):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 msg = f"unknown IANA timezone {timezone or zone_name!r}"
                 raise RegistryError(msg) from exc
-            row = tx.one(
-                "SELECT kind FROM property_definitions WHERE property_id = ?", [property_id]
+            kind = scalar(
+                tx, "SELECT kind FROM property_definitions WHERE property_id = ?", [property_id]
             )
-            cumulative = row is not None and row[0] == PropertyKind.CUMULATIVE.value
+            cumulative = kind == PropertyKind.CUMULATIVE.value
             width = fine_width(interval, zone, start, end)
             key = bucketer(interval, width, zone)
             rows: list[AggregateRow] = []
@@ -146,8 +158,10 @@ class SqlAggregates(SqlRole):
         self, tx: Tx, meter_ids: Sequence[str] | None, household_id: str | None
     ) -> tuple[str | None, list[str]]:
         if household_id is not None:
-            row = tx.one("SELECT timezone FROM households WHERE household_id = ?", [household_id])
-            if row is None:
+            zone = scalar(
+                tx, "SELECT timezone FROM households WHERE household_id = ?", [household_id]
+            )
+            if zone is None:
                 msg = f"household {household_id} is not known"
                 raise RegistryError(msg)
             meters = tx.run(
@@ -155,16 +169,17 @@ class SqlAggregates(SqlRole):
                 [household_id],
             )
             wanted = set(meter_ids) if meter_ids is not None else None
-            return row[0], [m for (m,) in meters if wanted is None or m in wanted]
+            return zone, [m for (m,) in meters if wanted is None or m in wanted]
         if not meter_ids:
             msg = "aggregates need meter ids or a household"
             raise RegistryError(msg)
-        zone = tx.one(
+        zone = scalar(
+            tx,
             "SELECT h.timezone FROM meters m JOIN households h ON h.household_id = m.household_id"
             " WHERE m.meter_id = ?",
             [meter_ids[0]],
         )
-        return (zone[0] if zone else None), list(meter_ids)
+        return zone, list(meter_ids)
 
     def rebuild_rollups(self) -> None:
         """Recompute every rollup from the stored values (after a bulk import)."""
@@ -321,12 +336,12 @@ class SqlRetention(SqlRole):
             )
         return [
             ErasureRecord(
-                actor=r[2],
-                subject_kind=r[3],
-                subject_id=r[4],
-                at=self.dialect.dt(r[1]),
-                rows=orjson.loads(r[5]),
-                record_id=int(r[0]),
+                actor=r.actor,
+                subject_kind=r.subject_kind,
+                subject_id=r.subject_id,
+                at=self.dialect.dt(r.at),
+                rows=orjson.loads(r.row_counts),
+                record_id=int(r.aid),
             )
-            for r in rows
+            for r in map(AuditRow._make, rows)
         ]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from omdp.catalog import Catalog, PropertyKind
 from omdp.cloud.model import MeterHealth, UnknownMeter
-from omdp.cloud.storage.database import SqlRole
+from omdp.cloud.storage.database import SqlRole, scalar
 from omdp.cloud.storage.port import MissingReference, RegistryError
 from omdp.cloud.storage.sqlbase import Tx, in_list
 from omdp.domain.household import Household
@@ -49,12 +49,68 @@ def _prop_row(
     return (d.property_id, d.property_description, units, kind.value, catalogue)
 
 
-def _definition(row: tuple[Any, ...]) -> OperationalPropertyDefinition:
-    pid, description, units = row[:3]
+class PropertyRow(NamedTuple):
+    """A row of ``property_definitions`` as the registry reads it."""
+
+    property_id: str
+    description: str | None
+    allowed_units: str | None
+    """JSON list of units, or NULL for any."""
+
+
+class ElementRow(NamedTuple):
+    """A row of ``physical_elements``."""
+
+    element_id: str
+    name: str | None
+    description: str | None
+    version: str | None
+    is_virtual: int
+    meter_class: str
+
+
+class ElementPropertyRow(NamedTuple):
+    """A property an element provides, joined to its definition."""
+
+    element_id: str
+    property_id: str
+    description: str | None
+    allowed_units: str | None
+
+
+class MeterRow(NamedTuple):
+    """A row of ``meters`` (without its site)."""
+
+    meter_id: str
+    name: str | None
+    description: str | None
+    household_id: str | None
+    element_id: str
+
+
+class HouseholdRow(NamedTuple):
+    """A row of ``households``."""
+
+    household_id: str
+    name: str | None
+    description: str | None
+    timezone: str
+    size: int | None
+
+
+class SpanRow(NamedTuple):
+    """How many readings a meter has, and the times of its first and last."""
+
+    readings: int
+    first: Any
+    last: Any
+
+
+def _definition(row: PropertyRow | ElementPropertyRow) -> OperationalPropertyDefinition:
     return OperationalPropertyDefinition(
-        property_id=pid,
-        property_description=description,
-        allowed_units=None if units is None else orjson.loads(units),
+        property_id=row.property_id,
+        property_description=row.description,
+        allowed_units=None if row.allowed_units is None else orjson.loads(row.allowed_units),
     )
 
 
@@ -113,26 +169,26 @@ class SqlRegistry(SqlRole):
     _H = "SELECT household_id, name, description, timezone, size FROM households"
 
     @staticmethod
-    def _household(row: tuple[Any, ...]) -> Household:
-        hid, name, description, tz, size = row
+    def _household(row: HouseholdRow) -> Household:
         return Household(
-            household_id=hid,
-            household_name=name,
-            household_description=description,
-            timezone=tz,
-            household_size=size,
+            household_id=row.household_id,
+            household_name=row.name,
+            household_description=row.description,
+            timezone=row.timezone,
+            household_size=row.size,
         )
 
     def get_household(self, household_id: str) -> Household | None:
         """One household."""
         with self._tx() as tx:
             row = tx.one(f"{self._H} WHERE household_id = ?", [household_id])
-        return None if row is None else self._household(row)
+        return None if row is None else self._household(HouseholdRow._make(row))
 
     def list_households(self) -> list[Household]:
         """Every household, by id."""
         with self._tx() as tx:
-            return [self._household(r) for r in tx.run(f"{self._H} ORDER BY household_id")]
+            rows = tx.run(f"{self._H} ORDER BY household_id")
+        return [self._household(HouseholdRow._make(r)) for r in rows]
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -166,15 +222,15 @@ class SqlRegistry(SqlRole):
                 " WHERE property_id = ?",
                 [property_id],
             )
-        return None if row is None else _definition(row)
+        return None if row is None else _definition(PropertyRow._make(row))
 
     def property_kind(self, property_id: str) -> PropertyKind | None:
         """How a property's values behave over time (cumulative, instantaneous, ...)."""
         with self._tx() as tx:
-            row = tx.one(
-                "SELECT kind FROM property_definitions WHERE property_id = ?", [property_id]
+            kind = scalar(
+                tx, "SELECT kind FROM property_definitions WHERE property_id = ?", [property_id]
             )
-        return None if row is None else PropertyKind(row[0])
+        return None if kind is None else PropertyKind(kind)
 
     def list_properties(self) -> list[OperationalPropertyDefinition]:
         """Every operational property definition, by id."""
@@ -183,7 +239,7 @@ class SqlRegistry(SqlRole):
                 "SELECT property_id, description, allowed_units FROM property_definitions"
                 " ORDER BY property_id"
             )
-        return [_definition(r) for r in rows]
+        return [_definition(PropertyRow._make(r)) for r in rows]
 
     # -- physical meter elements ----------------------------------------------------------------
 
@@ -259,23 +315,26 @@ class SqlRegistry(SqlRole):
             sql += " WHERE element_id IN (" + ",".join("?" * len(params)) + ")"
             if not params:
                 return {}
-        heads = tx.run(sql + " ORDER BY element_id", params)
+        heads = map(ElementRow._make, tx.run(sql + " ORDER BY element_id", params))
         props: dict[str, list[OperationalPropertyDefinition]] = {}
-        for row in tx.run(
-            "SELECT ep.element_id, p.property_id, p.description, p.allowed_units"
-            " FROM element_properties ep JOIN property_definitions p"
-            " ON p.property_id = ep.property_id ORDER BY ep.element_id, p.property_id"
+        for row in map(
+            ElementPropertyRow._make,
+            tx.run(
+                "SELECT ep.element_id, p.property_id, p.description, p.allowed_units"
+                " FROM element_properties ep JOIN property_definitions p"
+                " ON p.property_id = ep.property_id ORDER BY ep.element_id, p.property_id"
+            ),
         ):
-            props.setdefault(row[0], []).append(_definition(row[1:]))
+            props.setdefault(row.element_id, []).append(_definition(row))
         return {
-            h[0]: PhysicalMeterElement(
-                physical_element_id=h[0],
-                physical_element_name=h[1],
-                physical_element_description=h[2],
-                physical_element_version_id=h[3],
-                physical_element_is_virtual=bool(h[4]),
-                physical_meter_class=MeterClass(h[5]),
-                physical_meter_operational_properties=props.get(h[0], []),
+            h.element_id: PhysicalMeterElement(
+                physical_element_id=h.element_id,
+                physical_element_name=h.name,
+                physical_element_description=h.description,
+                physical_element_version_id=h.version,
+                physical_element_is_virtual=bool(h.is_virtual),
+                physical_meter_class=MeterClass(h.meter_class),
+                physical_meter_operational_properties=props.get(h.element_id, []),
             )
             for h in heads
         }
@@ -378,19 +437,22 @@ class SqlRegistry(SqlRole):
 
     def _meters(self, where: str, params: list[Any]) -> list[MeterIndividual]:
         with self._tx() as tx:
-            rows = tx.run(
-                "SELECT meter_id, name, description, household_id, element_id FROM meters"  # noqa: S608
-                f" WHERE {where} ORDER BY meter_id",
-                params,
-            )
-            elements = self._elements(tx, [r[4] for r in rows])
+            rows = [
+                MeterRow._make(r)
+                for r in tx.run(
+                    "SELECT meter_id, name, description, household_id, element_id FROM meters"  # noqa: S608
+                    f" WHERE {where} ORDER BY meter_id",
+                    params,
+                )
+            ]
+            elements = self._elements(tx, [r.element_id for r in rows])
         return [
             MeterIndividual(
-                meter_individual_id=r[0],
-                meter_individual_name=r[1],
-                meter_individual_description=r[2],
-                household_id=r[3],
-                physical_meter_type=elements.get(r[4]),
+                meter_individual_id=r.meter_id,
+                meter_individual_name=r.name,
+                meter_individual_description=r.description,
+                household_id=r.household_id,
+                physical_meter_type=elements.get(r.element_id),
             )
             for r in rows
         ]
@@ -423,8 +485,8 @@ class SqlRegistry(SqlRole):
     def meter_site(self, meter_id: str) -> str | None:
         """The concentrator that may speak for ``meter_id``, if it has one."""
         with self._tx() as tx:
-            row = tx.one("SELECT concentrator_id FROM meters WHERE meter_id = ?", [meter_id])
-        return None if row is None or row[0] is None else str(row[0])
+            site = scalar(tx, "SELECT concentrator_id FROM meters WHERE meter_id = ?", [meter_id])
+        return None if site is None else str(site)
 
     def meter_sites(self, *, concentrator_id: str | None = None) -> dict[str, str]:
         """``{meter id: concentrator id}`` of every meter with a site (or of one site)."""
@@ -446,11 +508,16 @@ class SqlRegistry(SqlRole):
                 " ON m.meter_id = s.meter_id WHERE m.meter_id IS NULL ORDER BY s.meter_id"
             )
             for (meter_id,) in ids:
-                row = tx.one(
+                found = tx.one(
                     "SELECT count(*), min(t), max(t) FROM readings WHERE meter_id = ?", [meter_id]
                 )
-                if row and row[0]:
-                    out.append(UnknownMeter(meter_id, d.dt(row[1]), d.dt(row[2]), int(row[0])))
+                span = None if found is None else SpanRow._make(found)
+                if span is not None and span.readings:
+                    out.append(
+                        UnknownMeter(
+                            meter_id, d.dt(span.first), d.dt(span.last), int(span.readings)
+                        )
+                    )
         return out
 
     def meter_health(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from omdp.cloud.storage.database import SqlRole
+from omdp.cloud.storage.database import SqlRole, scalar
 from omdp.cloud.tariffs import MeterRole, PricePoint, Tariff
 
 
@@ -20,8 +20,8 @@ class SqlTariffs(SqlRole):
     def get_tariff(self, household_id: str) -> Tariff | None:
         """The household's tariff, or None when none is set."""
         with self._tx() as tx:
-            row = tx.one("SELECT body FROM tariffs WHERE household_id = ?", [household_id])
-        return None if row is None else Tariff.model_validate_json(row[0])
+            body = scalar(tx, "SELECT body FROM tariffs WHERE household_id = ?", [household_id])
+        return None if body is None else Tariff.model_validate_json(body)
 
     def put_tariff(self, household_id: str, tariff: Tariff) -> None:
         """Set (replace) the household's tariff."""
@@ -71,7 +71,8 @@ class SqlTariffs(SqlRole):
                     [household_id, d.ts(start)],
                 )
                 if row is not None:
-                    first = [PricePoint(d.dt(row[0]), float(row[1]))]
+                    t, price = row
+                    first = [PricePoint(d.dt(t), float(price))]
             sql = "SELECT t, price FROM prices WHERE household_id = ?"
             params: list[object] = [household_id]
             if start is not None:
