@@ -4,15 +4,14 @@
 :mod:`omdp.cloud.storage.tariffs` and :mod:`omdp.cloud.storage.lifecycle`, each built on the
 engine's :class:`~omdp.cloud.storage.database.Database`, and answers the flat
 :class:`~omdp.cloud.storage.port.ReadingStore` by delegating to them, so that callers may use
-either ``store.put_meter(...)`` or ``store.registry.put_meter(...)``. The readings, rollups,
-energy and series parts are still shared base classes of the engine's store
-(:class:`~omdp.cloud.storage.sqlbase.SqlStore`).
+either ``store.put_meter(...)`` or ``store.registry.put_meter(...)``. The readings role is the
+engine's own (its bulk write); every other role is the shared SQL.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,14 +23,21 @@ from omdp.cloud.model import (
     ErasureRecord,
     Interval,
     MeterHealth,
+    QuarantineEntry,
+    ReadingFilter,
     RetentionPolicy,
     RetentionReport,
+    StoredReading,
     UnknownMeter,
+    WriteResult,
 )
 from omdp.cloud.storage.database import Database, unit_of_work
+from omdp.cloud.storage.energy import MeterEnergy, Part
 from omdp.cloud.storage.lifecycle import SqlAggregates, SqlRetention, SqlSchema
 from omdp.cloud.storage.registry import SqlRegistry
+from omdp.cloud.storage.series import Series
 from omdp.cloud.storage.sqlbase import Tx
+from omdp.cloud.storage.sqlroles import SqlEnergy, SqlReadings
 from omdp.cloud.storage.tariffs import SqlTariffs
 from omdp.cloud.tariffs import MeterRole, PricePoint, Tariff
 from omdp.domain.household import Household
@@ -54,30 +60,32 @@ class ComposedStore:
     def __init__(
         self,
         db: Database,
+        readings: SqlReadings,
         *,
         migrations: Sequence[tuple[int, str, str]],
         catalog: Catalog | None,
-        recompute_dirty: Callable[[Tx], None],
     ) -> None:
         self.db = db
         self.catalog = catalog
         self.migrations = migrations
-        self._recompute = recompute_dirty
+        self.readings = readings
+        """Readings in and out, and the quarantine (one engine's SQL)."""
+        self.energy = SqlEnergy(db)
         self.registry = SqlRegistry(db)
         self.tariffs = SqlTariffs(db)
         self.rollups = SqlAggregates(db)
-        self.retention = SqlRetention(db, recompute_dirty=recompute_dirty)
+        self.retention = SqlRetention(db, recompute_dirty=readings.recompute_dirty)
         self.schema = SqlSchema(db, migrations=migrations, catalog=catalog, registry=self.registry)
 
     def _tx(self) -> contextlib.AbstractContextManager[Tx]:
-        """A transaction of the shared database (for the readings part of the store)."""
+        """A transaction of the shared database (for tools and tests that need raw SQL)."""
         return self.db.tx()
 
     def _work(self, db: Database) -> Work:
         return Work(
             registry=SqlRegistry(db),
             tariffs=SqlTariffs(db),
-            erasure=SqlRetention(db, recompute_dirty=self._recompute),
+            erasure=SqlRetention(db, recompute_dirty=self.readings.recompute_dirty),
         )
 
     def unit_of_work(self) -> contextlib.AbstractContextManager[Work]:
@@ -89,6 +97,78 @@ class ComposedStore:
     ) -> list[MeterHealth]:
         """Per meter with readings since ``since``: count, newest, missing sequence numbers."""
         return self.registry.meter_health(since=since, meter_ids=meter_ids)
+
+    # -- ReadingWriter: readings ---------------------------------------------
+
+    def write_batch(
+        self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
+    ) -> WriteResult:
+        """Store readings (skipping ids already stored) and quarantine entries in one commit."""
+        return self.readings.write_batch(readings, quarantine)
+
+    def delete_reading(self, reading_id: str) -> bool:
+        """Delete one reading (CL-11) and update its rollups; False when it was not there."""
+        return self.readings.delete_reading(reading_id)
+
+    # -- ReadingQuery: readings ----------------------------------------------
+
+    def query_readings(
+        self, flt: ReadingFilter, *, limit: int | None = None, offset: int = 0
+    ) -> Iterator[StoredReading]:
+        """Readings selected by ``flt`` in (reading_time, meter_id, reading_id) order, streamed."""
+        return self.readings.query_readings(flt, limit=limit, offset=offset)
+
+    def count_readings(self, flt: ReadingFilter) -> int:
+        """How many readings ``flt`` selects."""
+        return self.readings.count_readings(flt)
+
+    def get_reading(self, reading_id: str) -> StoredReading | None:
+        """One reading by its meterReadingIdentifier."""
+        return self.readings.get_reading(reading_id)
+
+    # -- Quarantine: readings ------------------------------------------------
+
+    def list_quarantine(self, *, limit: int = 100, offset: int = 0) -> list[QuarantineEntry]:
+        """Quarantined messages, oldest first."""
+        return self.readings.list_quarantine(limit=limit, offset=offset)
+
+    def count_quarantine(self) -> int:
+        """How many messages are in quarantine."""
+        return self.readings.count_quarantine()
+
+    def quarantine_bytes(self) -> int:
+        """How many payload bytes the quarantine holds."""
+        return self.readings.quarantine_bytes()
+
+    def get_quarantine(self, entry_id: int) -> QuarantineEntry | None:
+        """One quarantined message."""
+        return self.readings.get_quarantine(entry_id)
+
+    def delete_quarantine(self, entry_ids: Sequence[int] | None = None) -> int:
+        """Delete the given entries (all when None); return how many were deleted."""
+        return self.readings.delete_quarantine(entry_ids)
+
+    # -- EnergyQuery: energy -------------------------------------------------
+
+    def energy_cells(
+        self, pairs: Sequence[tuple[str, str]], *, start: datetime, end: datetime, width: int
+    ) -> list[MeterEnergy]:
+        """Each (meter, quantity)'s amount per fine bucket of ``width`` seconds, with its
+        source (:mod:`omdp.cloud.storage.energy`)."""
+        return self.energy.energy_cells(pairs, start=start, end=end, width=width)
+
+    def series(
+        self,
+        meter_id: str,
+        candidates: Sequence[tuple[str, Part]],
+        *,
+        start: datetime,
+        end: datetime,
+        points: int,
+    ) -> tuple[str, Part, Series] | None:
+        """The first of ``candidates`` (property, part) the meter has, decimated to ``points``
+        pixels (:mod:`omdp.cloud.storage.series`); None when it has none."""
+        return self.energy.series(meter_id, candidates, start=start, end=end, points=points)
 
     # -- Lifecycle: schema ---------------------------------------------------------------------
 

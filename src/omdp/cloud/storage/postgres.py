@@ -36,7 +36,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.composed import ComposedStore
-from omdp.cloud.storage.energy import EnergyMixin
 from omdp.cloud.storage.rollups import (
     ROLLUP_COLUMNS,
     Partial,
@@ -45,8 +44,8 @@ from omdp.cloud.storage.rollups import (
     replace_sql,
 )
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
-from omdp.cloud.storage.series import SeriesMixin
-from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
+from omdp.cloud.storage.sqlbase import Dialect, Tx
+from omdp.cloud.storage.sqlroles import SqlReadings
 from omdp.errors import StorageError
 
 POOL_TIMEOUT_S: Final = 10.0
@@ -209,21 +208,15 @@ class PostgresDatabase:
         return sorted(dropped)
 
 
-class PostgresStore(ComposedStore, EnergyMixin, SeriesMixin, SqlStore):
-    """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
+class PostgresReadings(SqlReadings):
+    """Readings and quarantine in PostgreSQL: the shared SQL, and the bulk write of one batch
+    (COPY into stages and partitions)."""
 
     dialect = PostgresDatabase.dialect
 
-    def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:
-        self.url = url
-        self._pg = PostgresDatabase(url, pool_size=pool_size)
-        super().__init__(
-            self._pg, migrations=MIGRATIONS, catalog=catalog, recompute_dirty=self._recompute_dirty
-        )
-
-    def close(self) -> None:
-        """Close the pool and its connections."""
-        self._pg.close()
+    def __init__(self, db: PostgresDatabase) -> None:
+        super().__init__(db)
+        self._pg = db
 
     def _ensure_months(self, readings: Sequence[StoredReading]) -> None:
         self._pg.ensure_months(readings)
@@ -342,3 +335,20 @@ class PostgresStore(ComposedStore, EnergyMixin, SeriesMixin, SqlStore):
             " SELECT * FROM unnest(?::text[], ?::timestamptz[]) ON CONFLICT DO NOTHING",
             [list(first), list(first.values())],
         )
+
+
+class PostgresStore(ComposedStore):
+    """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
+
+    dialect = PostgresDatabase.dialect
+
+    def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:
+        self.url = url
+        self._pg = PostgresDatabase(url, pool_size=pool_size)
+        super().__init__(
+            self._pg, PostgresReadings(self._pg), migrations=MIGRATIONS, catalog=catalog
+        )
+
+    def close(self) -> None:
+        """Close the pool and its connections."""
+        self._pg.close()

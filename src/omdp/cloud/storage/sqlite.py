@@ -36,11 +36,10 @@ from typing import Any, Final
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.composed import ComposedStore
-from omdp.cloud.storage.energy import EnergyMixin
 from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
-from omdp.cloud.storage.series import SeriesMixin
-from omdp.cloud.storage.sqlbase import Dialect, SqlStore, Tx
+from omdp.cloud.storage.sqlbase import Dialect, Tx
+from omdp.cloud.storage.sqlroles import SqlReadings
 from omdp.errors import StorageError
 from omdp.security.files import private_file
 
@@ -138,24 +137,10 @@ class SqliteDatabase:
         return []
 
 
-class SqliteStore(ComposedStore, EnergyMixin, SeriesMixin, SqlStore):
-    """A :class:`~omdp.cloud.storage.port.ReadingStore` in one SQLite file."""
+class SqliteReadings(SqlReadings):
+    """Readings and quarantine in SQLite: the shared SQL, and the bulk write of one batch."""
 
     dialect = SqliteDatabase.dialect
-
-    def __init__(self, path: str | Path, *, catalog: Catalog | None = None) -> None:
-        self.path = Path(path)
-        self._file = SqliteDatabase(path)
-        super().__init__(
-            self._file,
-            migrations=MIGRATIONS,
-            catalog=catalog,
-            recompute_dirty=self._recompute_dirty,
-        )
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._file.close()
 
     def write_batch(
         self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
@@ -233,3 +218,20 @@ class SqliteStore(ComposedStore, EnergyMixin, SeriesMixin, SqlStore):
         return WriteResult(
             stored=len(new), duplicates=len(readings) - len(new), quarantined=len(quarantine)
         )
+
+
+class SqliteStore(ComposedStore):
+    """A :class:`~omdp.cloud.storage.port.ReadingStore` in one SQLite file."""
+
+    dialect = SqliteDatabase.dialect
+
+    def __init__(self, path: str | Path, *, catalog: Catalog | None = None) -> None:
+        self.path = Path(path)
+        self._file = SqliteDatabase(path)
+        super().__init__(
+            self._file, SqliteReadings(self._file), migrations=MIGRATIONS, catalog=catalog
+        )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._file.close()
