@@ -26,17 +26,14 @@ from omdp.cloud.api.errors import Forbidden, Invalid, NotFound, error_responses
 from omdp.cloud.api.privacy import require_enough_rows, select_meters
 from omdp.cloud.api.schemas import AggregateOut, AggregatesRequest, ItemList
 from omdp.cloud.energy import household_energy
-from omdp.cloud.model import ALL_FUNCTIONS, AggregateFunction, Interval
+from omdp.cloud.model import ALL_FUNCTIONS, AggregateFunction
+from omdp.cloud.services.aggregates import WIDTH_S, AggregatesService, TooManyBuckets
 from omdp.cloud.storage.energy import Part
 from omdp.cloud.tariffs import PricePoint
 from omdp.domain.household import Household
 from omdp.domain.reading import MeterClass, MeterIndividual
 
 router = APIRouter(prefix="/v1", tags=["aggregates"])
-
-#: Most buckets (meters x buckets) one request may ask for.
-MAX_BUCKETS = 200_000
-_WIDTH_S = {Interval.QUARTER_HOUR: 900, Interval.HOUR: 3600, Interval.DAY: 86400}
 
 
 def _run(ctx: ApiContext, principal: Principal, body: AggregatesRequest) -> bytes:
@@ -53,22 +50,21 @@ def _run(ctx: ApiContext, principal: Principal, body: AggregatesRequest) -> byte
     if not meters and body.household_id is not None:
         # a household without meters has no data: an empty answer, not an error
         return orjson.dumps({"items": [], "total": 0})
-    width = _WIDTH_S.get(body.interval, 28 * 86400)
-    buckets = (body.end - body.start).total_seconds() / width * max(len(meters), 1)
-    if buckets > MAX_BUCKETS:
-        msg = f"{int(buckets)} buckets asked for, at most {MAX_BUCKETS}: shorten the span"
-        raise Invalid(msg, loc="$.end")
     wanted = set(body.functions or ALL_FUNCTIONS)
-    rows = store.aggregates(
-        property_id=body.property_id,
-        interval=body.interval,
-        start=body.start,
-        end=body.end,
-        meter_ids=list(meters),
-        functions={*wanted, AggregateFunction.COUNT},
-        timezone=body.timezone or _household_zone(ctx, body.household_id),
-        combine=body.combine,
-    )
+    try:
+        rows = AggregatesService(store).buckets(
+            property_id=body.property_id,
+            interval=body.interval,
+            start=body.start,
+            end=body.end,
+            meter_ids=meters,
+            household_id=body.household_id,
+            functions=wanted,
+            timezone=body.timezone,
+            combine=body.combine,
+        )
+    except TooManyBuckets as exc:
+        raise Invalid(str(exc), loc="$.end") from exc
     require_enough_rows(sum(r.count or 0 for r in rows), ctx.settings.api.min_result_rows, scope)
     rename = None if scope.entitled else ctx.pseudonymise
     # Rows straight to JSON (the shape of AggregateOut, nulls left out): a year of quarter-hours
@@ -84,13 +80,6 @@ def _run(ctx: ApiContext, principal: Principal, body: AggregatesRequest) -> byte
                 item[name] = value
         items.append(item)
     return orjson.dumps({"items": items, "total": len(items)}, option=orjson.OPT_UTC_Z)
-
-
-def _household_zone(ctx: ApiContext, household_id: str | None) -> str | None:
-    if household_id is None:
-        return None
-    household = ctx.store.get_household(household_id)
-    return None if household is None else household.timezone
 
 
 @router.post(
@@ -153,7 +142,7 @@ def _zone(name: str) -> ZoneInfo:
 def _energy(ctx: ApiContext, principal: Principal, body: EnergyRequest) -> dict[str, Any]:
     household, meters = _household_scope(ctx, principal, body.household_id, body.meter_ids)
     zone = _zone(body.timezone or household.timezone)
-    width = _WIDTH_S.get(body.interval, 28 * 86400)
+    width = WIDTH_S.get(body.interval, 28 * 86400)
     if (body.end - body.start).total_seconds() / width > MAX_ENERGY_BUCKETS:
         msg = f"more than {MAX_ENERGY_BUCKETS} buckets asked for: shorten the span"
         raise Invalid(msg, loc="$.end")
