@@ -44,12 +44,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
 from omdp.cloud.settings import CloudSettings, RetentionSettings
 from omdp.cloud.sites import SiteMap
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import Erasure, Quarantine, ReadingStore, ReadingWriter
 from omdp.domain.fast_reading import fast_values
 from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
@@ -344,7 +345,7 @@ class IngestService:
 
 
 async def enforce_retention(
-    store: ReadingStore, settings: RetentionSettings, stop: asyncio.Event
+    store: Erasure, settings: RetentionSettings, stop: asyncio.Event
 ) -> None:
     """Apply the retention policy now and every ``interval_s`` until ``stop`` is set (CL-13);
     return at once when the settings keep everything. A failed run is logged and retried at the
@@ -366,8 +367,12 @@ async def enforce_retention(
             await asyncio.wait_for(stop.wait(), settings.interval_s)
 
 
+class ReplayStore(ReadingWriter, Quarantine, Protocol):
+    """Where replayed readings go (the writer) and where their entries leave (the quarantine)."""
+
+
 def replay(
-    store: ReadingStore, entries: Sequence[QuarantineEntry], *, max_bytes: int
+    store: ReplayStore, entries: Sequence[QuarantineEntry], *, max_bytes: int
 ) -> tuple[int, int]:
     """Validate quarantined messages again; store those now valid and drop them from quarantine.
 
