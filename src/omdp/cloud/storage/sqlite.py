@@ -19,8 +19,9 @@ hourly aggregates of one meter in 91-166 ms and a household's daily consumption 
 97-194 ms (building the Python rows dominates the last two).
 
 Times are integers, microseconds since the epoch, UTC. One connection serves the store behind
-a lock (calls arrive from ``asyncio.to_thread`` workers); other processes may read and write
-the same file concurrently (WAL; writers wait up to ``busy_timeout``).
+a lock (calls arrive from worker threads: the API's thread pool, ``asyncio.to_thread``); other
+processes may read and write the same file concurrently (WAL; writers wait up to
+``busy_timeout``).
 """
 
 from __future__ import annotations
