@@ -17,7 +17,7 @@ from omdp.cloud.api.privacy import Pseudonymiser
 from omdp.cloud.api.settings import ApiServerSettings
 from omdp.cloud.services.erasure import ErasureService
 from omdp.cloud.services.registry import RegistryService
-from omdp.cloud.storage.port import ReadingStore
+from omdp.cloud.storage.port import ReadingStore, Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,14 @@ def _store(ctx: CtxDep) -> ReadingStore:
 
 
 StoreDep = Annotated[ReadingStore, Depends(_store)]
+
+
+def _registry_role(ctx: CtxDep) -> Registry:
+    return ctx.store
+
+
+RegistryDep = Annotated[Registry, Depends(_registry_role)]
+"""The store's registry role, for routes that only read the registry."""
 
 
 def _registry(ctx: CtxDep) -> RegistryService:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 
 from omdp.catalog import PropertyKind
 from omdp.cloud.api.checks import reject_nul
-from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep, RegistryServiceDep
+from omdp.cloud.api.deps import AnyCallerDep, RegistrarDep, RegistryDep, RegistryServiceDep
 from omdp.cloud.api.errors import NotFound, error_responses
 from omdp.cloud.api.routes.common import (
     Limit,
@@ -42,7 +42,7 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 )
 def list_elements(
     _: AnyCallerDep,
-    ctx: CtxDep,
+    store: RegistryDep,
     meter_class: Annotated[
         MeterClass | None, Query(alias="physicalMeterClass", description="Only this class.")
     ] = None,
@@ -50,7 +50,7 @@ def list_elements(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Elements by id, optionally of one meter class."""
-    found = ctx.store.list_elements()
+    found = store.list_elements()
     if meter_class is not None:
         found = [e for e in found if e.physical_meter_class is meter_class]
     return window(found, limit, offset)
@@ -63,9 +63,9 @@ def list_elements(
     summary="Read a physical meter element",
     responses=ERRORS,
 )
-def get_element(_: AnyCallerDep, ctx: CtxDep, element_id: ElementId) -> PhysicalMeterElement:
+def get_element(_: AnyCallerDep, store: RegistryDep, element_id: ElementId) -> PhysicalMeterElement:
     """One element with the properties it provides."""
-    found = ctx.store.get_element(element_id)
+    found = store.get_element(element_id)
     if found is None:
         msg = f"no physical meter element {element_id!r}"
         raise NotFound(msg, loc="path.physicalElementId")
@@ -117,7 +117,7 @@ def update_element(
 )
 def list_properties(
     _: AnyCallerDep,
-    ctx: CtxDep,
+    store: RegistryDep,
     prefix: Annotated[
         str | None, Query(max_length=128, description="Ids starting with this, e.g. OBIS_1.")
     ] = None,
@@ -125,7 +125,7 @@ def list_properties(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Property definitions by id (the seeded catalogue and deployment-level ones)."""
-    found = ctx.store.list_properties()
+    found = store.list_properties()
     if prefix:
         found = [p for p in found if p.property_id.startswith(prefix)]
     return window(found, limit, offset)
@@ -139,10 +139,10 @@ def list_properties(
     responses=ERRORS,
 )
 def get_property(
-    _: AnyCallerDep, ctx: CtxDep, property_id: PropertyId
+    _: AnyCallerDep, store: RegistryDep, property_id: PropertyId
 ) -> OperationalPropertyDefinition:
     """One property definition."""
-    found = ctx.store.get_property(property_id)
+    found = store.get_property(property_id)
     if found is None:
         msg = f"no operational property {property_id!r}"
         raise NotFound(msg, loc="path.propertyId")

@@ -12,13 +12,7 @@ from fastapi import APIRouter, Query
 
 from omdp.auth.principal import Principal, Scope
 from omdp.cloud.api.checks import reject_nul
-from omdp.cloud.api.deps import (
-    AnyCallerDep,
-    ApiContext,
-    CtxDep,
-    RegistrarDep,
-    RegistryServiceDep,
-)
+from omdp.cloud.api.deps import AnyCallerDep, RegistrarDep, RegistryDep, RegistryServiceDep
 from omdp.cloud.api.errors import Forbidden, NotFound, error_responses
 from omdp.cloud.api.routes.common import (
     Limit,
@@ -29,6 +23,7 @@ from omdp.cloud.api.routes.common import (
     window,
 )
 from omdp.cloud.api.schemas import ItemList
+from omdp.cloud.storage.port import Registry
 from omdp.domain.household import Household
 from omdp.domain.identifiers import IDENTIFIER_PATTERN
 from omdp.domain.reading import MeterIndividual
@@ -65,19 +60,19 @@ def _guard_listing(principal: Principal) -> None:
     responses=ERRORS,
 )
 def list_households(
-    principal: AnyCallerDep, ctx: CtxDep, limit: Limit = 100, offset: Offset = 0
+    principal: AnyCallerDep, store: RegistryDep, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, object]:
     """Households by id: all for operators, the own one for an owner."""
     _guard_listing(principal)
-    found = ctx.store.list_households()
+    found = store.list_households()
     mine = [h for h in found if _visible_household(principal, h.household_id)]
     return window(mine, limit, offset)
 
 
-def _household(ctx: ApiContext, principal: Principal, household_id: str) -> Household:
+def _household(store: Registry, principal: Principal, household_id: str) -> Household:
     found = None
     if _visible_household(principal, household_id):
-        found = ctx.store.get_household(household_id)
+        found = store.get_household(household_id)
     if found is None:
         msg = f"no household {household_id!r}"
         raise NotFound(msg, loc="path.householdId")
@@ -91,9 +86,11 @@ def _household(ctx: ApiContext, principal: Principal, household_id: str) -> Hous
     summary="Read a household",
     responses=ERRORS,
 )
-def get_household(principal: AnyCallerDep, ctx: CtxDep, household_id: HouseholdId) -> Household:
+def get_household(
+    principal: AnyCallerDep, store: RegistryDep, household_id: HouseholdId
+) -> Household:
     """One household (404 also for one the caller may not see)."""
-    return _household(ctx, principal, household_id)
+    return _household(store, principal, household_id)
 
 
 @router.post(
@@ -139,7 +136,7 @@ def update_household(
 )
 def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
     principal: AnyCallerDep,
-    ctx: CtxDep,
+    store: RegistryDep,
     household_id: Annotated[
         str | None,
         Query(alias="householdId", pattern=IDENTIFIER_PATTERN, description="Of this household."),
@@ -161,7 +158,7 @@ def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
         if household_id not in (None, principal.household_id):
             return window([], limit, offset)
         household_id = principal.household_id
-    found = ctx.store.list_meters(household_id=household_id)
+    found = store.list_meters(household_id=household_id)
     if element_id is not None:
         found = [
             m
@@ -179,18 +176,18 @@ def list_meters(  # noqa: PLR0917 - FastAPI passes parameters by name
     summary="Read a meter individual",
     responses=ERRORS,
 )
-def get_meter(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> MeterIndividual:
+def get_meter(principal: AnyCallerDep, store: RegistryDep, meter_id: MeterId) -> MeterIndividual:
     """One meter with its element (404 also for one the caller may not see)."""
-    return visible_meter(ctx, principal, meter_id)
+    return visible_meter(store, principal, meter_id)
 
 
-def visible_meter(ctx: ApiContext, principal: Principal, meter_id: str) -> MeterIndividual:
+def visible_meter(store: Registry, principal: Principal, meter_id: str) -> MeterIndividual:
     """The meter, if the caller may see it.
 
     Raises:
         NotFound: no such meter, or one of a household the caller may not see.
     """
-    found = ctx.store.get_meter(meter_id)
+    found = store.get_meter(meter_id)
     if found is None or not _visible_household(principal, found.household_id):
         msg = f"no meter individual {meter_id!r}"
         raise NotFound(msg, loc="path.meterIndividualId")

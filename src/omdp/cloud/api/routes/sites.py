@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import Field
 
-from omdp.cloud.api.deps import AnyCallerDep, CtxDep, RegistrarDep, RegistryServiceDep
+from omdp.cloud.api.deps import AnyCallerDep, RegistrarDep, RegistryDep, RegistryServiceDep
 from omdp.cloud.api.errors import error_responses
 from omdp.cloud.api.routes.common import id_path, registry_answers
 from omdp.cloud.api.routes.households import visible_meter
@@ -48,10 +48,10 @@ class SiteOut(SiteIn):
     summary="Read a meter's site (the concentrator that may speak for it)",
     responses=error_responses(401, 403, 404, 422),
 )
-def get_site(principal: AnyCallerDep, ctx: CtxDep, meter_id: MeterId) -> SiteOut:
+def get_site(principal: AnyCallerDep, store: RegistryDep, meter_id: MeterId) -> SiteOut:
     """The meter's concentrator (404 also for a meter the caller may not see)."""
-    visible_meter(ctx, principal, meter_id)
-    site = ctx.store.meter_site(meter_id)
+    visible_meter(store, principal, meter_id)
+    site = store.meter_site(meter_id)
     return SiteOut(meter_individual_id=meter_id, concentrator_id=site)
 
 
