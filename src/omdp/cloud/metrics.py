@@ -20,6 +20,7 @@ _HELP = {
     "stored": "Readings stored (new).",
     "duplicates": "Readings skipped because their id was already stored.",
     "quarantined": "Messages put in quarantine.",
+    "alerts": "Concentrators' alerts taken (logged and receipted, not stored).",
     "batches": "Batches committed.",
     "errors": "Batch writes that failed and were retried.",
     "quarantine_dropped": "Bad messages dropped because the quarantine was full.",
@@ -36,6 +37,7 @@ class IngestMetrics:
     stored: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    alerts: int = 0
     batches: int = 0
     errors: int = 0
     quarantine_dropped: int = 0
@@ -75,7 +77,12 @@ class _Collector(Collector):
         yield GaugeMetricFamily(
             "omdp_ingest_pending",
             "Messages received and not committed yet (a stalled ingest keeps this above 0).",
-            value=m.received - m.stored - m.duplicates - m.quarantined - m.quarantine_dropped,
+            value=m.received
+            - m.stored
+            - m.duplicates
+            - m.quarantined
+            - m.quarantine_dropped
+            - m.alerts,
         )
 
 
