@@ -41,3 +41,6 @@ def configure_logging(*, json_lines: bool = False, level: int = logging.INFO) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO: an edge reading the registry every 30 s, or the API's
+    # own calls, would fill the journal with them; they stay visible at DEBUG.
+    logging.getLogger("httpx").setLevel(level if level <= logging.DEBUG else logging.WARNING)

@@ -7,7 +7,7 @@ import logging
 
 import orjson
 
-from omdp.logs import JsonFormatter
+from omdp.logs import JsonFormatter, configure_logging
 
 
 def _line(logger: str, message: str, *args: object, **extra: object) -> dict[str, object]:
@@ -40,3 +40,20 @@ def test_cm3_extra_fields_are_kept() -> None:
     assert doc["message"] == "forwarded 3"
     assert doc["meter_id"] == "m-1"
     assert {"time", "level", "logger"} <= doc.keys()
+
+
+def test_cm3_httpx_request_lines_only_at_debug() -> None:
+    # an edge reads the cloud's registry every 30 s: two INFO lines each time, for ever
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, logging.getLogger("httpx").level
+    try:
+        configure_logging(json_lines=True, level=logging.INFO)
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+        assert logging.getLogger("omdp.edge").isEnabledFor(logging.INFO)
+        configure_logging(json_lines=True, level=logging.DEBUG)
+        assert logging.getLogger("httpx").isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers[:], level, httpx_level = saved
+        root.setLevel(level)
+        logging.getLogger("httpx").setLevel(httpx_level)

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from omdp.errors import ConfigError
+
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
@@ -91,7 +93,14 @@ def serve_metrics(settings: IngestSettings, metrics: IngestMetrics) -> WSGIServe
     the counters are for the operator's scraper, not for the network); stop with
     ``shutdown()`` and ``server_close()``."""
     port = settings.metrics_port or 0
-    server, _thread = start_http_server(
-        port, addr=settings.metrics_host, registry=metrics.registry()
-    )
+    try:
+        server, _thread = start_http_server(
+            port, addr=settings.metrics_host, registry=metrics.registry()
+        )
+    except OSError as exc:  # in use (another ingest instance with the same number), no address
+        msg = (
+            f"ingest.metrics_port: cannot serve metrics on {settings.metrics_host}:{port}: "
+            f"{exc.strerror or exc}"
+        )
+        raise ConfigError(msg) from exc
     return server
