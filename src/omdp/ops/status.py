@@ -229,8 +229,8 @@ def _ingest(
     (t0, a), (t1, b), entry = answered
     span = max(t1 - t0, 1e-3)
 
-    def handled(m: dict[str, float]) -> float:
-        return sum(_counter(m, n) for n in ("stored", "duplicates", "quarantined"))
+    def handled(m: dict[str, float]) -> float:  # alerts are taken, not stored (ingest.py)
+        return sum(_counter(m, n) for n in ("stored", "duplicates", "quarantined", "alerts"))
 
     received = _counter(b, "received")
     pending = received - handled(b)
