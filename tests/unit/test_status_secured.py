@@ -74,6 +74,41 @@ def test_app5_the_edge_token_is_sent_to_the_edge_and_its_alerts_are_seen() -> No
     assert found.problems == ["edge e1: 1 active alert(s)"]
 
 
+def test_cl14_each_token_goes_only_to_its_own_part() -> None:
+    """CL-14: the cloud's operator token used to go with every request, also in clear to an
+    edge and to every ingest's and adapter's plain-HTTP metrics port."""
+    seen: dict[str, set[str | None]] = {}
+
+    def site(request: httpx.Request) -> httpx.Response:
+        seen.setdefault(request.url.host, set()).add(request.headers.get("authorization"))
+        if request.url.host == "edge.test":
+            return _edge(request)
+        if request.url.path == "/metrics":
+            return httpx.Response(200, text="omdp_ingest_connected 1\n")
+        if request.url.path == "/v1/meterReadings":
+            return httpx.Response(200, json={"totalRows": 0, "content": []})
+        if request.url.path == "/v1/meterHealth":
+            return httpx.Response(200, json={"items": []})
+        return httpx.Response(200, json={"status": "ok"})
+
+    asyncio.run(
+        gather(
+            cloud="https://cloud.test",
+            edges=[EDGE],
+            ingests=["http://ingest.test:9101/metrics"],
+            adapters=["http://adapter.test:9201/metrics"],
+            token=CLOUD_TOKEN,
+            edge_token=EDGE_TOKEN,
+            transport=httpx.MockTransport(site),
+            limits=LIMITS,
+        )
+    )
+    assert seen["cloud.test"] == {None, f"Bearer {CLOUD_TOKEN}"}  # health probes need none
+    assert seen["edge.test"] == {None, f"Bearer {EDGE_TOKEN}"}
+    assert seen["ingest.test"] == {None}
+    assert seen["adapter.test"] == {None}
+
+
 @pytest.fixture(name="https_api")
 def _https_api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A server answering /healthz and /readyz over HTTPS, its certificate from a site CA."""

@@ -147,26 +147,36 @@ async def _metrics(client: httpx.AsyncClient, url: str) -> Sample | None:
 # -- cloud ------------------------------------------------------------------------------------
 
 
-async def _readings(client: httpx.AsyncClient, api: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await client.post(f"{api}/v1/meterReadings", json=body)
+async def _readings(
+    client: httpx.AsyncClient, api: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    answer = await client.post(f"{api}/v1/meterReadings", json=body, headers=headers)
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
     return result
 
 
 async def _cloud(
-    client: httpx.AsyncClient, api: str, status: SiteStatus, now: datetime, limits: Thresholds
+    client: httpx.AsyncClient,
+    api: str,
+    status: SiteStatus,
+    now: datetime,
+    limits: Thresholds,
+    *,
+    headers: dict[str, str],
 ) -> None:
     c = status.cloud
     c["url"] = api
     c["live"] = await _probe(client, f"{api}/healthz", status, "cloud API")
     c["ready"] = c["live"] and await _probe(client, f"{api}/readyz", status, "cloud store")
-    if not c["ready"] or "authorization" not in client.headers:
+    if not c["ready"] or not headers:
         return
     since = (now - timedelta(seconds=limits.rate_window_s)).isoformat()
     try:
-        recent = await _readings(client, api, {"readingTimeStart": since, "pageSize": 1})
-        health = await client.get(f"{api}/v1/meterHealth", params={"hours": limits.gap_hours})
+        recent = await _readings(client, api, {"readingTimeStart": since, "pageSize": 1}, headers)
+        health = await client.get(
+            f"{api}/v1/meterHealth", params={"hours": limits.gap_hours}, headers=headers
+        )
         health.raise_for_status()
         meters = health.json().get("items", [])
     except (httpx.HTTPError, ValueError) as exc:
@@ -380,7 +390,8 @@ async def gather(
 ) -> SiteStatus:
     """Ask every given part how it is; never raises for a part that does not answer.
 
-    ``token`` is the cloud API's, ``edge_token`` one the edges accept (their live routes);
+    ``token`` is the cloud API's, sent to the cloud only (never in clear to a metrics port or
+    an edge), ``edge_token`` one the edges accept (their live routes), sent to them only;
     ``ca_file`` the CA that HTTPS answers must chain to (a site's own CA) instead of the
     system's. ``transport`` replaces the network (tests answer from canned documents).
     """
@@ -393,14 +404,12 @@ async def gather(
     )
     now = datetime.now(UTC)
     sampled = [*ingests, *adapters]
-    async with httpx.AsyncClient(
-        timeout=timeout, headers=headers, transport=transport, verify=verify
-    ) as client:
+    async with httpx.AsyncClient(timeout=timeout, transport=transport, verify=verify) as client:
         started = time.monotonic()
         first = await asyncio.gather(*(_metrics(client, url) for url in sampled))
         jobs = [_edge(client, url.rstrip("/"), status, limits, edge_headers) for url in edges]
         if cloud:
-            jobs.append(_cloud(client, cloud.rstrip("/"), status, now, limits))
+            jobs.append(_cloud(client, cloud.rstrip("/"), status, now, limits, headers=headers))
         await asyncio.gather(*jobs)
         if sampled:
             await asyncio.sleep(max(0.0, started + limits.sample_s - time.monotonic()))
