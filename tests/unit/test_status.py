@@ -172,3 +172,14 @@ def test_a_good_site_is_all_good_and_adapters_missing_readings_are_not() -> None
     )
     found = _run(site, adapters=[adapter])
     assert found.problems == [f"adapter {adapter}: missed 16 reading(s) so far, some just now"]
+
+
+def test_app4_an_ingest_that_took_alerts_is_not_stalled_when_quiet() -> None:
+    """APP-4, CL-2: the ingest takes a concentrator's alerts without storing them; counted as
+    not handled, one alert made a quiet ingest "stalled: 1 message(s) received and not stored"
+    for ever."""
+    url = "http://i1/metrics"
+    text = _ingest(11, 10) + "omdp_ingest_alerts_total 1\n"
+    found = _run(Site({url: [text, text]}, {}), ingests=[url])
+    assert found.ingests[0]["pending"] == 0
+    assert found.problems == []

@@ -83,8 +83,9 @@ HOUSEHOLD_SCOPES = ("operate",)
 @click.option(
     "--household",
     default=None,
-    help="Bind the token to this household (household_id): without operate it then sees only "
-    "the meters registered to it, under their real ids.",
+    help="Bind the token to this household (household_id). With --scope readings:read (and "
+    "not operate, which sees every household) it sees only that household's meters: their "
+    "live data, alerts and, on a no-cloud edge, their history.",
 )
 @click.option(
     "--subject",
@@ -93,14 +94,17 @@ HOUSEHOLD_SCOPES = ("operate",)
     help="Who the token stands for (the API's audit records).",
 )
 def token(scopes: tuple[str, ...], household: str | None, subject: str) -> None:
-    """Make a bearer token for the query API of a no-cloud edge (store set).
+    """Make a bearer token for an edge's API: live data and alerts, and the query API of a
+    no-cloud edge.
 
     Prints the token, shown this once, and the entry for api.tokens in the edge's YAML: the
     token's SHA-256 and what it may do; the edge never stores the token itself. Restart the
-    edge to take the entry. The whole output is YAML.
+    edge to take the entry. The whole output is YAML. The default, operate, sees every meter
+    of the edge: for the operator and omdp status --edge-token; a household gets
+    --scope readings:read --household.
 
     \b
-    omdp edge token
+    omdp edge token --subject monitoring               # operate: every meter
     omdp edge token --scope readings:read --household flat-12
     """
     try:

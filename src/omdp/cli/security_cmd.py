@@ -365,14 +365,16 @@ def broker_config(
         try:
             conf, users = _write_broker(settings, folder, tls, options)
             changed = _broker_files(folder) != before
+            if watch is None or changed:
+                owned = f", owned by {owner}" if owner else ""
+                click.echo(f"wrote {conf} for {users} user(s){owned}")
             if reload_pid is not None and (changed or watch is None):
                 click.echo(f"signalled the broker (pid {reload_broker(reload_pid)})")
         except OmdpError as exc:
-            raise _fail(exc) from exc
-        if watch is None or changed:
-            click.echo(
-                f"wrote {conf} for {users} user(s)" + (f", owned by {owner}" if owner else "")
-            )
+            if watch is None:
+                raise _fail(exc) from exc
+            # a watcher outlives a database restart or a broker between pid files
+            click.echo(f"Error: {exc}; trying again in {watch:g} s", err=True)
         if watch is None:
             return
         time.sleep(watch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,6 +46,17 @@ def _urls(values: tuple[str, ...]) -> list[str]:
     help="Adapter metrics URL (omdp adapter run --metrics-port); repeat for every adapter.",
 )  # fmt: skip
 @click.option("--token", envvar="OMDP_TOKEN", help="Cloud API bearer token (operate scope).")
+@click.option(
+    "--edge-token", envvar="OMDP_EDGE_TOKEN",
+    help="A bearer token the edges accept, for their alerts (omdp edge token: an entry of the "
+    "edge's api.tokens); without it the cloud token is sent, which an edge does not take.",
+)  # fmt: skip
+@click.option(
+    "--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="OMDP_STATUS_CA_FILE",
+    help="CA certificate that HTTPS parts must chain to (the site CA of omdp certs init); "
+    "default: the system's CAs.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Per request, s.")
 @click.option(
@@ -70,6 +82,8 @@ def status(
     ingests: tuple[str, ...],
     adapters: tuple[str, ...],
     token: str | None,
+    edge_token: str | None,
+    ca_file: Path | None,
     as_json: bool,
     timeout: float,
     max_lag: float,
@@ -105,6 +119,8 @@ def status(
             token=token,
             timeout=timeout,
             limits=limits,
+            edge_token=edge_token,
+            ca_file=ca_file,
         )
     )
     if as_json:

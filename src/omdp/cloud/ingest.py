@@ -16,6 +16,11 @@
   latest after ``flush_interval_s`` or at ``batch_size`` messages: waiting out the interval
   with an idle writer would leave the last batch of a burst late.
   A failed write is retried with capped backoff; its messages stay unacknowledged meanwhile.
+- A concentrator's alerts (``concentrator/{id}/alerts/{ruleId}/{meterId}``, APP-4, CO-4) come
+  on the same subscription. They are not readings: the ingest logs each, counts it
+  (``omdp_ingest_alerts_total``) and acknowledges and receipts it with its batch, without
+  storing it or putting it in quarantine (an alert is not a bad message; the app reads alerts
+  from the edge).
 - After each commit, and before acknowledging its messages to the broker, the ingest publishes
   a receipt per concentrator on ``omdp/receipts/{concentratorId}`` naming every message of the
   batch by its digest (:mod:`omdp.receipts`): stored, duplicate and quarantined alike. The edge
@@ -46,8 +51,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+import orjson
+
 from omdp.cloud.metrics import IngestMetrics
-from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading
+from omdp.cloud.model import QuarantineEntry, RetentionPolicy, StoredReading, WriteResult
 from omdp.cloud.settings import CloudSettings, RetentionSettings
 from omdp.cloud.sites import SiteMap
 from omdp.cloud.storage.port import Erasure, Quarantine, ReadingStore, ReadingWriter
@@ -56,7 +63,13 @@ from omdp.domain.validation import parse_reading
 from omdp.errors import StorageError, TopicError, ValidationFailure
 from omdp.mqtt import Message, MqttClient
 from omdp.receipts import encode_receipts, group_digests, receipt_entry
-from omdp.topics import CLOUD_FILTER, MeterTopic, parse_concentrator_topic, receipt_topic
+from omdp.topics import (
+    CLOUD_FILTER,
+    MeterTopic,
+    is_alert_topic,
+    parse_concentrator_topic,
+    receipt_topic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +133,23 @@ def classify(
     )
 
 
+def _log_alert(message: Message) -> None:
+    """One log line for a concentrator's alert: who raised or cleared what, and its text."""
+    try:
+        alert = orjson.loads(message.payload)
+    except orjson.JSONDecodeError:
+        alert = None
+    if not isinstance(alert, dict):
+        alert = {}
+    log.info(
+        "alert on %s: %s %s",
+        message.topic,
+        alert.get("state", "?"),
+        alert.get("message", ""),
+        extra={"topic": message.topic},
+    )
+
+
 def ingest_client_id(settings: CloudSettings) -> str:
     """The ingest's MQTT client id: ``ingest.client_id``, else ``omdp-ingest-`` and an HMAC of
     its user name under its broker password (or, without one, its database URL).
@@ -153,6 +183,7 @@ class _Batch:
     quarantine: list[QuarantineEntry]
     first_at: float
     receipts: list[tuple[str, int]]
+    alerts: int = 0
 
 
 class IngestService:
@@ -240,6 +271,10 @@ class IngestService:
             entry = receipt_entry(message.topic, message.payload)
             if entry is not None:
                 batch.receipts.append(entry)
+        if is_alert_topic(message.topic):
+            batch.alerts += 1
+            _log_alert(message)
+            return
         item = classify(
             message.topic, message.payload, max_bytes=self.settings.ingest.max_message_bytes
         )
@@ -270,7 +305,8 @@ class IngestService:
                 return
             delay = 0.5
             quarantine = await self._bounded(batch.quarantine)
-            while True:
+            result = WriteResult()  # a batch of alerts only has nothing to commit
+            while batch.readings or quarantine:
                 try:
                     result = await asyncio.to_thread(
                         self.store.write_batch, batch.readings, quarantine
@@ -288,6 +324,7 @@ class IngestService:
             m.stored += result.stored
             m.duplicates += result.duplicates
             m.quarantined += result.quarantined
+            m.alerts += batch.alerts
             m.batches += 1
             m.lag_s = loop.time() - batch.first_at
 
@@ -323,6 +360,7 @@ class IngestService:
             self._quarantine_bytes += len(entry.payload)
             kept.append(entry)
         return kept
+
     async def _receipt(self, client: MqttClient, entries: list[tuple[str, int]]) -> None:
         """Publish the receipts of one committed batch (QoS 1, not awaited: a lost receipt only
         makes the edge send the message again, which the store skips)."""

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from omdp.errors import ConfigError
+
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
@@ -20,6 +22,7 @@ _HELP = {
     "stored": "Readings stored (new).",
     "duplicates": "Readings skipped because their id was already stored.",
     "quarantined": "Messages put in quarantine.",
+    "alerts": "Concentrators' alerts taken (logged and receipted, not stored).",
     "batches": "Batches committed.",
     "errors": "Batch writes that failed and were retried.",
     "quarantine_dropped": "Bad messages dropped because the quarantine was full.",
@@ -36,6 +39,7 @@ class IngestMetrics:
     stored: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    alerts: int = 0
     batches: int = 0
     errors: int = 0
     quarantine_dropped: int = 0
@@ -75,7 +79,12 @@ class _Collector(Collector):
         yield GaugeMetricFamily(
             "omdp_ingest_pending",
             "Messages received and not committed yet (a stalled ingest keeps this above 0).",
-            value=m.received - m.stored - m.duplicates - m.quarantined - m.quarantine_dropped,
+            value=m.received
+            - m.stored
+            - m.duplicates
+            - m.quarantined
+            - m.quarantine_dropped
+            - m.alerts,
         )
 
 
@@ -84,7 +93,14 @@ def serve_metrics(settings: IngestSettings, metrics: IngestMetrics) -> WSGIServe
     the counters are for the operator's scraper, not for the network); stop with
     ``shutdown()`` and ``server_close()``."""
     port = settings.metrics_port or 0
-    server, _thread = start_http_server(
-        port, addr=settings.metrics_host, registry=metrics.registry()
-    )
+    try:
+        server, _thread = start_http_server(
+            port, addr=settings.metrics_host, registry=metrics.registry()
+        )
+    except OSError as exc:  # in use (another ingest instance with the same number), no address
+        msg = (
+            f"ingest.metrics_port: cannot serve metrics on {settings.metrics_host}:{port}: "
+            f"{exc.strerror or exc}"
+        )
+        raise ConfigError(msg) from exc
     return server

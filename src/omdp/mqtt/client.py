@@ -39,7 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from omdp.errors import BrokerError
+from omdp.errors import BrokerError, ConfigError
 from omdp.mqtt.fast_paho import FastPaho
 from omdp.mqtt.settings import MqttSettings
 
@@ -129,12 +129,7 @@ class MqttClient:
             password = settings.password.get_secret_value() if settings.password else None
             self._client.username_pw_set(settings.username, password)
         if settings.tls:
-            self._client.tls_set(
-                ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                certfile=str(settings.cert_file) if settings.cert_file else None,
-                keyfile=str(settings.key_file) if settings.key_file else None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+            _set_tls(self._client, settings)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
@@ -412,3 +407,35 @@ class MqttClient:
             elif message.qos > 1:
                 self._client.ack(message.mid, message.qos)
         self._client.puback_many(mids)
+
+
+def _set_tls(client: paho.Client, settings: MqttSettings) -> None:
+    """Load the connection's CA and client certificate, or say which file could not be read.
+
+    ``ssl`` reports an unreadable file as a bare "Permission denied" without its name; a
+    service started as its own user (the systemd units) then died with a traceback that named
+    nothing. CM-1 makes the TLS files the deployment's to get right, so the error names them.
+    """
+    where = f"the MQTT connection to {settings.host}:{settings.port}"
+    files = {"ca_file": settings.ca_file, "cert_file": settings.cert_file}
+    files["key_file"] = settings.key_file
+    for key, path in files.items():
+        if path is None:
+            continue
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            msg = f"{key} of {where}: cannot read {path}: {exc.strerror or exc}"
+            raise ConfigError(msg) from exc
+    try:
+        client.tls_set(
+            ca_certs=str(settings.ca_file) if settings.ca_file else None,
+            certfile=str(settings.cert_file) if settings.cert_file else None,
+            keyfile=str(settings.key_file) if settings.key_file else None,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+    except (OSError, ssl.SSLError) as exc:
+        named = ", ".join(f"{key} {path}" for key, path in files.items() if path is not None)
+        msg = f"the TLS files of {where} ({named or 'system CAs'}) cannot be used: {exc}"
+        raise ConfigError(msg) from exc

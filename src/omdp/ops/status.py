@@ -12,7 +12,9 @@ rates are those of the last seconds and a stall shows as received-but-not-stored
   when that stays above 0 while nothing is committed), commit lag, quarantine;
 - **edges** (``--edge``, any number): ``/healthz``, ``/readyz``, ``/v1/status`` (sink link, the
   outbox's depth and the age of its oldest message, that is the oldest reading the cloud has
-  not receipted), ``/v1/alerts``;
+  not receipted), ``/v1/alerts`` (a live route: it needs a token the edge accepts, the
+  ``edge_token``; the cloud's token is not one, and alerts that cannot be read are a problem,
+  never "none");
 - **adapters** (``--adapter``, any number, each ``omdp adapter run --metrics-port``): readings,
   missed readings, outbox depth and age, time since the last reading.
 
@@ -24,10 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,12 +103,18 @@ async def _probe(client: httpx.AsyncClient, url: str, status: SiteStatus, what: 
     try:
         answer = await client.get(url)
     except httpx.HTTPError as exc:
-        status.problems.append(f"{what}: {url} does not answer ({type(exc).__name__})")
+        status.problems.append(f"{what}: {url} does not answer ({_why(exc)})")
         return False
     if answer.status_code != 200:
         status.problems.append(f"{what}: {url} answered {answer.status_code}")
         return False
     return True
+
+
+def _why(exc: Exception) -> str:
+    """The error's kind and text: a refused certificate reads as such, not as "ConnectError"."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 Sample = tuple[float, dict[str, float]]
@@ -137,26 +147,36 @@ async def _metrics(client: httpx.AsyncClient, url: str) -> Sample | None:
 # -- cloud ------------------------------------------------------------------------------------
 
 
-async def _readings(client: httpx.AsyncClient, api: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await client.post(f"{api}/v1/meterReadings", json=body)
+async def _readings(
+    client: httpx.AsyncClient, api: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    answer = await client.post(f"{api}/v1/meterReadings", json=body, headers=headers)
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
     return result
 
 
 async def _cloud(
-    client: httpx.AsyncClient, api: str, status: SiteStatus, now: datetime, limits: Thresholds
+    client: httpx.AsyncClient,
+    api: str,
+    status: SiteStatus,
+    now: datetime,
+    limits: Thresholds,
+    *,
+    headers: dict[str, str],
 ) -> None:
     c = status.cloud
     c["url"] = api
     c["live"] = await _probe(client, f"{api}/healthz", status, "cloud API")
     c["ready"] = c["live"] and await _probe(client, f"{api}/readyz", status, "cloud store")
-    if not c["ready"] or "authorization" not in client.headers:
+    if not c["ready"] or not headers:
         return
     since = (now - timedelta(seconds=limits.rate_window_s)).isoformat()
     try:
-        recent = await _readings(client, api, {"readingTimeStart": since, "pageSize": 1})
-        health = await client.get(f"{api}/v1/meterHealth", params={"hours": limits.gap_hours})
+        recent = await _readings(client, api, {"readingTimeStart": since, "pageSize": 1}, headers)
+        health = await client.get(
+            f"{api}/v1/meterHealth", params={"hours": limits.gap_hours}, headers=headers
+        )
         health.raise_for_status()
         meters = health.json().get("items", [])
     except (httpx.HTTPError, ValueError) as exc:
@@ -219,8 +239,8 @@ def _ingest(
     (t0, a), (t1, b), entry = answered
     span = max(t1 - t0, 1e-3)
 
-    def handled(m: dict[str, float]) -> float:
-        return sum(_counter(m, n) for n in ("stored", "duplicates", "quarantined"))
+    def handled(m: dict[str, float]) -> float:  # alerts are taken, not stored (ingest.py)
+        return sum(_counter(m, n) for n in ("stored", "duplicates", "quarantined", "alerts"))
 
     received = _counter(b, "received")
     pending = received - handled(b)
@@ -256,7 +276,11 @@ def _ingest(
 
 
 async def _edge(
-    client: httpx.AsyncClient, url: str, status: SiteStatus, limits: Thresholds
+    client: httpx.AsyncClient,
+    url: str,
+    status: SiteStatus,
+    limits: Thresholds,
+    headers: dict[str, str],
 ) -> None:
     e: dict[str, Any] = {"url": url}
     status.edges.append(e)
@@ -266,10 +290,21 @@ async def _edge(
         return
     try:
         state = (await client.get(f"{url}/v1/status")).json()
-        alerts = (await client.get(f"{url}/v1/alerts")).json()
+        answer = await client.get(f"{url}/v1/alerts", headers=headers)
+        alerts = answer.json() if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError) as exc:
         status.problems.append(f"edge {url}: status not readable ({exc})")
         return
+    if alerts is None:
+        hint = (
+            "give a token of the edge's with --edge-token (omdp edge token)"
+            if answer.status_code in (401, 403)
+            else "see the edge's log"
+        )
+        status.problems.append(
+            f"edge {url}: alerts not readable (HTTP {answer.status_code}): {hint}"
+        )
+    readable = alerts is not None
     name = state.get("concentratorId", url)
     outbox = state.get("outbox", {})
     sink = state.get("sink") or {"kind": "cloud-broker", **state.get("cloud", {})}
@@ -285,8 +320,10 @@ async def _edge(
             "meters": state.get("meters"),
             "activeAlerts": [
                 f"{a.get('ruleId', '?')}: {a.get('meterId', '')} {a.get('message', '')}"
-                for a in alerts.get("active", [])
-            ],
+                for a in (alerts or {}).get("active", [])
+            ]
+            if readable
+            else None,
         }
     )
     if receipts is not None:
@@ -348,22 +385,31 @@ async def gather(
     timeout: float = 5.0,
     limits: Thresholds | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    edge_token: str | None = None,
+    ca_file: Path | None = None,
 ) -> SiteStatus:
     """Ask every given part how it is; never raises for a part that does not answer.
 
-    ``transport`` replaces the network (tests answer from canned documents).
+    ``token`` is the cloud API's, sent to the cloud only (never in clear to a metrics port or
+    an edge), ``edge_token`` one the edges accept (their live routes), sent to them only;
+    ``ca_file`` the CA that HTTPS answers must chain to (a site's own CA) instead of the
+    system's. ``transport`` replaces the network (tests answer from canned documents).
     """
     limits = limits or Thresholds()
     status = SiteStatus()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    edge_headers = {"Authorization": f"Bearer {edge_token}"} if edge_token else {}
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
+    )
     now = datetime.now(UTC)
     sampled = [*ingests, *adapters]
-    async with httpx.AsyncClient(timeout=timeout, headers=headers, transport=transport) as client:
+    async with httpx.AsyncClient(timeout=timeout, transport=transport, verify=verify) as client:
         started = time.monotonic()
         first = await asyncio.gather(*(_metrics(client, url) for url in sampled))
-        jobs = [_edge(client, url.rstrip("/"), status, limits) for url in edges]
+        jobs = [_edge(client, url.rstrip("/"), status, limits, edge_headers) for url in edges]
         if cloud:
-            jobs.append(_cloud(client, cloud.rstrip("/"), status, now, limits))
+            jobs.append(_cloud(client, cloud.rstrip("/"), status, now, limits, headers=headers))
         await asyncio.gather(*jobs)
         if sampled:
             await asyncio.sleep(max(0.0, started + limits.sample_s - time.monotonic()))

@@ -20,6 +20,7 @@ from tests.support.mosquitto import Mosquitto
 
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.ingest import IngestService
+from omdp.cloud.metrics import IngestMetrics
 from omdp.cloud.model import ReadingFilter
 from omdp.cloud.settings import CloudSettings, DatabaseSettings, IngestSettings
 from omdp.cloud.storage import ReadingStore, open_store
@@ -203,3 +204,67 @@ def test_a_lone_message_is_committed_at_once_when_the_writer_is_free(
         store.close()
     assert len(waits) == len(messages)
     assert max(waits) < 10  # far below the flush interval: nobody waited for it
+
+
+def test_a_concentrators_alerts_are_receipted_not_quarantined(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """APP-4, CO-4, CL-2: an edge forwards its alerts on ``concentrator/{id}/alerts/{rule}/{m}``
+    beside the readings. The ingest used to quarantine every one ("not smartMeterMessage/..."),
+    so that each raised or cleared alert made ``omdp status`` report messages in quarantine.
+    Now each alert is counted, receipted to its edge (which then deletes it from its outbox)
+    and acknowledged; it is neither stored nor quarantined, and readings around it are stored.
+    """
+    from omdp.receipts import decode_receipt, receipt_entry
+    from omdp.topics import alert_topic, receipt_topic
+
+    url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
+    settings = CloudSettings(
+        mqtt=MqttSettings(port=mosquitto.port),
+        db=DatabaseSettings(url=url),
+        ingest=IngestSettings(client_id="ingest-alerts", flush_interval_s=0.05),
+    )
+    doc = orjson.loads(sample_reading())
+    meter = doc["meterIndividual"]["meterIndividualId"]
+    edge = "edge-7"
+    reading_topic, reading = (
+        f"concentrator/{edge}/smartMeterMessage/{meter}/readings",
+        orjson.dumps(doc),
+    )
+    raised = orjson.dumps({"ruleId": "silent", "meterId": "m-1", "state": "raised", "value": 9})
+    cleared = orjson.dumps({"ruleId": "silent", "meterId": "m-1", "state": "cleared"})
+    alert = alert_topic(edge, "silent", "m-1")
+    sent = [(alert, raised), (reading_topic, reading), (alert, cleared)]
+    expected = {receipt_entry(topic, payload) for topic, payload in sent}
+
+    async def main(store: ReadingStore) -> tuple[set[tuple[str, int]], IngestMetrics]:
+        stop = asyncio.Event()
+        service = IngestService(store, settings)
+        running = asyncio.create_task(service.run(stop))
+        receipted: set[tuple[str, int]] = set()
+        try:
+            await asyncio.wait_for(service.ready.wait(), 10)
+            settings_edge = MqttSettings(port=mosquitto.port)
+            async with MqttClient(settings_edge, client_id="alerting-edge") as pub:
+                await pub.subscribe(receipt_topic(edge))
+                for topic, payload in sent:
+                    await pub.publish(topic, payload)
+                async with asyncio.timeout(10):
+                    while receipted != expected:
+                        message = await pub.messages.get()
+                        receipted |= {(edge, d) for d in decode_receipt(message.payload)}
+        finally:
+            stop.set()
+            await running
+        return receipted, service.metrics
+
+    store = open_store(url)
+    try:
+        receipted, metrics = asyncio.run(main(store))
+        assert receipted == expected
+        assert store.count_quarantine() == 0
+        assert store.count_readings(ReadingFilter()) == 1
+        assert metrics.alerts == 2
+        assert b"omdp_ingest_alerts_total 2.0" in metrics.exposition()
+    finally:
+        store.close()

@@ -6,14 +6,16 @@ CL-2: malformed messages are quarantined with reasons; CL-1: consumption across 
 from __future__ import annotations
 
 import random
+import socket
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
+import pytest
 
 from omdp.bench.validation_bench import sample_reading
 from omdp.cloud.ingest import classify
-from omdp.cloud.metrics import IngestMetrics
+from omdp.cloud.metrics import IngestMetrics, serve_metrics
 from omdp.cloud.model import (
     ALL_FUNCTIONS,
     Interval,
@@ -21,6 +23,7 @@ from omdp.cloud.model import (
     StoredReading,
     StoredValue,
 )
+from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage.rollups import (
     FineRow,
     batch_partials,
@@ -30,6 +33,7 @@ from omdp.cloud.storage.rollups import (
     roll,
     step,
 )
+from omdp.errors import ConfigError
 
 TOPIC = "concentrator/edge-1/smartMeterMessage/meter-0001/readings"
 
@@ -137,3 +141,15 @@ def test_partials_per_hour_with_reset_and_internal_consumption() -> None:
     assert parts[("m1", "P", 0)] == (1, 5.0, 5.0, 5.0, h // 2, 5.0, h // 2, 5.0, 0.0)
     assert parts[("m1", "E", h)] == (1, 3.0, 3.0, 3.0, h, 3.0, h, 3.0, 0.0)
     assert [p[2] for p in partials(rows, 900)] == [900] * 5
+
+
+def test_cl2_a_metrics_port_in_use_is_a_config_error_naming_it() -> None:
+    """CL-2: two ingest units with one metrics port (or a unit started twice) died with an
+    ``OSError: [Errno 98]`` traceback; now the setting and address are named."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = IngestSettings(metrics_port=port)
+        with pytest.raises(ConfigError, match=rf"ingest.metrics_port: .*127.0.0.1:{port}: "):
+            serve_metrics(settings, IngestMetrics())

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import jwt
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from omdp.cli.security_cmd import adapterfile, broker, certs, token, user
+from omdp.errors import StorageError
 
 
 def _config(tmp_path: Path) -> Path:
@@ -135,3 +140,69 @@ def test_ad5_adapterfile_sign_verify_encrypt(tmp_path: Path) -> None:
     )
     assert r.exit_code != 0
     assert "signature does not match" in r.output
+
+
+def _broker_config(tmp_path: Path, *extra: str) -> list[str]:
+    cfg = _config(tmp_path)
+    settings = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    settings["db"] = {"url": f"sqlite:///{tmp_path / 'cloud.sqlite3'}"}  # the registry's sites
+    cfg.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    run = CliRunner()
+    r = run.invoke(
+        broker, ["passwd", "--config", str(cfg), "conc-1", "--role", "concentrator",
+                 "--password-stdin"], input="pw-123456\n",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    return ["config", "--config", str(cfg), "--out", str(tmp_path / "broker"), "--ca", "ca.crt",
+            "--cert", "s.crt", "--key", "s.key", *extra]  # fmt: skip
+
+
+def test_cm1_cl14_broker_config_says_what_it_wrote_before_it_signals(tmp_path: Path) -> None:
+    """CM-1, CL-14: "signalled the broker" came before "wrote ...", as if the broker had been
+    told before the files existed."""
+    sleeper = subprocess.Popen(  # a broker stand-in that survives SIGHUP
+        [sys.executable, "-c", "import signal,time; signal.signal(signal.SIGHUP, "
+         "signal.SIG_IGN); time.sleep(60)"],
+    )  # fmt: skip
+    try:
+        pid_file = tmp_path / "mosquitto.pid"
+        pid_file.write_text(f"{sleeper.pid}\n")
+        args = _broker_config(tmp_path, "--reload-pid", str(pid_file))
+        r = CliRunner().invoke(broker, args)
+        assert r.exit_code == 0, r.output
+        lines = r.output.splitlines()
+        assert lines[0].startswith("wrote ")
+        assert lines[1] == f"signalled the broker (pid {sleeper.pid})"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_cm1_cl14_broker_config_watch_outlives_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CM-1, CL-14: ``--watch`` runs as a service beside the broker; one failed round (the
+    database restarting) used to end it with the error. Now it says so and tries again."""
+    from omdp.cli import security_cmd
+
+    real = security_cmd._write_broker
+    calls = {"write": 0, "sleep": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["write"] += 1
+        if calls["write"] == 1:
+            msg = "cannot connect to PostgreSQL at db:5432/omdp"
+            raise StorageError(msg)
+        return real(*args, **kwargs)
+
+    def sleep(_s: float) -> None:
+        calls["sleep"] += 1
+        if calls["sleep"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(security_cmd, "_write_broker", flaky)
+    monkeypatch.setattr("omdp.cli.security_cmd.time.sleep", sleep)
+    r = CliRunner().invoke(broker, _broker_config(tmp_path, "--watch", "5"))
+    assert "Error: cannot connect to PostgreSQL at db:5432/omdp; trying again in 5 s" in r.output
+    assert "wrote " in r.output.split("trying again")[1]
+    assert calls["write"] == 2
