@@ -27,10 +27,14 @@ from omdp.cloud.storage.rollups import (
     combine_rows,
     fetch_fine,
     fine_width,
-    rebuild_sql,
+    meter_readings,
+    readings_partials,
     roll,
 )
 from omdp.cloud.storage.sqlbase import Dialect, Tx, in_list
+
+if TYPE_CHECKING:
+    from omdp.cloud.storage.accumulate import Partial
 
 _ERASED_TABLES = ("readings", "rollups", "seen_meters", "meter_roles")
 
@@ -40,7 +44,8 @@ def _like_escape(text: str) -> str:
 
 
 class LifecycleMixin:
-    """Needs ``_tx``, ``dialect``, ``catalog``, ``migrations`` and ``_recompute_dirty``."""
+    """Needs ``_tx``, ``dialect``, ``catalog``, ``migrations``, ``_recompute_dirty`` and
+    ``_replace_rollups``."""
 
     dialect: Dialect
     catalog: Catalog | None
@@ -51,6 +56,8 @@ class LifecycleMixin:
         def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
 
         def _recompute_dirty(self, tx: Tx) -> None: ...
+
+        def _replace_rollups(self, tx: Tx, parts: list[Partial]) -> None: ...
 
         def seed_catalog(self, catalog: Catalog) -> None: ...
 
@@ -166,8 +173,11 @@ class LifecycleMixin:
         """Recompute every rollup from the stored values (after a bulk import)."""
         with self._tx() as tx:
             tx.count("DELETE FROM rollups")
-            for width in WIDTHS:
-                tx.run(rebuild_sql(self.dialect, width))
+            meters = [m for (m,) in tx.run("SELECT DISTINCT meter_id FROM readings")]
+            for meter in meters:
+                stored = meter_readings(tx, meter)
+                for width in WIDTHS:
+                    self._replace_rollups(tx, readings_partials(stored, width))
 
     # -- retention ----------------------------------------------------------------------------
 
@@ -209,12 +219,6 @@ class LifecycleMixin:
                 " AND bucket < ?",
                 [*params, width, whole, d.ts(cutoff)],
             )
-        # values are found through their readings (no index leads from a meter to its values)
-        tx.count(
-            "DELETE FROM reading_values WHERE t < ? AND rid IN"  # noqa: S608
-            f" (SELECT rid FROM readings WHERE {where} AND t < ?)",
-            [d.ts(cutoff), *params, d.ts(cutoff)],
-        )
         deleted = tx.count(f"DELETE FROM readings WHERE {where} AND t < ?", [*params, d.ts(cutoff)])  # noqa: S608
         self._recompute_dirty(tx)
         return deleted
@@ -242,9 +246,9 @@ class LifecycleMixin:
     def _erase_meters(self, tx: Tx, meters: list[str]) -> dict[str, int]:
         rows: dict[str, int] = {}
         where = f"meter_id IN {in_list(meters)}"
-        rows["reading_values"] = tx.count(
-            f"DELETE FROM reading_values WHERE rid IN (SELECT rid FROM readings WHERE {where})",  # noqa: S608
-            meters,
+        # the values are packed in their readings' rows; the view counts them
+        rows["reading_values"] = int(
+            tx.scalar(f"SELECT count(*) FROM reading_values WHERE {where}", meters)  # noqa: S608
         )
         for table in _ERASED_TABLES:
             rows[table] = tx.count(f"DELETE FROM {table} WHERE {where}", meters)  # noqa: S608
