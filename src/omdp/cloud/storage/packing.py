@@ -15,7 +15,7 @@ one, in which case the slice is not valid JSON and the whole array is decoded in
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC
 
 import msgspec
@@ -46,23 +46,42 @@ def _needle(property_id: str) -> str:
     return found
 
 
-def unpack(text: str, properties: Collection[str] | None = None) -> tuple[StoredValue, ...]:
-    """The values of one reading, all of them or only those of ``properties``, in order."""
+def _all(text: str) -> tuple[StoredValue, ...]:
+    return _values.decode(text)
+
+
+def unpacker(properties: Collection[str] | None) -> Callable[[str], tuple[StoredValue, ...]]:
+    """A function from a reading's packed values to all of them, or only those of
+    ``properties``, in order: made once per query, applied to each of its readings."""
     if properties is None:
-        return _values.decode(text)
-    if len(properties) == 1:
-        (prop,) = properties
-        needle = _needle(prop)
-        at = text.find(needle)
+        return _all
+    wanted = frozenset(properties)
+
+    def some(text: str) -> tuple[StoredValue, ...]:
+        return tuple(v for v in _values.decode(text) if v.property_id in wanted)
+
+    if len(wanted) != 1:
+        return some
+    (prop,) = wanted
+    needle = _needle(prop)
+    one = _value.decode
+    find = str.find
+
+    def single(text: str) -> tuple[StoredValue, ...]:
+        at = find(text, needle)
         if at < 0:
             return ()
-        end = text.find("]", at)
-        if text.find(needle, end) < 0:
+        end = find(text, "]", at)
+        if find(text, needle, end) < 0:  # the property once: its element alone
             try:
-                return (_value.decode(text[at : end + 1]),)
-            except msgspec.ValidationError:
-                pass
-            except msgspec.DecodeError:
-                pass
-    wanted = set(properties)
-    return tuple(v for v in _values.decode(text) if v.property_id in wanted)
+                return (one(text[at : end + 1]),)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                pass  # a "]" inside a text value: decode the whole array
+        return some(text)
+
+    return single
+
+
+def unpack(text: str, properties: Collection[str] | None = None) -> tuple[StoredValue, ...]:
+    """The values of one reading, all of them or only those of ``properties``, in order."""
+    return unpacker(properties)(text)

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from omdp.cloud.model import AggregateFunction, AggregateRow, Interval, StoredReading
 from omdp.cloud.storage.accumulate import Partial, fold_readings, step, step_sql
-from omdp.cloud.storage.packing import unpack
+from omdp.cloud.storage.packing import unpack, unpacker
 
 if TYPE_CHECKING:
     from omdp.cloud.storage.dialect import Dialect, Tx
@@ -331,11 +331,11 @@ def series_values(
         " AND t >= ? AND t < ? ORDER BY t, rid",
         [meter_id, d.ts(start), d.ts(end)],
     )
-    wanted = (property_id,)
+    values = unpacker((property_id,))
     return [
         (int(t), float(v.numerical_value))
         for t, vals in rows
-        for v in unpack(vals, wanted)
+        for v in values(vals)
         if v.numerical_value is not None
     ]
 

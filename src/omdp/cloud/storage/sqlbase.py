@@ -19,7 +19,7 @@ import orjson
 from omdp.cloud.model import QuarantineEntry, ReadingFilter, StoredReading
 from omdp.cloud.storage.accumulate import Partial
 from omdp.cloud.storage.dialect import Dialect, Tx, in_list
-from omdp.cloud.storage.packing import unpack
+from omdp.cloud.storage.packing import unpack, unpacker
 from omdp.cloud.storage.rollups import WIDTHS, dirty_readings, readings_partials, replace_sql
 
 __all__ = ["PAGE", "Dialect", "ReadingRow", "SqlStore", "Tx", "in_list"]
@@ -114,7 +114,7 @@ class SqlStore(abc.ABC):
         """
         where, params = self._where(flt)
         dt = self.dialect.dt
-        props = flt.properties
+        values = unpacker(flt.properties)
         remaining = limit
         after: tuple[Any, ...] | None = None
         skip = offset
@@ -128,7 +128,7 @@ class SqlStore(abc.ABC):
                 rows = tx.run(self._page_sql(where, after is not None), page_params)
             for _, reading_id, meter_id, t, seq, fault, concentrator, vals in rows:
                 yield StoredReading(
-                    reading_id, meter_id, dt(t), unpack(vals, props), seq, fault, concentrator
+                    reading_id, meter_id, dt(t), values(vals), seq, fault, concentrator
                 )
             if len(rows) < size:
                 return

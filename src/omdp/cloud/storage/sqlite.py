@@ -52,7 +52,7 @@ class SqliteDialect(Dialect):
         return (value - EPOCH) // _US
 
     def dt(self, value: Any) -> datetime:
-        return EPOCH + timedelta(microseconds=int(value))
+        return EPOCH + timedelta(0, 0, value)  # positional: cheaper than a keyword
 
     def us(self, value: Any) -> int:
         return int(value)
