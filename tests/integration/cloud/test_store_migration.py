@@ -207,6 +207,17 @@ def test_cl1_migrated_store_filters_deletes_and_keeps_ingesting(old_store: SqlSt
     assert found
     assert all(r.values == (StoredValue(POWER, -1e-300, unit="kW"),) for r in found)
 
+    ordered = sorted(readings, key=lambda r: (r.reading_time, r.meter_id, r.reading_id))
+    for prop in ("STATE", "BILLING", ENERGY):  # one property, cut out in SQL
+        selected = list(store.query_readings(ReadingFilter(properties=(prop,))))
+        assert [r.values for r in selected] == [
+            tuple(v for v in r.values if v.property_id == prop) for r in ordered
+        ]
+    twice = StoredReading("twice", "m3", T0, (StoredValue("X", 1.0), StoredValue("X", 2.0)))
+    store.write_batch([twice])
+    (got,) = store.query_readings(ReadingFilter(meter_ids=("m3",), properties=("X",)))
+    assert got.values == twice.values
+
     assert store.delete_reading("r-07")
     later = StoredReading(
         "r-new", "m1", T0 + timedelta(hours=1, minutes=50), (StoredValue(ENERGY, 5.0),)

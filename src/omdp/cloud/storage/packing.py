@@ -6,17 +6,21 @@ is what ingest writes; JSON keeps the values readable by SQL on both engines, so
 stay in SQL (``json_each`` on SQLite, ``json_array_elements`` on PostgreSQL; see
 :meth:`omdp.cloud.storage.dialect.Dialect.items`).
 
+**One property's value without parsing the rest.** A ``]`` inside a JSON string is written
+``\\u005d``, so that every raw ``]`` closes an array; and a quote inside a string is always
+escaped. So a value of property ``p`` starts exactly where ``["p",`` occurs (:func:`needle`) and
+ends at the first ``]`` after it. A query for one property cuts that element out, in SQL
+(:func:`select_sql`, less to transfer) and here, and decodes only it.
+
 Decoding builds the :class:`~omdp.cloud.model.StoredValue` tuples straight from the text
-(``msgspec``). When only some properties are wanted, each one's element is found by its
-opening ``["property_id",``: inside a JSON string a quote is always escaped, so that text can
-only start an element; the element ends at the first ``]`` after it unless a text value holds
-one, in which case the slice is not valid JSON and the whole array is decoded instead.
+(``msgspec``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -26,23 +30,50 @@ _encoder = msgspec.json.Encoder()
 _values = msgspec.json.Decoder(tuple[StoredValue, ...])
 _value = msgspec.json.Decoder(StoredValue)
 _needles: dict[str, str] = {}
+_utc: dict[datetime, datetime] = {}
+_UTC_CACHE = 4096
+_new = tuple.__new__
+CLOSE = "\\u005d"
+"""How a ``]`` inside a string is written."""
+
+
+def _in_utc(value: StoredValue) -> StoredValue:
+    when = value.date
+    if when is None or not when.utcoffset():
+        return value
+    utc = _utc.get(when)
+    if utc is None:
+        if len(_utc) > _UTC_CACHE:
+            _utc.clear()
+        utc = _utc[when] = when.astimezone(UTC)
+    return _new(StoredValue, (value[0], value[1], value[2], value[3], utc))
+
+
+def _field(item: Any) -> str:
+    return _encoder.encode(item).decode().replace("]", CLOSE)
 
 
 def pack(values: Sequence[StoredValue]) -> str:
-    """The values as stored (dates in UTC, so that they come back as stored before)."""
+    """The values as stored: dates in UTC, so that they come back as the store gave them
+    before; ``]`` in strings escaped (module docstring).
+
+    A reading's values often carry the same date (the reading's time, with the meter's
+    offset), and a batch's readings the same few: each is converted once."""
     for v in values:
         if v.date is not None and v.date.utcoffset():
-            values = [
-                w if w.date is None else w._replace(date=w.date.astimezone(UTC)) for w in values
-            ]
+            values = [_in_utc(w) for w in values]
             break
-    return _encoder.encode(values).decode()
+    text = _encoder.encode(values)
+    if text.count(b"]") == len(values) + 1:  # no "]" inside a string: the common case
+        return text.decode()
+    return "[" + ",".join("[" + ",".join(map(_field, v)) + "]" for v in values) + "]"
 
 
-def _needle(property_id: str) -> str:
+def needle(property_id: str) -> str:
+    """The text that starts, and only starts, a value of ``property_id``."""
     found = _needles.get(property_id)
     if found is None:
-        found = _needles[property_id] = "[" + _encoder.encode(property_id).decode() + ","
+        found = _needles[property_id] = "[" + _field(property_id) + ","
     return found
 
 
@@ -63,21 +94,18 @@ def unpacker(properties: Collection[str] | None) -> Callable[[str], tuple[Stored
     if len(wanted) != 1:
         return some
     (prop,) = wanted
-    needle = _needle(prop)
+    start = needle(prop)
     one = _value.decode
     find = str.find
 
     def single(text: str) -> tuple[StoredValue, ...]:
-        at = find(text, needle)
+        at = find(text, start)
         if at < 0:
             return ()
         end = find(text, "]", at)
-        if find(text, needle, end) < 0:  # the property once: its element alone
-            try:
-                return (one(text[at : end + 1]),)
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                pass  # a "]" inside a text value: decode the whole array
-        return some(text)
+        if find(text, start, end) >= 0:  # the property more than once
+            return some(text)
+        return (one(text[at : end + 1]),)
 
     return single
 
@@ -85,3 +113,20 @@ def unpacker(properties: Collection[str] | None) -> Callable[[str], tuple[Stored
 def unpack(text: str, properties: Collection[str] | None = None) -> tuple[StoredValue, ...]:
     """The values of one reading, all of them or only those of ``properties``, in order."""
     return unpacker(properties)(text)
+
+
+def select_sql(column: str, position: str) -> tuple[str, int]:
+    """SQL of the packed values in ``column`` cut down to one property's, as a packed array,
+    and how many times its parameter, the property's :func:`needle`, is to be given.
+
+    ``position`` is the engine's ``instr``/``strpos``. The whole array comes back when the
+    property occurs more than once; ``[]`` when not at all.
+    """
+    at = f"{position}({column}, ?)"
+    return (
+        f"CASE WHEN {at} = 0 THEN '[]'"
+        f" WHEN {position}(substr({column}, {at} + 1), ?) > 0 THEN {column}"
+        f" ELSE '[' || substr({column}, {at}, {position}(substr({column}, {at}), ']')) || ']'"
+        " END",
+        5,
+    )

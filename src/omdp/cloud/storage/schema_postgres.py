@@ -113,15 +113,22 @@ CREATE TABLE meter_roles (
         "a reading's values packed in its row",
         """
 ALTER TABLE readings ADD COLUMN vals TEXT;
-UPDATE readings r SET vals = coalesce((
-    SELECT json_agg(json_build_array(
-        v.property_id, v.num, v.txt, v.unit,
-        to_char(v.vdate AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    ) ORDER BY v.pos)::text
+SET LOCAL extra_float_digits = 1;
+UPDATE readings r SET vals = '[' || coalesce((
+    SELECT string_agg(
+        '[' || replace(to_json(v.property_id)::text, ']', '\\u005d')
+        || ',' || coalesce(v.num::text, 'null')
+        || ',' || coalesce(replace(to_json(v.txt)::text, ']', '\\u005d'), 'null')
+        || ',' || coalesce(replace(to_json(v.unit)::text, ']', '\\u005d'), 'null')
+        || ',' || coalesce('"' || to_char(v.vdate AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
+        || ']', ',' ORDER BY v.pos)
     FROM reading_values v WHERE v.rid = r.rid AND v.t = r.t
-), '[]');
+), '') || ']';
 ALTER TABLE readings ALTER COLUMN vals SET NOT NULL;
 DROP TABLE reading_values;
+DROP INDEX readings_meter;
+CREATE INDEX readings_meter ON readings (meter_id, t, reading_id);
 CREATE VIEW reading_values AS
 SELECT r.rid, (j.pos - 1)::int AS pos, r.meter_id, j.v ->> 0 AS property_id, r.t,
     (j.v ->> 1)::float8 AS num, j.v ->> 2 AS txt, j.v ->> 3 AS unit,

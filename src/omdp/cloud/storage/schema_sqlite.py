@@ -130,22 +130,23 @@ CREATE TABLE readings_packed (
 ) WITHOUT ROWID;
 INSERT INTO readings_packed
 SELECT r.meter_id, r.t, r.reading_id, r.rid, r.seq, r.fault, r.concentrator, r.received,
-    coalesce((
-        SELECT '[' || group_concat(e, ',') || ']' FROM (
-            SELECT json_array(
-                v.property_id,
-                CASE WHEN v.num IS NULL THEN NULL ELSE json(printf('%!.17g', v.num)) END,
-                v.txt,
-                v.unit,
-                CASE WHEN v.vdate IS NULL THEN NULL ELSE
-                    strftime('%Y-%m-%dT%H:%M:%S',
+    '[' || coalesce((
+        SELECT group_concat(e, ',') FROM (
+            SELECT '[' || replace(json_quote(v.property_id), ']', '\\u005d')
+                || ',' || CASE WHEN v.num IS NULL THEN 'null' ELSE printf('%!.17g', v.num) END
+                || ',' || CASE WHEN v.txt IS NULL THEN 'null'
+                    ELSE replace(json_quote(v.txt), ']', '\\u005d') END
+                || ',' || CASE WHEN v.unit IS NULL THEN 'null'
+                    ELSE replace(json_quote(v.unit), ']', '\\u005d') END
+                || ',' || CASE WHEN v.vdate IS NULL THEN 'null' ELSE '"'
+                    || strftime('%Y-%m-%dT%H:%M:%S',
                         (v.vdate - ((v.vdate % 1000000) + 1000000) % 1000000) / 1000000,
                         'unixepoch')
-                    || printf('.%06dZ', ((v.vdate % 1000000) + 1000000) % 1000000) END
-            ) AS e
+                    || printf('.%06dZ', ((v.vdate % 1000000) + 1000000) % 1000000) || '"' END
+                || ']' AS e
             FROM reading_values v WHERE v.rid = r.rid ORDER BY v.pos
         )
-    ), '[]')
+    ), '') || ']'
 FROM readings r ORDER BY r.meter_id, r.t, r.reading_id;
 DROP TABLE reading_values;
 DROP TABLE readings;
