@@ -130,6 +130,7 @@ def _load_postgres(url: str, meters: int, days: int) -> None:
             conn.execute(f"DROP INDEX {name}")
         for day in range(days):
             heads, values = _day(meters, day)
+            heads.sort(key=lambda h: (h[2], h[3]))  # by meter and time, as write_batch does
             with conn.transaction(), conn.cursor() as cur:
                 copies = (
                     ("readings (rid, reading_id, meter_id, t, received, vals)",

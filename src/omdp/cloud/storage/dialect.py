@@ -24,8 +24,6 @@ class Dialect:
     greatest: str
     lateral: bool = False
     """Whether the engine speaks ``LATERAL`` (PostgreSQL) for per-row sub-selects."""
-    position: str = "instr"
-    """The function that finds text in text (1-based, 0 when absent)."""
 
     def sql(self, text: str) -> str:
         """Placeholders in the driver's style."""

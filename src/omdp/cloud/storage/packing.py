@@ -9,8 +9,7 @@ stay in SQL (``json_each`` on SQLite, ``json_array_elements`` on PostgreSQL; see
 **One property's value without parsing the rest.** A ``]`` inside a JSON string is written
 ``\\u005d``, so that every raw ``]`` closes an array; and a quote inside a string is always
 escaped. So a value of property ``p`` starts exactly where ``["p",`` occurs (:func:`needle`) and
-ends at the first ``]`` after it. A query for one property cuts that element out, in SQL
-(:func:`select_sql`, less to transfer) and here, and decodes only it.
+ends at the first ``]`` after it: a query for one property decodes only that element.
 
 Decoding builds the :class:`~omdp.cloud.model.StoredValue` tuples straight from the text
 (``msgspec``).
@@ -113,20 +112,3 @@ def unpacker(properties: Collection[str] | None) -> Callable[[str], tuple[Stored
 def unpack(text: str, properties: Collection[str] | None = None) -> tuple[StoredValue, ...]:
     """The values of one reading, all of them or only those of ``properties``, in order."""
     return unpacker(properties)(text)
-
-
-def select_sql(column: str, position: str) -> tuple[str, int]:
-    """SQL of the packed values in ``column`` cut down to one property's, as a packed array,
-    and how many times its parameter, the property's :func:`needle`, is to be given.
-
-    ``position`` is the engine's ``instr``/``strpos``. The whole array comes back when the
-    property occurs more than once; ``[]`` when not at all.
-    """
-    at = f"{position}({column}, ?)"
-    return (
-        f"CASE WHEN {at} = 0 THEN '[]'"
-        f" WHEN {position}(substr({column}, {at} + 1), ?) > 0 THEN {column}"
-        f" ELSE '[' || substr({column}, {at}, {position}(substr({column}, {at}), ']')) || ']'"
-        " END",
-        5,
-    )

@@ -79,10 +79,13 @@ _ROLLUP_LOCK: Final = 7423012
 
 _RIDS = "SELECT nextval(pg_get_serial_sequence('readings', 'rid')) FROM generate_series(1, %s)"
 
+# a batch's readings go into the heap by meter and time, so that the readings of one meter
+# that a batch carries share pages (a meter's span then reads fewer pages)
 _KEEP_NEW = """
 INSERT INTO readings (rid, reading_id, meter_id, t, seq, fault, concentrator, received, vals)
 OVERRIDING SYSTEM VALUE
 SELECT rid, reading_id, meter_id, t, seq, fault, concentrator, now(), vals FROM stage_packed
+ORDER BY meter_id, t, rid
 ON CONFLICT (reading_id) DO NOTHING
 RETURNING rid
 """
@@ -113,9 +116,7 @@ class PostgresDialect(Dialect):
 class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, SeriesMixin, SqlStore):
     """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
 
-    dialect = PostgresDialect(
-        "postgres", least="LEAST", greatest="GREATEST", lateral=True, position="strpos"
-    )
+    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST", lateral=True)
     migrations = MIGRATIONS
 
     def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:
