@@ -22,8 +22,6 @@ class Dialect:
     name: str
     least: str
     greatest: str
-    lateral: bool = False
-    """Whether the engine speaks ``LATERAL`` (PostgreSQL) for per-row sub-selects."""
 
     def sql(self, text: str) -> str:
         """Placeholders in the driver's style."""

@@ -29,23 +29,26 @@ _encoder = msgspec.json.Encoder()
 _values = msgspec.json.Decoder(tuple[StoredValue, ...])
 _value = msgspec.json.Decoder(StoredValue)
 _needles: dict[str, str] = {}
-_utc: dict[datetime, datetime] = {}
-_UTC_CACHE = 4096
 _new = tuple.__new__
 CLOSE = "\\u005d"
 """How a ``]`` inside a string is written."""
 
 
-def _in_utc(value: StoredValue) -> StoredValue:
-    when = value.date
-    if when is None or not when.utcoffset():
-        return value
-    utc = _utc.get(when)
-    if utc is None:
-        if len(_utc) > _UTC_CACHE:
-            _utc.clear()
-        utc = _utc[when] = when.astimezone(UTC)
-    return _new(StoredValue, (value[0], value[1], value[2], value[3], utc))
+def _in_utc(values: Sequence[StoredValue]) -> list[StoredValue]:
+    """The values with their dates in UTC; equal dates in a row (the common case: a reading's
+    values carry its own time) are converted once."""
+    source: datetime | None = None
+    utc: datetime | None = None
+    out = []
+    for v in values:
+        when = v.date
+        if when is None:
+            out.append(v)
+            continue
+        if when != source:
+            source, utc = when, when.astimezone(UTC)
+        out.append(_new(StoredValue, (v[0], v[1], v[2], v[3], utc)))
+    return out
 
 
 def _field(item: Any) -> str:
@@ -56,11 +59,10 @@ def pack(values: Sequence[StoredValue]) -> str:
     """The values as stored: dates in UTC, so that they come back as the store gave them
     before; ``]`` in strings escaped (module docstring).
 
-    A reading's values often carry the same date (the reading's time, with the meter's
-    offset), and a batch's readings the same few: each is converted once."""
+    """
     for v in values:
         if v.date is not None and v.date.utcoffset():
-            values = [_in_utc(w) for w in values]
+            values = _in_utc(values)
             break
     text = _encoder.encode(values)
     if text.count(b"]") == len(values) + 1:  # no "]" inside a string: the common case

@@ -116,7 +116,7 @@ class PostgresDialect(Dialect):
 class PostgresStore(RegistryMixin, LifecycleMixin, TariffMixin, EnergyMixin, SeriesMixin, SqlStore):
     """A :class:`~omdp.cloud.storage.port.ReadingStore` in PostgreSQL."""
 
-    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST", lateral=True)
+    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST")
     migrations = MIGRATIONS
 
     def __init__(self, url: str, *, pool_size: int = 5, catalog: Catalog | None = None) -> None:

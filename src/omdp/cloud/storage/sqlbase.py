@@ -94,11 +94,12 @@ class SqlStore(abc.ABC):
     # -- readings -----------------------------------------------------------------------------
 
     _HEAD = "SELECT r.rid, r.reading_id, r.meter_id, r.t, r.seq, r.fault, r.concentrator, r.vals"
+    _PAGE = "SELECT r.reading_id, r.meter_id, r.t, r.seq, r.fault, r.concentrator, r.vals"
 
     def _page_sql(self, where: str, keyset: bool) -> str:
         """One page: the readings (their values packed in each row), in (reading_time,
         meter_id, reading_id) order, from the key after the last one seen."""
-        sql = f"{self._HEAD} FROM readings r WHERE {where}"
+        sql = f"{self._PAGE} FROM readings r WHERE {where}"
         if keyset:
             sql += " AND (r.t, r.meter_id, r.reading_id) > (?, ?, ?)"
         return sql + " ORDER BY r.t, r.meter_id, r.reading_id LIMIT ? OFFSET ?"
@@ -129,13 +130,13 @@ class SqlStore(abc.ABC):
                 rows = tx.run(sql, page_params)
             yield from [  # a list built at once costs less than a yield per reading
                 StoredReading(reading_id, meter_id, dt(t), values(vals), seq, fault, concentrator)
-                for _, reading_id, meter_id, t, seq, fault, concentrator, vals in rows
+                for reading_id, meter_id, t, seq, fault, concentrator, vals in rows
             ]
             if len(rows) < size:
                 return
-            last = ReadingRow(*rows[-1])
+            last_id, last_meter, last_t, *_ = rows[-1]
             skip = 0
-            after = (last.t, last.meter_id, last.reading_id)
+            after = (last_t, last_meter, last_id)
             if remaining is not None:
                 remaining -= len(rows)
 
