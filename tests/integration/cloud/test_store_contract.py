@@ -24,7 +24,6 @@ from omdp.cloud.model import (
     ValueFilter,
 )
 from omdp.cloud.storage import ReadingStore, RegistryError, open_store, sqlbase
-from omdp.cloud.storage.sqlite import SqliteStore
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -385,28 +384,6 @@ def test_quarter_hours_take_the_value_before_their_span_from_within_the_hour(
     # 11:00 holds 60 and 70; the last value before it (50) is the previous hour's last
     assert quarters(T0 + timedelta(hours=1))[0] == (20.0, 70.0)
     assert sum(c or 0 for c, _ in quarters(T0)) == 110.0
-
-
-def test_migration_2_drops_the_series_index(store: ReadingStore) -> None:
-    """A store at schema 1 (values indexed by meter, property and time) migrates to 2 (and on
-    to the latest)."""
-    with store._tx() as tx:  # type: ignore[attr-defined]  # schema 1, made by hand
-        tx.run("CREATE INDEX values_series ON reading_values (meter_id, property_id, t)")
-        tx.run("DROP INDEX meters_site")  # undo migration 3
-        tx.run("ALTER TABLE meters DROP COLUMN concentrator_id")
-        for table in ("tariffs", "prices", "meter_roles"):  # made again by migration 5
-            tx.run(f"DROP TABLE {table}")
-        tx.run("DELETE FROM schema_version WHERE version >= 2")
-    assert store.migrate() == _latest(store)
-    with store._tx() as tx:  # type: ignore[attr-defined]
-        names = tx.run(
-            "SELECT name FROM sqlite_master WHERE type = 'index'"
-            if isinstance(store, SqliteStore)
-            else "SELECT indexname FROM pg_indexes WHERE tablename = 'reading_values'"
-        )
-    assert "values_series" not in {n for (n,) in names}
-    store.write_batch(series("m1", T0, 3))
-    assert store.count_readings(ReadingFilter()) == 3
 
 
 def test_retention_by_household_class_and_default(store: ReadingStore) -> None:

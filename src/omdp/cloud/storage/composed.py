@@ -73,7 +73,7 @@ class ComposedStore:
         self.energy = SqlEnergy(db)
         self.registry = SqlRegistry(db)
         self.tariffs = SqlTariffs(db)
-        self.rollups = SqlAggregates(db)
+        self.rollups = SqlAggregates(db, replace_rollups=readings.replace_rollups)
         self.retention = SqlRetention(db, recompute_dirty=readings.recompute_dirty)
         self.schema = SqlSchema(db, migrations=migrations, catalog=catalog, registry=self.registry)
 

@@ -33,10 +33,11 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
+from omdp.cloud.storage.accumulate import step
 from omdp.cloud.storage.rollups import HOUR, partials, series_values
 
 if TYPE_CHECKING:
-    from omdp.cloud.storage.sqlbase import Dialect, Tx
+    from omdp.cloud.storage.dialect import Dialect, Tx
 
 Part = Literal["all", "positive", "negative"]
 US: Final = 1_000_000
@@ -169,7 +170,7 @@ def register_cells(
     for bucket, first_t, first_v, last_t, last_v, internal in cells:
         measured = internal
         if prev_v is not None and prev_t is not None:
-            amount = first_v - prev_v if first_v >= prev_v else first_v
+            amount = step(prev_v, first_v)
             if bucket - (prev_t - prev_t % width_us) > width_us:
                 spread(out, t0=prev_t, t1=first_t, amount=amount, width_us=width_us, floor=floor)
             else:
@@ -321,7 +322,11 @@ class EnergyMixin:
             " AND width = ? AND bucket < ? ORDER BY bucket DESC LIMIT 1",
             [meter, prop, HOUR, d.ts(hour)],
         )
-        before = None if row is None else (d.us(row[0]), float(row[1]))
+        if row is None:
+            before = None
+        else:
+            last_t, last_v = row
+            before = (d.us(last_t), float(last_v))
         if width == HOUR:
             columns = ", ".join(d.us_sql(c) for c in ("bucket", "first_t"))
             rows = tx.run(
@@ -338,5 +343,8 @@ class EnergyMixin:
                 before = (t, v)
             else:
                 series.append((meter, prop, t, v))
-        cells = [Cell(p[3], p[8], p[9], p[10], p[11], p[12]) for p in partials(series, width)]
+        cells = [
+            Cell(p.bucket, p.first_t, p.first_v, p.last_t, p.last_v, p.internal)
+            for p in partials(series, width)
+        ]
         return before, sorted(cells)

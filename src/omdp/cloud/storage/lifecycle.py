@@ -20,6 +20,7 @@ from omdp.cloud.model import (
     RetentionPolicy,
     RetentionReport,
 )
+from omdp.cloud.storage.accumulate import Partial
 from omdp.cloud.storage.database import Database, SqlRole, scalar
 from omdp.cloud.storage.port import RegistryError
 from omdp.cloud.storage.registry import SqlRegistry
@@ -29,7 +30,8 @@ from omdp.cloud.storage.rollups import (
     combine_rows,
     fetch_fine,
     fine_width,
-    rebuild_sql,
+    meter_readings,
+    readings_partials,
     roll,
 )
 from omdp.cloud.storage.sqlbase import Tx, in_list
@@ -102,6 +104,13 @@ class SqlSchema(SqlRole):
 
 class SqlAggregates(SqlRole):
     """Aggregates of one property per bucket from the rollups (the rollups role)."""
+
+    def __init__(
+        self, db: Database, *, replace_rollups: Callable[[Tx, list[Partial]], None]
+    ) -> None:
+        super().__init__(db)
+        self._replace_rollups = replace_rollups
+        """Writes recomputed buckets over the stored ones (the readings role's, in ``tx``)."""
 
     # -- aggregates ---------------------------------------------------------------------------
 
@@ -185,8 +194,11 @@ class SqlAggregates(SqlRole):
         """Recompute every rollup from the stored values (after a bulk import)."""
         with self._tx() as tx:
             tx.count("DELETE FROM rollups")
-            for width in WIDTHS:
-                tx.run(rebuild_sql(self.dialect, width))
+            meters = [m for (m,) in tx.run("SELECT DISTINCT meter_id FROM readings")]
+            for meter in meters:
+                stored = meter_readings(tx, meter)
+                for width in WIDTHS:
+                    self._replace_rollups(tx, readings_partials(stored, width))
 
 
 class SqlRetention(SqlRole):
@@ -241,12 +253,6 @@ class SqlRetention(SqlRole):
                 " AND bucket < ?",
                 [*params, width, whole, d.ts(cutoff)],
             )
-        # values are found through their readings (no index leads from a meter to its values)
-        tx.count(
-            "DELETE FROM reading_values WHERE t < ? AND rid IN"  # noqa: S608
-            f" (SELECT rid FROM readings WHERE {where} AND t < ?)",
-            [d.ts(cutoff), *params, d.ts(cutoff)],
-        )
         deleted = tx.count(f"DELETE FROM readings WHERE {where} AND t < ?", [*params, d.ts(cutoff)])  # noqa: S608
         self._recompute_dirty(tx)
         return deleted
@@ -274,9 +280,9 @@ class SqlRetention(SqlRole):
     def _erase_meters(self, tx: Tx, meters: list[str]) -> dict[str, int]:
         rows: dict[str, int] = {}
         where = f"meter_id IN {in_list(meters)}"
-        rows["reading_values"] = tx.count(
-            f"DELETE FROM reading_values WHERE rid IN (SELECT rid FROM readings WHERE {where})",  # noqa: S608
-            meters,
+        # the values are packed in their readings' rows; the view counts them
+        rows["reading_values"] = int(
+            tx.scalar(f"SELECT count(*) FROM reading_values WHERE {where}", meters)  # noqa: S608
         )
         for table in _ERASED_TABLES:
             rows[table] = tx.count(f"DELETE FROM {table} WHERE {where}", meters)  # noqa: S608

@@ -1,33 +1,25 @@
 """The store at scale: PostgreSQL through psycopg 3 and a connection pool.
 
 **Writes.** Row ids are drawn from the identity's sequence up front (one round trip), the
-batch's readings (one per id) are COPied into a session-temporary stage, and one
-``INSERT ... OVERRIDING SYSTEM VALUE ... ON CONFLICT (reading_id) DO NOTHING RETURNING rid``
-says which are new. Only their values are COPied, straight into the partitioned
-``reading_values`` (no staging join), and their hourly partials, computed in Python
-(:func:`~omdp.cloud.storage.rollups.partials`), are COPied into a second stage and merged
-with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. About eight round trips per batch,
-whatever its size, all inside one transaction.
-
-**Partitions.** ``reading_values`` is partitioned by month on the reading time; a batch first
-creates the months it needs (``CREATE TABLE IF NOT EXISTS ... PARTITION OF``, in a short
-transaction of its own, remembered per store). Retention drops whole months.
+batch's readings (one per id, values packed in the row: :mod:`omdp.cloud.storage.packing`) are
+COPied into a session-temporary stage, and one ``INSERT ... OVERRIDING SYSTEM VALUE ... ON
+CONFLICT (reading_id) DO NOTHING RETURNING rid`` says which are new. Their hourly partials,
+computed in Python (:func:`~omdp.cloud.storage.rollups.batch_partials`), are COPied into a
+second stage and merged with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. A handful of
+round trips per batch, whatever its size, all inside one transaction.
 
 Every wait is bounded: pool checkout (``timeout``), connect (``connect_timeout``) and each
 statement (``statement_timeout``).
 
-**JIT is off** for the store's sessions: a page of readings probes each reading's values
-through ``LATERAL`` with a plan cost above ``jit_above_cost``, and compiling it took 30-50 ms,
-more than running it (one meter's month of one property at 10.5 million values: 80 ms warm
-with JIT, 28 ms without, same run).
+**JIT is off** for the store's sessions: the queries are short, and compiling their plans
+took longer than running them (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Final
 
 import psycopg
@@ -36,6 +28,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.composed import ComposedStore
+from omdp.cloud.storage.packing import pack
 from omdp.cloud.storage.rollups import (
     ROLLUP_COLUMNS,
     Partial,
@@ -53,9 +46,9 @@ STATEMENT_TIMEOUT_MS: Final = 300_000
 _ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
 _STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS stage_r (
+CREATE TEMP TABLE IF NOT EXISTS stage_packed (
     rid BIGINT, reading_id TEXT, meter_id TEXT, t TIMESTAMPTZ, seq BIGINT, fault TEXT,
-    concentrator TEXT) ON COMMIT DELETE ROWS;
+    concentrator TEXT, vals TEXT) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_roll (
     meter_id TEXT, property_id TEXT, width INTEGER, bucket BIGINT, n BIGINT,
     vmin DOUBLE PRECISION, vmax DOUBLE PRECISION, vsum DOUBLE PRECISION,
@@ -73,10 +66,7 @@ _STAGED_ROLLUPS = """(
 
 # binary COPY with declared types: write_row took 16 µs a row with per-value type lookup in
 # text format, against about 3 µs so (2,000-reading batches of 13 values, same run)
-_READING_TYPES: Final = ("int8", "text", "text", "timestamptz", "int8", "text", "text")
-_VALUE_TYPES: Final = (
-    "int8", "int4", "text", "text", "timestamptz", "float8", "text", "text", "timestamptz"
-)  # fmt: skip
+_READING_TYPES: Final = ("int8", "text", "text", "timestamptz", "int8", "text", "text", "text")
 _ROLLUP_TYPES: Final = (
     "text", "text", "int4", "int8", "int8", "float8", "float8", "float8",
     "int8", "float8", "int8", "float8", "float8",
@@ -86,9 +76,13 @@ _ROLLUP_LOCK: Final = 7423012
 
 _RIDS = "SELECT nextval(pg_get_serial_sequence('readings', 'rid')) FROM generate_series(1, %s)"
 
+# a batch's readings go into the heap by meter and time, so that the readings of one meter
+# that a batch carries share pages (a meter's span then reads fewer pages)
 _KEEP_NEW = """
-INSERT INTO readings OVERRIDING SYSTEM VALUE
-SELECT rid, reading_id, meter_id, t, seq, fault, concentrator, now() FROM stage_r
+INSERT INTO readings (rid, reading_id, meter_id, t, seq, fault, concentrator, received, vals)
+OVERRIDING SYSTEM VALUE
+SELECT rid, reading_id, meter_id, t, seq, fault, concentrator, now(), vals FROM stage_packed
+ORDER BY meter_id, t, rid
 ON CONFLICT (reading_id) DO NOTHING
 RETURNING rid
 """
@@ -109,25 +103,21 @@ class PostgresDialect(Dialect):
     def plus(self, column: str, width_s: int) -> str:
         return f"({column} + INTERVAL '{width_s} seconds')"
 
+    def items(self, column: str) -> str:
+        return f"json_array_elements({column}::json) j"
 
-def _month(when: datetime) -> date:
-    return when.astimezone(UTC).date().replace(day=1)
-
-
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    def item(self, index: int, *, number: bool = False) -> str:
+        return f"(j ->> {index})::float8" if number else f"j ->> {index}"
 
 
 class PostgresDatabase:
     """A PostgreSQL connection pool: the connection the store's roles share, and the monthly
     partitions of the values."""
 
-    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST", lateral=True)
+    dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST")
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
-        self._months: set[date] = set()
-        self._months_lock = threading.Lock()
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -172,54 +162,16 @@ class PostgresDatabase:
         """Serialise concurrent migrators: a transaction-scoped advisory lock."""
         tx.run("SELECT pg_advisory_xact_lock(7423011)")
 
-    # -- partitions ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _partition(month: date) -> str:
-        return f"reading_values_y{month.year:04d}m{month.month:02d}"
-
-    def ensure_months(self, readings: Sequence[StoredReading]) -> None:
-        """Create the monthly partitions ``readings`` need (remembered per database)."""
-        needed = {_month(r.reading_time) for r in readings} - self._months
-        if not needed:
-            return
-        with self._months_lock, self.tx() as tx:
-            for month in sorted(needed):
-                tx.run(
-                    f"CREATE TABLE IF NOT EXISTS {self._partition(month)} PARTITION OF "
-                    f"reading_values FOR VALUES FROM ('{month.isoformat()}T00:00:00+00') "
-                    f"TO ('{_next_month(month).isoformat()}T00:00:00+00')"
-                )
-        self._months |= needed
-
     def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """Drop the monthly partitions that end at or before ``before``; their names."""
-        rows = tx.run(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reading_values'"
-        )
-        dropped = []
-        for (name,) in rows:
-            year, month = int(name[-7:-3]), int(name[-2:])
-            if _next_month(date(year, month, 1)) <= before.astimezone(UTC).date():
-                tx.run(f"DROP TABLE {name}")
-                dropped.append(name)
-                self._months.discard(date(year, month, 1))
-        return sorted(dropped)
+        """None: the readings table is not partitioned (retention deletes by time)."""
+        return []
 
 
 class PostgresReadings(SqlReadings):
     """Readings and quarantine in PostgreSQL: the shared SQL, and the bulk write of one batch
-    (COPY into stages and partitions)."""
+    (COPY into a stage, then one insert)."""
 
     dialect = PostgresDatabase.dialect
-
-    def __init__(self, db: PostgresDatabase) -> None:
-        super().__init__(db)
-        self._pg = db
-
-    def _ensure_months(self, readings: Sequence[StoredReading]) -> None:
-        self._pg.ensure_months(readings)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -227,7 +179,6 @@ class PostgresReadings(SqlReadings):
         self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
     ) -> WriteResult:
         """Store new readings and quarantine entries in one commit; duplicates are skipped."""
-        self._ensure_months(readings)
         d = self.dialect
         stored = 0
         with self._tx() as tx:
@@ -241,7 +192,8 @@ class PostgresReadings(SqlReadings):
                 index.sort()
                 rids = [r for (r,) in tx.run(_RIDS, [len(index)])]
                 with cur.copy(
-                    "COPY stage_r (rid, reading_id, meter_id, t, seq, fault, concentrator)"
+                    "COPY stage_packed (rid, reading_id, meter_id, t, seq, fault, concentrator,"
+                    " vals)"
                     " FROM STDIN (FORMAT BINARY)"
                 ) as copy:
                     copy.set_types(_READING_TYPES)
@@ -256,13 +208,14 @@ class PostgresReadings(SqlReadings):
                                 r.sequence_number,
                                 r.fault_code,
                                 r.concentrator_id,
+                                pack(r.values),
                             )
                         )
                 kept = {rid for (rid,) in tx.run(_KEEP_NEW)}
                 new = [(rid, i) for rid, i in zip(rids, index, strict=True) if rid in kept]
                 stored = len(new)
                 if new:
-                    self._write_values(tx, readings, new)
+                    self._merge_rollups(tx, readings, new)
             tx.many(self._Q_INSERT, self._quarantine_rows(quarantine, d))
         return WriteResult(
             stored=stored, duplicates=len(readings) - stored, quarantined=len(quarantine)
@@ -290,40 +243,18 @@ class PostgresReadings(SqlReadings):
         self._stage_partials(tx, parts)
         tx.run(replace_sql(source=_STAGED_ROLLUPS))
 
-    def _write_values(
+    def _merge_rollups(
         self, tx: Tx, readings: Sequence[StoredReading], new: list[tuple[int, int]]
     ) -> None:
-        """COPY the values of the new readings, then merge their hourly partials."""
+        """Merge the hourly partials of the new readings into the rollups."""
         d = self.dialect
-        cur = tx.cursor
-        with cur.copy(
-            "COPY reading_values (rid, pos, meter_id, property_id, t, num, txt, unit, vdate)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(_VALUE_TYPES)
-            for rid, i in new:
-                r = readings[i]
-                for pos, v in enumerate(r.values):
-                    copy.write_row(
-                        (
-                            rid,
-                            pos,
-                            r.meter_id,
-                            v.property_id,
-                            r.reading_time,
-                            v.numerical_value,
-                            v.text_value,
-                            v.unit,
-                            v.date,
-                        )
-                    )
         times = [d.us(r.reading_time) for r in readings]
         ordered = sorted((i for _, i in new), key=times.__getitem__)
         self._stage_partials(tx, batch_partials(readings, ordered, times))
         # Writers in other processes (shared subscriptions) merge into the same buckets: the
         # merge and recomputation run one batch at a time, so that a recomputation (whose
         # snapshot is taken when its statement starts) never overwrites a merge committed
-        # while it waited for the row lock. Values are written before, concurrently.
+        # while it waited for the row lock. Readings are written before, concurrently.
         tx.run("SELECT pg_advisory_xact_lock(?)", [_ROLLUP_LOCK])
         tx.run(merge_sql(d, source=_STAGED_ROLLUPS))
         self._recompute_dirty(tx)

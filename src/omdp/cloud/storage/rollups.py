@@ -9,46 +9,35 @@ with their times, and ``internal``: the consumption between consecutive values *
 bucket. Rows are therefore self-contained: a late reading changes only the bucket it falls in;
 the step from one bucket's last value to the next one's first is taken on query.
 
-**Why hours only.** Meters send every 15 minutes or more often, so a stored quarter-hour held
-about one value: it doubled the rows every batch writes (26,000 values and 26,000 quarter-hour
-rows per 2,000 readings of 13 values on the ingest benchmark, against 6,500 hourly rows) to
-save nothing on query. Quarter-hours are aggregated here from the values of the meter's
-readings in the span (found by (meter, time), then by row id), which reads about as many rows
-as the stored quarter-hours did, times the properties a reading carries.
+**Why hours only.** Meters send every 15 minutes or more often, so a stored quarter-hour would
+hold about one value: it would double the rows every batch writes to save nothing on query.
+Quarter-hours are aggregated here from the values of the meter's readings in the span.
 
-**How ingest keeps them.** Each batch's new values are aggregated in Python (:func:`partials`,
-about 4 µs a value) into one partial per (meter, property, hour), and the partials are upserted
-(``executemany`` on SQLite, COPY into a staging table and one ``INSERT ... SELECT`` on
-PostgreSQL): when the partial lies at or after the bucket's last value (the normal, in-order
-case) it is merged (counts add, ``internal`` gains the step from the old last to the new first
-value); otherwise the bucket is marked dirty and recomputed from the stored values in the same
-transaction: the values of the meter's readings in that bucket, folded by :func:`partials`
-(see ``SqlStore._recompute_dirty``). Measured on 2,000-reading batches
-of 13 values (``write_batch``, five batches, old and new code in the same session): the former
-per-batch SQL with window functions over two widths took 0.63-0.82 s a batch on SQLite and
-0.59-0.80 s on PostgreSQL; Python partials and the upsert take 0.21-0.35 s and 0.26-0.37 s.
-The hourly aggregate of a year reads 8,784 rows instead of 35,136 values per property.
-
-**Consumption of cumulative registers.** Between consecutive values ``p`` then ``c`` of a
-register the consumption is ``c - p``; a drop (``c < p``: counter reset, meter exchange or
-rollover) counts the new value from zero, so the step is ``c``. Consumption is attributed to
-the bucket of the *later* value. Across a gap (buckets without values) nothing is
-interpolated: the missing buckets stay absent, and the whole step from the last value before
-the gap to the first value after it is attributed to the first bucket after the gap, so that
-the sum over any span still equals the register's advance.
+**How ingest keeps them.** Each batch's new values are folded in Python
+(:func:`omdp.cloud.storage.accumulate.fold_readings`) into one partial per (meter, property,
+hour), and the partials are upserted: when the partial lies at or after the bucket's last
+value (the normal, in-order case) it is merged (counts add, ``internal`` gains the step from
+the old last to the new first value); otherwise the bucket is marked dirty and recomputed from
+the stored readings in the same transaction, folded the same way. Consumption follows the one
+rule of :mod:`omdp.cloud.storage.accumulate`. Measurements behind these choices are in
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from omdp.cloud.model import AggregateFunction, AggregateRow, Interval, StoredReading
+from omdp.cloud.storage.accumulate import Partial, fold_readings, step, step_sql
+from omdp.cloud.storage.packing import unpack, unpacker
 
 if TYPE_CHECKING:
-    from omdp.cloud.storage.sqlbase import Dialect, Tx
+    from omdp.cloud.storage.dialect import Dialect, Tx
+
+__all__ = ["Partial", "step"]
 
 WIDTHS: Final = (3600,)
 """Bucket widths kept at ingest, in seconds: hours only (15-minute buckets come from the values)."""
@@ -62,76 +51,21 @@ ROLLUP_COLUMNS: Final = (
 )
 _COLUMNS = ROLLUP_COLUMNS + ", dirty"
 
-Partial = tuple[str, str, int, int, int, float, float, float, int, float, int, float, float]
-"""(meter, property, width, bucket, n, min, max, sum, first_t, first, last_t, last, internal);
-times in integer microseconds since the epoch."""
-
-
-def _fold(props: dict[str, list[Any]], t: int, values: Iterable[Sequence[Any]]) -> None:
-    """Fold ``(property, value, ...)`` items at time ``t`` into the accumulators of one
-    (meter, bucket): ``[n, min, max, sum, first_t, first, last_t, last, internal]`` per
-    property. Items without a number are skipped."""
-    for item in values:
-        v = item[1]
-        if v is None:
-            continue
-        a = props.get(item[0])
-        if a is None:
-            props[item[0]] = [1, v, v, v, t, v, t, v, 0.0]
-            continue
-        a[0] += 1
-        if v < a[1]:  # noqa: PLR1730 - a comparison costs less than calling min()
-            a[1] = v
-        if v > a[2]:  # noqa: PLR1730
-            a[2] = v
-        a[3] += v
-        last = a[7]
-        a[8] += v - last if v >= last else v
-        a[6] = t
-        a[7] = v
-
-
-def _emit(groups: dict[tuple[str, int], dict[str, list[Any]]], width: int) -> list[Partial]:
-    return [(m, p, width, b, *a) for (m, b), props in groups.items() for p, a in props.items()]
-
 
 def partials(values: Iterable[tuple[str, str, int, float]], width: int = HOUR) -> list[Partial]:
-    """Bucket partials of ``(meter, property, t_us, value)`` rows given in storage order.
-
-    Storage order is (time, row id, position): the order a recomputation reads them in, so that
-    merging partials and recomputing agree. Times are integer microseconds since the epoch.
-    """
-    span = width * 1_000_000
-    groups: dict[tuple[str, int], dict[str, list[Any]]] = {}
-    for meter, prop, t, v in values:
-        key = (meter, t - t % span)
-        props = groups.get(key)
-        if props is None:
-            props = groups[key] = {}
-        _fold(props, t, ((prop, v),))
-    return _emit(groups, width)
+    """Bucket partials of ``(meter, property, t_us, value)`` rows given in storage order
+    (time, row id, position); times in integer microseconds since the epoch."""
+    return fold_readings(((m, t, ((p, v),)) for m, p, t, v in values), width)
 
 
 def batch_partials(
     readings: Sequence[StoredReading], order: Iterable[int], times: Sequence[int]
 ) -> list[Partial]:
     """Hourly partials of the numerical values of ``readings[i]`` for ``i`` in ``order``
-    (time order, batch order within a time: the row ids' order); times in microseconds.
-
-    The same as :func:`partials` of those values, a reading at a time: its (meter, hour) is
-    looked up once, and its values fold in without a tuple each: 3.1 µs a 13-value reading
-    against 7.5 µs for :func:`partials` of the flattened values (1,000 readings, no GC)."""
-    span = HOUR * 1_000_000
-    groups: dict[tuple[str, int], dict[str, list[Any]]] = {}
-    for i in order:
-        r = readings[i]
-        t = times[i]
-        key = (r.meter_id, t - t % span)
-        props = groups.get(key)
-        if props is None:
-            props = groups[key] = {}
-        _fold(props, t, r.values)
-    return _emit(groups, HOUR)
+    (time order, batch order within a time: the row ids' order); times in microseconds."""
+    return fold_readings(
+        ((readings[i].meter_id, times[i], readings[i].values) for i in order), HOUR
+    )
 
 
 def _partial_rows(source: str | None) -> str:
@@ -154,10 +88,7 @@ def merge_sql(d: Dialect, *, source: str | None = None) -> str:
     def pick(merged: str, column: str) -> str:
         return f"{column} = CASE WHEN {ok} THEN {merged} ELSE rollups.{column} END"
 
-    step = (
-        "CASE WHEN excluded.first_v >= rollups.last_v "
-        "THEN excluded.first_v - rollups.last_v ELSE excluded.first_v END"
-    )
+    across = step_sql("rollups.last_v", "excluded.first_v")
     sets = ", ".join(
         (
             pick("rollups.n + excluded.n", "n"),
@@ -166,7 +97,7 @@ def merge_sql(d: Dialect, *, source: str | None = None) -> str:
             pick("rollups.vsum + excluded.vsum", "vsum"),
             pick("excluded.last_t", "last_t"),
             pick("excluded.last_v", "last_v"),
-            pick(f"rollups.internal + excluded.internal + {step}", "internal"),
+            pick(f"rollups.internal + excluded.internal + {across}", "internal"),
             f"dirty = CASE WHEN {ok} THEN rollups.dirty ELSE 1 END",
         )
     )
@@ -176,41 +107,44 @@ def merge_sql(d: Dialect, *, source: str | None = None) -> str:
     )
 
 
-def _aggregate_select(d: Dialect, width: int, source: str) -> str:
-    """Bucket aggregates of ``source`` rows (meter_id, property_id, t, num, rid, pos)."""
-    return f"""
-SELECT meter_id, property_id, {width}, b, count(*), min(num), max(num), sum(num),
-       min(t), min(fv), max(t), min(lv),
-       sum(CASE WHEN pv IS NULL THEN 0 WHEN num >= pv THEN num - pv ELSE num END), 0
-FROM (
-    SELECT meter_id, property_id, t, num, b,
-        lag(num) OVER w AS pv,
-        first_value(num) OVER w AS fv,
-        last_value(num) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS lv
-    FROM (SELECT meter_id, property_id, t, num, rid, pos, {d.bucket("t", width)} AS b
-          FROM ({source}) s0) s1
-    WINDOW w AS (PARTITION BY meter_id, property_id, b ORDER BY t, rid, pos)
-) s2
-WHERE 1 = 1
-GROUP BY meter_id, property_id, b"""  # noqa: S608
+class StoredRow(NamedTuple):
+    """A reading as a recomputation reads it: meter, time (µs) and packed values."""
+
+    meter_id: str
+    t: int
+    vals: str
 
 
-def dirty_values_sql(d: Dialect, width: int) -> str:
-    """``(meter, property, t_us, num)`` of every numerical value in the buckets of ``width``
-    that hold a dirty property, in storage order; times in integer microseconds.
+def readings_partials(rows: Iterable[StoredRow], width: int) -> list[Partial]:
+    """The partials of stored readings (in storage order), folded as at ingest."""
+    return fold_readings(((r.meter_id, r.t, unpack(r.vals)) for r in rows), width)
 
-    Per (meter, bucket): the meter's readings in the bucket (index (meter, time)), then all
-    their values (by row id), so that each reading is read once for all its properties; the
-    properties that were not dirty come out as they were stored.
+
+def dirty_readings(tx: Tx, width: int) -> list[StoredRow]:
+    """The readings in the buckets of ``width`` that hold a dirty property, in storage order.
+
+    Per (meter, bucket): the meter's readings in the bucket (by (meter, time)), each read once
+    for all its properties; the properties that were not dirty come out as they were stored.
     """
-    return (
-        f"SELECT g.meter_id, v.property_id, {d.us_sql('g.t')}, v.num FROM "  # noqa: S608
+    d = tx.dialect
+    rows = tx.run(
+        f"SELECT g.meter_id, {d.us_sql('g.t')}, g.vals FROM "  # noqa: S608
         f"(SELECT DISTINCT meter_id, bucket FROM rollups WHERE dirty = 1 AND width = {width}) o "
         f"JOIN readings g ON g.meter_id = o.meter_id AND g.t >= o.bucket "
-        f"AND g.t < {d.plus('o.bucket', width)} "
-        "JOIN reading_values v ON v.rid = g.rid AND v.t = g.t WHERE v.num IS NOT NULL "
-        "ORDER BY g.meter_id, g.t, g.rid, v.pos"
+        f"AND g.t < {d.plus('o.bucket', width)} ORDER BY g.meter_id, g.t, g.rid"
     )
+    return [StoredRow(m, int(t), vals) for m, t, vals in rows]
+
+
+def meter_readings(tx: Tx, meter_id: str) -> list[StoredRow]:
+    """Every stored reading of one meter, in storage order (a rebuild of its rollups)."""
+    d = tx.dialect
+    rows = tx.run(
+        f"SELECT meter_id, {d.us_sql('t')}, vals FROM readings WHERE meter_id = ?"  # noqa: S608
+        " ORDER BY t, rid",
+        [meter_id],
+    )
+    return [StoredRow(m, int(t), vals) for m, t, vals in rows]
 
 
 def replace_sql(source: str | None = None) -> str:
@@ -232,14 +166,6 @@ def replace_sql(source: str | None = None) -> str:
     )
 
 
-def rebuild_sql(d: Dialect, width: int) -> str:
-    """Compute every bucket of one width from the stored values (after DELETE FROM rollups)."""
-    source = (
-        "SELECT meter_id, property_id, t, num, rid, pos FROM reading_values WHERE num IS NOT NULL"
-    )
-    return f"INSERT INTO rollups ({_COLUMNS}) {_aggregate_select(d, width, source)}"
-
-
 # -- derivation on query ---------------------------------------------------------------------
 
 
@@ -254,13 +180,6 @@ class FineRow(NamedTuple):
     first_v: float
     last_v: float
     internal: float
-
-
-def step(previous: float | None, current: float) -> float:
-    """Consumption between two consecutive register values; a drop counts from zero."""
-    if previous is None:
-        return 0.0
-    return current - previous if current >= previous else current
 
 
 Bucketer = Callable[[datetime], tuple[datetime, datetime]]
@@ -355,10 +274,7 @@ def roll(
                 flush()
             start, end = key(b)
             n, lo, hi, total, use = 0, row.vmin, row.vmax, 0.0, 0.0
-        first = row.first_v
-        if previous is not None:
-            use += first - previous if first >= previous else first
-        use += row.internal
+        use += step(previous, row.first_v) + row.internal
         previous = last = row.last_v
         n += row.n
         if row.vmin < lo:  # noqa: PLR1730 - a comparison costs less than calling min()
@@ -408,15 +324,20 @@ def series_values(
     tx: Tx, *, meter_id: str, property_id: str, start: datetime, end: datetime
 ) -> list[tuple[int, float]]:
     """``(t_us, value)`` of one meter's property in ``[start, end)``, in storage order: the
-    meter's readings by (meter, time), each probed for the property's value by row id."""
+    meter's readings by (meter, time), the property's numerical value taken from each."""
     d = tx.dialect
     rows = tx.run(
-        f"SELECT {d.us_sql('r.t')}, v.num FROM readings r JOIN reading_values v"  # noqa: S608
-        " ON v.rid = r.rid AND v.t = r.t AND v.property_id = ? WHERE r.meter_id = ?"
-        " AND r.t >= ? AND r.t < ? AND v.num IS NOT NULL ORDER BY r.t, r.rid, v.pos",
-        [property_id, meter_id, d.ts(start), d.ts(end)],
+        f"SELECT {d.us_sql('t')}, vals FROM readings WHERE meter_id = ?"  # noqa: S608
+        " AND t >= ? AND t < ? ORDER BY t, rid",
+        [meter_id, d.ts(start), d.ts(end)],
     )
-    return [(int(t), float(v)) for t, v in rows]
+    values = unpacker((property_id,))
+    return [
+        (int(t), float(v.numerical_value))
+        for t, vals in rows
+        for v in values(vals)
+        if v.numerical_value is not None
+    ]
 
 
 def fetch_fine(
@@ -435,12 +356,11 @@ def fetch_fine(
         # the last value before an hour is its predecessor's ``last_v``; the values from that
         # hour on are read through the meter's readings and folded in up to ``aligned``
         hour = datetime.fromtimestamp(aligned.timestamp() // HOUR * HOUR, UTC)
-        last = tx.one(
+        before = tx.scalar(
             "SELECT last_v FROM rollups WHERE meter_id = ? AND property_id = ? AND width = ?"
             " AND bucket < ? ORDER BY bucket DESC LIMIT 1",
             [*key, HOUR, d.ts(hour)],
         )
-        before = None if last is None else last[0]
         values = series_values(tx, meter_id=meter_id, property_id=property_id, start=hour, end=end)
         edge = d.us(d.ts(aligned))
         series: list[tuple[str, str, int, float]] = []
@@ -450,11 +370,14 @@ def fetch_fine(
             else:
                 series.append((meter_id, property_id, us, v))
         fine = [
-            FineRow(d.dt(d.from_us(p[3])), p[4], p[5], p[6], p[7], p[9], p[11], p[12])
+            FineRow(
+                d.dt(d.from_us(p.bucket)), p.n, p.vmin, p.vmax, p.vsum, p.first_v, p.last_v,
+                p.internal,
+            )
             for p in partials(series, width)
-        ]
+        ]  # fmt: skip
         return (before, fine)
-    before = tx.one(
+    previous = tx.scalar(
         "SELECT last_v FROM rollups WHERE meter_id = ? AND property_id = ? AND width = ? "
         "AND bucket < ? ORDER BY bucket DESC LIMIT 1",
         [*key, width, d.ts(aligned)],
@@ -466,6 +389,9 @@ def fetch_fine(
         [*key, width, d.ts(aligned), d.ts(end)],
     )
     return (
-        None if before is None else before[0],
-        [FineRow(d.dt(r[0]), *r[1:]) for r in rows],
+        previous,
+        [
+            FineRow(d.dt(bucket), n, lo, hi, total, first, last, internal)
+            for bucket, n, lo, hi, total, first, last, internal in rows
+        ],
     )

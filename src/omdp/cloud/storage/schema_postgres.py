@@ -1,12 +1,11 @@
 """Versioned schema of the PostgreSQL store: ordered steps, applied once each at start.
 
-``reading_values`` is partitioned by month on the reading time (native declarative partitions,
-created on demand by the store), so that retention drops whole months. ``readings`` (one row
-per reading, 13 times fewer rows) is not partitioned: its primary key on the reading id must
-be unique across all time, which a partitioned table cannot enforce without the time column.
-TimescaleDB is not used: Debian does not ship it. Values are reached through
-their readings' row ids only (index ``values_rid``); why, with the measurements, is in
-:mod:`omdp.cloud.storage.schema_sqlite`.
+**Layout** (migration 6), as on SQLite (:mod:`omdp.cloud.storage.schema_sqlite`): one
+``readings`` row per reading with its values packed in a JSON array (``vals``, text, read by
+``json_array_elements`` where SQL filters on a value), found by (meter, time) through the index
+``readings_meter``. ``reading_values`` is a view of the packed values. Migrations 1 and 2 made
+the former layout (a row per value, partitioned by month); migration 6 moves a store to this
+one. TimescaleDB is not used: Debian does not ship it.
 """
 
 from __future__ import annotations
@@ -107,6 +106,34 @@ CREATE TABLE meter_roles (
     meter_id TEXT PRIMARY KEY,
     role TEXT NOT NULL
 )
+""",
+    ),
+    (
+        6,
+        "a reading's values packed in its row",
+        """
+ALTER TABLE readings ADD COLUMN vals TEXT;
+SET LOCAL extra_float_digits = 1;
+UPDATE readings r SET vals = '[' || coalesce((
+    SELECT string_agg(
+        '[' || replace(to_json(v.property_id)::text, ']', '\\u005d')
+        || ',' || coalesce(v.num::text, 'null')
+        || ',' || coalesce(replace(to_json(v.txt)::text, ']', '\\u005d'), 'null')
+        || ',' || coalesce(replace(to_json(v.unit)::text, ']', '\\u005d'), 'null')
+        || ',' || coalesce('"' || to_char(v.vdate AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
+        || ']', ',' ORDER BY v.pos)
+    FROM reading_values v WHERE v.rid = r.rid AND v.t = r.t
+), '') || ']';
+ALTER TABLE readings ALTER COLUMN vals SET NOT NULL;
+DROP TABLE reading_values;
+DROP INDEX readings_meter;
+CREATE INDEX readings_meter ON readings (meter_id, t, reading_id);
+CREATE VIEW reading_values AS
+SELECT r.rid, (j.pos - 1)::int AS pos, r.meter_id, j.v ->> 0 AS property_id, r.t,
+    (j.v ->> 1)::float8 AS num, j.v ->> 2 AS txt, j.v ->> 3 AS unit,
+    (j.v ->> 4)::timestamptz AS vdate
+FROM readings r CROSS JOIN LATERAL json_array_elements(r.vals::json) WITH ORDINALITY AS j(v, pos)
 """,
     ),
 )

@@ -2,29 +2,15 @@
 
 Times are INTEGER microseconds since the Unix epoch, UTC (exact, compact, fast to compare).
 
-**Layout, chosen by measurement** (both engines). A ``readings`` row per reading (idempotency
-key, paging order, index (meter, time)) and a narrow ``reading_values`` row per property
-value, reached only through its reading's row id. Migration 1 also indexed the values by
-(meter, property, time); migration 2 drops that index, because maintaining it was most of
-the cost of ingest. SQLite by itself, 60,000 readings of 13 values in batches of 5,000,
-fsync'd commits, microseconds per reading:
-
-=============================================================  ====
-values keyed (rid, pos) plus the (meter, property, time) index  74
-clustered by (meter, property, time), plus an index on rid      79
-clustered by (meter, property, time), nothing else              70
-keyed (rid, pos), no other index                                20
-=============================================================  ====
-
-Through the whole chain (``omdp bench ingest --quick``, same machine, minutes apart) ingest
-went from 29 % to 39 % of the raw broker rate on SQLite and from 28 % to 38 % on PostgreSQL
-when the index went. What the index served is answered otherwise: a series over a span reads
-the meter's readings by (meter, time) and probes each one's values by row id (a meter sends
-its properties together, so that reads few rows more); hours, days and months come from the
-hourly rollups; the last value before a span from the preceding hour's rollup; retention and
-erasure find values through their readings. One row per reading with its values as arrays
-would write fewer rows still, but would make every value query decode arrays; the narrow
-table keeps value filters and property selection in SQL.
+**Layout** (migration 6). One ``readings`` row per reading with its values packed in a JSON
+array (:mod:`omdp.cloud.storage.packing`), clustered by (meter, time, reading id)
+(``WITHOUT ROWID``), so that a meter's span is one range of the tree and ingest writes one row
+per reading instead of one per value. Indexes: the reading id (idempotency), the row id (the
+order readings arrived in, which recomputations of rollups follow) and (time, meter, reading
+id), the paging order across meters. ``reading_values`` is a view of the packed values, one
+row per value, for reading by hand. Migrations 1 and 2 made the former layout, a narrow row per
+value; migration 6 moves a store to this one. The measurements behind the choice are in
+``docs/benchmarks.md`` ("Storage layout").
 """
 
 from __future__ import annotations
@@ -124,6 +110,55 @@ CREATE TABLE meter_roles (
     meter_id TEXT PRIMARY KEY,
     role TEXT NOT NULL
 )
+""",
+    ),
+    (
+        6,
+        "a reading's values packed in its row; readings clustered by (meter, time)",
+        """
+CREATE TABLE readings_packed (
+    meter_id TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    reading_id TEXT NOT NULL,
+    rid INTEGER NOT NULL,
+    seq INTEGER,
+    fault TEXT,
+    concentrator TEXT,
+    received INTEGER NOT NULL,
+    vals TEXT NOT NULL,
+    PRIMARY KEY (meter_id, t, reading_id)
+) WITHOUT ROWID;
+INSERT INTO readings_packed
+SELECT r.meter_id, r.t, r.reading_id, r.rid, r.seq, r.fault, r.concentrator, r.received,
+    '[' || coalesce((
+        SELECT group_concat(e, ',') FROM (
+            SELECT '[' || replace(json_quote(v.property_id), ']', '\\u005d')
+                || ',' || CASE WHEN v.num IS NULL THEN 'null' ELSE printf('%!.17g', v.num) END
+                || ',' || CASE WHEN v.txt IS NULL THEN 'null'
+                    ELSE replace(json_quote(v.txt), ']', '\\u005d') END
+                || ',' || CASE WHEN v.unit IS NULL THEN 'null'
+                    ELSE replace(json_quote(v.unit), ']', '\\u005d') END
+                || ',' || CASE WHEN v.vdate IS NULL THEN 'null' ELSE '"'
+                    || strftime('%Y-%m-%dT%H:%M:%S',
+                        (v.vdate - ((v.vdate % 1000000) + 1000000) % 1000000) / 1000000,
+                        'unixepoch')
+                    || printf('.%06dZ', ((v.vdate % 1000000) + 1000000) % 1000000) || '"' END
+                || ']' AS e
+            FROM reading_values v WHERE v.rid = r.rid ORDER BY v.pos
+        )
+    ), '') || ']'
+FROM readings r ORDER BY r.meter_id, r.t, r.reading_id;
+DROP TABLE reading_values;
+DROP TABLE readings;
+ALTER TABLE readings_packed RENAME TO readings;
+CREATE UNIQUE INDEX readings_id ON readings (reading_id);
+CREATE UNIQUE INDEX readings_rid ON readings (rid);
+CREATE INDEX readings_order ON readings (t, meter_id, reading_id);
+CREATE VIEW reading_values AS
+SELECT r.rid AS rid, j.key AS pos, r.meter_id AS meter_id, j.value ->> 0 AS property_id,
+    r.t AS t, j.value ->> 1 AS num, j.value ->> 2 AS txt, j.value ->> 3 AS unit,
+    j.value ->> 4 AS vdate
+FROM readings r, json_each(r.vals) j
 """,
     ),
 )

@@ -24,7 +24,7 @@ from omdp.cloud.storage.energy import Part, has_values
 from omdp.cloud.storage.rollups import HOUR, series_values
 
 if TYPE_CHECKING:
-    from omdp.cloud.storage.sqlbase import Dialect, Tx
+    from omdp.cloud.storage.dialect import Dialect, Tx
 
 US = 1_000_000
 
@@ -153,7 +153,7 @@ class SeriesMixin:
             (t0 / US + int(px) * step, float(lo), float(hi), float(total) / int(n))
             for px, lo, hi, total, n, _ in rows
         ]
-        values = sum(int(r[4]) for r in rows)
-        hours = sum(int(r[5]) for r in rows)
+        values = sum(int(n) for _, _, _, _, n, _ in rows)
+        hours = sum(int(count) for _, _, _, _, _, count in rows)
         usual = HOUR * hours / values if values else HOUR
         return _with_gaps(pixels, max(2.5 * usual, 1.5 * step), "minmax", step)

@@ -6,17 +6,10 @@ fsync at commit and could lose the last batches on power loss after they were ac
 FULL costs one fsync per batch (of up to thousands of readings), which the ingest benchmark
 does not notice.
 
-**Layout**: a ``readings`` row per reading (the idempotency key, paging order) and a narrow
-``reading_values`` row per property value, clustered by reading (``WITHOUT ROWID``, primary
-key (rid, pos): appends at the end of the tree) and no other index, for the reasons and
-measurements in :mod:`omdp.cloud.storage.schema_sqlite`; hourly rollups kept at ingest (see
-:mod:`omdp.cloud.storage.rollups`).
-Measured figures: a narrow table takes 102k-167k rows/s through ``executemany`` in batches of
-1,000-10,000 (measured); ``write_batch`` of 2,000 readings of 13 values (26,000 values,
-6,500 hourly partials) takes 0.21-0.35 s on a loaded two-core machine; at 10.5 million values
-(``omdp bench query``, two runs) one meter's property over a month reads in 27 ms, a year of
-hourly aggregates of one meter in 91-166 ms and a household's daily consumption over a year in
-97-194 ms (building the Python rows dominates the last two).
+**Layout**: one ``readings`` row per reading with its values packed in it
+(:mod:`omdp.cloud.storage.packing`), clustered by (meter, time) (``WITHOUT ROWID``): a meter's
+span is one range of the tree; hourly rollups kept at ingest (see
+:mod:`omdp.cloud.storage.rollups`). Why, with the measurements: ``docs/benchmarks.md``.
 
 Times are integers, microseconds since the epoch, UTC. One connection serves the store behind
 a lock (calls arrive from worker threads: the API's thread pool, ``asyncio.to_thread``); other
@@ -37,6 +30,7 @@ from typing import Any, Final
 from omdp.catalog import Catalog
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
 from omdp.cloud.storage.composed import ComposedStore
+from omdp.cloud.storage.packing import pack
 from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
 from omdp.cloud.storage.sqlbase import Dialect, Tx
@@ -56,7 +50,7 @@ class SqliteDialect(Dialect):
         return (value - EPOCH) // _US
 
     def dt(self, value: Any) -> datetime:
-        return EPOCH + timedelta(microseconds=int(value))
+        return EPOCH + timedelta(0, 0, value)  # positional: cheaper than a keyword
 
     def us(self, value: Any) -> int:
         return int(value)
@@ -70,6 +64,12 @@ class SqliteDialect(Dialect):
 
     def plus(self, column: str, width_s: int) -> str:
         return f"({column} + {width_s * 1_000_000})"
+
+    def items(self, column: str) -> str:
+        return f"json_each({column}) j"
+
+    def item(self, index: int, *, number: bool = False) -> str:
+        return f"j.value ->> {index}"
 
 
 def _us(value: datetime) -> int:
@@ -150,29 +150,29 @@ class SqliteReadings(SqlReadings):
 
         Each reading gets the next row id; ``INSERT ... ON CONFLICT DO NOTHING`` skips ids
         already stored, and the row ids that stuck tell which readings are new. Their values
-        follow with one ``executemany``, and their hourly partials (computed here, see
-        :func:`~omdp.cloud.storage.rollups.partials`) are merged into the rollups with another.
+        are packed into their rows; their hourly partials (computed here, see
+        :func:`~omdp.cloud.storage.rollups.batch_partials`) are merged into the rollups with
+        one ``executemany``.
         """
         d = self.dialect
         received = _us(datetime.now(UTC))
         times = [_us(r.reading_time) for r in readings]
-        dates: dict[datetime, int] = {}  # value dates repeat: convert each once
         with self._tx() as tx:
-            row = tx.one("SELECT coalesce(max(rid), 0) FROM readings")
-            base = int(row[0]) if row else 0
+            base = int(tx.scalar("SELECT coalesce(max(rid), 0) FROM readings"))
             tx.many(
-                "INSERT INTO readings (rid, reading_id, meter_id, t, seq, fault, concentrator,"
-                " received) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO readings (meter_id, t, reading_id, rid, seq, fault, concentrator,"
+                " received, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (
-                        base + 1 + i,
-                        r.reading_id,
                         r.meter_id,
                         times[i],
+                        r.reading_id,
+                        base + 1 + i,
                         r.sequence_number,
                         r.fault_code,
                         r.concentrator_id,
                         received,
+                        pack(r.values),
                     )
                     for i, r in enumerate(readings)
                 ],
@@ -181,29 +181,7 @@ class SqliteReadings(SqlReadings):
                 rid - base - 1
                 for (rid,) in tx.run("SELECT rid FROM readings WHERE rid > ?", [base])
             ]
-            values = [
-                (
-                    base + 1 + i,
-                    pos,
-                    readings[i].meter_id,
-                    v.property_id,
-                    times[i],
-                    v.numerical_value,
-                    v.text_value,
-                    v.unit,
-                    None
-                    if v.date is None
-                    else dates.get(v.date) or dates.setdefault(v.date, _us(v.date)),
-                )
-                for i in new
-                for pos, v in enumerate(readings[i].values)
-            ]
-            tx.many(
-                "INSERT INTO reading_values (rid, pos, meter_id, property_id, t, num, txt, unit,"
-                " vdate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-            if values:
+            if new:
                 ordered = sorted(new, key=times.__getitem__)
                 tx.many(merge_sql(d), batch_partials(readings, ordered, times))
                 self._recompute_dirty(tx)

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Sequence
 
 from omdp.cloud.model import QuarantineEntry, StoredReading, WriteResult
+from omdp.cloud.storage.accumulate import Partial
 from omdp.cloud.storage.database import Database
 from omdp.cloud.storage.energy import EnergyMixin
 from omdp.cloud.storage.series import SeriesMixin
@@ -38,6 +39,10 @@ class SqlReadings(SqlStore):
     def recompute_dirty(self, tx: Tx) -> None:
         """Recompute the rollups marked dirty, in ``tx`` (after deletions elsewhere)."""
         self._recompute_dirty(tx)
+
+    def replace_rollups(self, tx: Tx, parts: list[Partial]) -> None:
+        """Write recomputed buckets over the stored ones, in ``tx`` (a rebuild)."""
+        self._replace_rollups(tx, parts)
 
 
 class SqlEnergy(EnergyMixin, SeriesMixin):
