@@ -3,7 +3,9 @@
 The issue's operator saw "all good" for 25 s after PostgreSQL came back while nothing was
 stored. Here PostgreSQL stops while readings flow: the ingest receives and cannot store, the
 edge's readings wait for their receipts; ``omdp status`` (the real command, two ingests given)
-names both and exits 1. Once PostgreSQL is back and everything drained, it exits 0.
+names both and exits 1. Once PostgreSQL is back and everything drained, it exits 0. It reads
+the edge's alerts with a token of the edge (``--edge-token``, an ``api.tokens`` entry as
+``omdp edge token`` makes it): without one the edge refuses them, which is a problem too.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from omdp.auth.principal import hash_token
 from omdp.testing.services import PostgresCluster
 from tests.faults.chain import Chain, SimAdapters, readings, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+EDGE_TOKEN = "status-truth-edge-token"  # noqa: S105 - no real secret
+EDGE_API = {"tokens": {hash_token(EDGE_TOKEN): {"subject": "monitoring", "scopes": ["operate"]}}}
 
 
 @pytest.fixture
@@ -30,7 +36,8 @@ def own_cluster() -> Iterator[PostgresCluster]:
 
 
 def _status(chain: Chain, *extra: str) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "omdp", "status", "--edge", f"http://127.0.0.1:{chain.http_port}"]
+    edge = f"http://127.0.0.1:{chain.http_port}"
+    args = [sys.executable, "-m", "omdp", "status", "--edge", edge, "--edge-token", EDGE_TOKEN]
     for ingest in chain.ingests:
         args += ["--ingest", f"http://127.0.0.1:{ingest.metrics_port}/metrics"]
     return subprocess.run(
@@ -45,7 +52,10 @@ def test_status_is_not_good_while_the_store_is_away(
     stored) and the edge holds readings without receipts for longer than --max-unreceipted;
     exit 1, "not good". Store back and drained: exit 0, "all good"."""
     chain = make_chain(
-        db_url=own_cluster.create_database(), ingests=2, ingest={"shared_group": "omdp-ingest"}
+        db_url=own_cluster.create_database(),
+        ingests=2,
+        ingest={"shared_group": "omdp-ingest"},
+        edge={"api": EDGE_API},
     )
     sent = readings(900, prefix="status")
     adapters = SimAdapters(chain.local.port)

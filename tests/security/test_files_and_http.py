@@ -24,6 +24,7 @@ from omdp.cloud.settings import IngestSettings
 from omdp.cloud.storage import open_store
 from omdp.delivery.sqlite_outbox import SqliteOutbox
 from omdp.errors import ConfigError
+from omdp.security.broker import BrokerTls, write_broker_config
 from omdp.security.https import https_servers
 from omdp.security.pki import init_ca, issue_server
 from omdp.security.protect import load_signing_key
@@ -183,4 +184,42 @@ def test_cm1_broker_config_owner_makes_files_the_broker_user_reads(site: Site) -
         assert broker.running
     finally:
         broker.kill()
+        shutil.rmtree(outside)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand files to another user")
+def test_cm1_broker_config_owner_reaches_its_folder_through_new_parents(site: Site) -> None:
+    """CM-1: `--out` under folders that do not exist yet: they used to be made 0700 for root,
+    and Mosquitto, dropped to its user, could not open its password file and did not start.
+    Now they are made 0755 (the folder itself stays 0700, the broker's), and a parent the
+    broker's user cannot pass is refused with the chmod to run."""
+    try:
+        pwd.getpwnam("mosquitto")
+    except KeyError:
+        pytest.skip("no mosquitto user on this machine")
+    outside = Path(tempfile.mkdtemp(prefix="omdp-broker-"))
+    outside.chmod(0o711)
+    site.broker_dir = outside / "etc" / "mosquitto" / "omdp"
+    port = free_port()
+    site.broker = None
+    try:
+        site.broker_config("--owner", "mosquitto", "--port", str(port))
+        for made in (outside / "etc", outside / "etc" / "mosquitto"):
+            assert stat.S_IMODE(made.stat().st_mode) == 0o755, made
+        assert stat.S_IMODE(site.broker_dir.stat().st_mode) == 0o700
+        broker = Mosquitto(site.root / "mosq-nested", port=port, plain_listener=False)
+        broker.config_file = site.broker_dir / "mosquitto.conf"
+        broker._write_config = lambda: None  # type: ignore[method-assign]  # the file as is
+        try:
+            broker.start()
+            assert broker.running
+        finally:
+            broker.kill()
+        closed = outside / "closed"
+        closed.mkdir()
+        closed.chmod(0o700)
+        tls = BrokerTls(site.pki / "ca.crt", site.pki / "server.crt", site.pki / "server.key")
+        with pytest.raises(ConfigError, match=rf"mosquitto cannot reach .*chmod o\+x {closed}"):
+            write_broker_config(closed / "omdp", {}, {}, tls, owner="mosquitto")
+    finally:
         shutil.rmtree(outside)

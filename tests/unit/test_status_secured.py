@@ -109,6 +109,29 @@ def test_cl14_each_token_goes_only_to_its_own_part() -> None:
     assert seen["adapter.test"] == {None}
 
 
+def test_app5_without_an_edge_token_the_edge_is_asked_with_the_cloud_token() -> None:
+    """APP-5: the demo's edge takes the demo's operator token: ``omdp status --token T``
+    reads its alerts as before; a deployed edge refuses it, and says so (the test above)."""
+    sent: set[str | None] = set()
+
+    def edge(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/alerts":
+            sent.add(request.headers.get("authorization"))
+        return _edge(request)
+
+    found = asyncio.run(
+        gather(
+            cloud=None,
+            edges=[EDGE],
+            token=EDGE_TOKEN,
+            transport=httpx.MockTransport(edge),
+            limits=LIMITS,
+        )
+    )
+    assert sent == {f"Bearer {EDGE_TOKEN}"}
+    assert found.edges[0]["activeAlerts"] == ["meter-silent: m-1 meter m-1 is silent"]
+
+
 @pytest.fixture(name="https_api")
 def _https_api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A server answering /healthz and /readyz over HTTPS, its certificate from a site CA."""

@@ -360,14 +360,17 @@ def broker_config(
     )
     folder = out.resolve()
     options = {"localhost_port": localhost_port, "owner": owner, "max_packet_size": max_packet_size}
+    first = True
     while True:
         before = _broker_files(folder)
         try:
             conf, users = _write_broker(settings, folder, tls, options)
             changed = _broker_files(folder) != before
-            if watch is None or changed:
+            if watch is None or changed or first:
                 owned = f", owned by {owner}" if owner else ""
-                click.echo(f"wrote {conf} for {users} user(s){owned}")
+                again = f"; writing again every {watch:g} s" if watch and first else ""
+                click.echo(f"wrote {conf} for {users} user(s){owned}{again}")
+                first = False
             if reload_pid is not None and (changed or watch is None):
                 click.echo(f"signalled the broker (pid {reload_broker(reload_pid)})")
         except OmdpError as exc:

@@ -49,7 +49,8 @@ def _urls(values: tuple[str, ...]) -> list[str]:
 @click.option(
     "--edge-token", envvar="OMDP_EDGE_TOKEN",
     help="A bearer token the edges accept, for their alerts (omdp edge token: an entry of the "
-    "edge's api.tokens); without it the cloud token is sent, which an edge does not take.",
+    "edge's api.tokens). Default: --token, which the demo's edge takes and a deployed edge "
+    "does not.",
 )  # fmt: skip
 @click.option(
     "--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),

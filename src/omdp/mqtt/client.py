@@ -51,6 +51,10 @@ NO_MATCHING_SUBSCRIBERS = 0x10
 """MQTT 5 PUBACK reason: the broker accepted the message and dropped it, nobody subscribes."""
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
+SHORT_LIVED_S = 5.0
+"""A connection that ends sooner after it was made counts as cut short (see ``_disconnected``)."""
+CUT_SHORT_HINT = 3
+"""After this many connections in a row cut short, the log says what usually causes it."""
 """How long the broker keeps a persistent session of ours while we are away."""
 
 
@@ -111,6 +115,8 @@ class MqttClient:
         self._require_subscribers = require_subscribers
         self.refused = 0
         """Publishes the broker answered with an error or "no matching subscribers"."""
+        self._connected_at = 0.0
+        self._cut_short = 0
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
         self._client = FastPaho(
             CallbackAPIVersion.VERSION2,
@@ -190,6 +196,7 @@ class MqttClient:
         if self.connected.is_set() or (result is not None and result.done()):
             self.reconnects += 1
         self.connected.set()
+        self._connected_at = time.monotonic()
         log.info("connected to %s as %s", self._where, self.client_id)
         for topic_filter, qos in self._subscriptions.items():
             self._client.subscribe(topic_filter, qos)
@@ -201,7 +208,31 @@ class MqttClient:
             log.debug("disconnected from %s", self._where)
         elif self.connected.is_set():
             log.warning("disconnected from %s: %s", self._where, reason)
+            self._note_cut_short()
         self.connected.clear()
+
+    def _note_cut_short(self) -> None:
+        """Say what a run of connections cut short within seconds usually means.
+
+        A broker that binds client ids to user names (``use_username_as_clientid``, as the
+        files of ``omdp broker config`` do) lets a second client logged in with the same user
+        take the first one's place; both then reconnect and take each other's place every
+        second, for ever, and each only logs "Unspecified error" (CM-1, CL-14).
+        """
+        if time.monotonic() - self._connected_at >= SHORT_LIVED_S:
+            self._cut_short = 0
+            return
+        self._cut_short += 1
+        if self._cut_short % CUT_SHORT_HINT == 0:
+            log.warning(
+                "the connection to %s ended within %g s %d times in a row: is another client "
+                "logged in as %r? A broker that binds client ids to user names gives each new "
+                "login the place of the last one (every process needs its own user)",
+                self._where,
+                SHORT_LIVED_S,
+                self._cut_short,
+                self.settings.username or self.client_id,
+            )
 
     def _drain_events(self) -> None:
         self._wake_pending = False  # first: an event appended from now on wakes us again

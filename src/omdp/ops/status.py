@@ -390,14 +390,15 @@ async def gather(
 ) -> SiteStatus:
     """Ask every given part how it is; never raises for a part that does not answer.
 
-    ``token`` is the cloud API's, sent to the cloud only (never in clear to a metrics port or
-    an edge), ``edge_token`` one the edges accept (their live routes), sent to them only;
+    ``token`` is the cloud API's, ``edge_token`` one the edges accept (their live routes;
+    default ``token``, which the demo's edge takes); neither goes to a metrics port;
     ``ca_file`` the CA that HTTPS answers must chain to (a site's own CA) instead of the
     system's. ``transport`` replaces the network (tests answer from canned documents).
     """
     limits = limits or Thresholds()
     status = SiteStatus()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    edge_token = edge_token or token
     edge_headers = {"Authorization": f"Bearer {edge_token}"} if edge_token else {}
     verify: ssl.SSLContext | bool = (
         ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True

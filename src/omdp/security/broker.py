@@ -231,6 +231,41 @@ def _give(folder: Path, owner: str) -> None:
         path.chmod(0o700 if path.is_dir() else 0o600)
 
 
+def _reachable(folder: Path, owner: str | None) -> None:
+    """Make the missing parents of ``folder`` with mode 0755, and refuse an existing parent that
+    ``owner`` cannot pass through.
+
+    The folder itself is private (0700, the broker's own); its parents hold nothing secret.
+    Made 0700 like every other private folder, they kept the broker, started as root and then
+    its own user, from its files: it did not start (``Unable to open pwfile``).
+    """
+    missing = []
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o755, exist_ok=True)
+        made.chmod(0o755)  # mkdir's mode is masked by the umask
+    if owner is None:
+        return
+    account = pwd.getpwnam(owner)
+    for above in folder.parents:
+        st = above.stat()
+        if st.st_uid == account.pw_uid:
+            allowed = st.st_mode & 0o100
+        elif st.st_gid == account.pw_gid:
+            allowed = st.st_mode & 0o010
+        else:
+            allowed = st.st_mode & 0o001
+        if not allowed:
+            msg = (
+                f"--owner {owner}: {owner} cannot reach {folder}: {above} is mode "
+                f"{st.st_mode & 0o777:o}; run chmod o+x {above} (or choose another --out)"
+            )
+            raise ConfigError(msg)
+
+
 def write_broker_config(
     folder: Path,
     hashes: Mapping[str, str],
@@ -249,6 +284,13 @@ def write_broker_config(
     into ``folder/tls`` and the folder and its files are handed to that user (needs root).
     """
     users: dict[str, BrokerRole] = {u: roles.get(u, "adapter") for u in hashes}
+    if owner is not None:
+        try:
+            pwd.getpwnam(owner)
+        except KeyError:
+            msg = f"--owner {owner}: no such user on this machine"
+            raise ConfigError(msg) from None
+    _reachable(folder, owner)
     private_dir(folder)
     write_private(folder / "password_file", password_text(hashes).encode())
     write_private(folder / "acl_file", acl_text(users, sites).encode())

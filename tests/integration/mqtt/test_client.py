@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
 
 import pytest
 from tests.support.mosquitto import Mosquitto
@@ -118,3 +120,30 @@ def test_unreachable_broker_is_a_clear_error() -> None:
 
     with pytest.raises(BrokerError, match=f"127.0.0.1:{port}"):
         asyncio.run(main())
+
+
+def test_cm1_two_clients_of_one_user_are_told_why_they_keep_losing_the_connection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CM-1, CL-14: the broker binds client ids to user names (as ``omdp broker config``
+    writes it). Two processes with one user (two ingest units sharing ``omdp-ingest``, as the
+    deployment guide once said) took each other's connection every second, for ever, and each
+    logged only "disconnected ...: Unspecified error". Now the log names the likely cause."""
+    broker = Mosquitto(tmp_path / "bound", extra_config="use_username_as_clientid true").start()
+    settings = MqttSettings(port=broker.port, username="omdp-ingest")
+
+    async def main() -> None:
+        async with (
+            MqttClient(settings, client_id="ingest-1"),
+            MqttClient(settings, client_id="ingest-2"),
+        ):
+            async with asyncio.timeout(30):
+                while "is another client logged in as 'omdp-ingest'" not in caplog.text:
+                    await asyncio.sleep(0.2)
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="omdp.mqtt.client"):
+            asyncio.run(main())
+    finally:
+        broker.kill()
+    assert "ended within 5 s 3 times in a row" in caplog.text

@@ -205,4 +205,22 @@ def test_cm1_cl14_broker_config_watch_outlives_an_error(
     r = CliRunner().invoke(broker, _broker_config(tmp_path, "--watch", "5"))
     assert "Error: cannot connect to PostgreSQL at db:5432/omdp; trying again in 5 s" in r.output
     assert "wrote " in r.output.split("trying again")[1]
+    assert "; writing again every 5 s" in r.output  # the first round says it keeps going
     assert calls["write"] == 2
+
+
+def test_cm1_cl14_broker_config_watch_says_it_runs_even_when_nothing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CM-1, CL-14: started again on files that were already current, ``--watch`` printed
+    nothing at all: no sign that it was running, nor where it writes."""
+    args = _broker_config(tmp_path, "--watch", "30")
+    assert CliRunner().invoke(broker, args[:-2]).exit_code == 0  # the files, once
+
+    def sleep(_s: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("omdp.cli.security_cmd.time.sleep", sleep)
+    r = CliRunner().invoke(broker, args)
+    assert "wrote " in r.output
+    assert "; writing again every 30 s" in r.output
