@@ -28,8 +28,9 @@ import yaml
 
 from omdp.auth.principal import hash_token
 from omdp.bench.suite import Figures, named
-from omdp.cloud.model import ReadingFilter
+from omdp.cloud.model import ReadingFilter, StoredValue
 from omdp.cloud.storage import open_store
+from omdp.cloud.storage.packing import pack
 from omdp.testing.services import free_port, wait_for_port
 
 PROPS = (
@@ -61,25 +62,20 @@ def _fill(url: str, meters: int, steps: int) -> float:
     rid = 0
     for step in range(steps):
         t = epoch_us + step * 900 * 1_000_000
-        heads: list[tuple[object, ...]] = []
-        values: list[tuple[object, ...]] = []
+        rows: list[tuple[object, ...]] = []
         for m in range(meters):
             rid += 1
             meter = f"meter-{m:04d}"
-            heads.append((rid, f"r{m}-{step}", meter, t, t))
-            values.extend(
-                (rid, pos, meter, pid, t, step * 0.25 + m + pos, unit)
+            values = tuple(
+                StoredValue(pid, step * 0.25 + m + pos, unit=unit)
                 for pos, (pid, unit) in enumerate(PROPS)
             )
+            rows.append((meter, t, f"r{m}-{step}", rid, t, pack(values)))
         conn.execute("BEGIN")
         conn.executemany(
-            "INSERT INTO readings (rid, reading_id, meter_id, t, received) VALUES (?, ?, ?, ?, ?)",
-            heads,
-        )
-        conn.executemany(
-            "INSERT INTO reading_values (rid, pos, meter_id, property_id, t, num, unit)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            values,
+            "INSERT INTO readings (meter_id, t, reading_id, rid, received, vals)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
         )
         conn.execute("COMMIT")
     conn.close()

@@ -1,7 +1,8 @@
 """The cloud's storage-side value types: what goes into a :class:`ReadingStore` and comes out.
 
-These are plain frozen dataclasses, not pydantic models: ingest builds thousands per second and
-the REST API (issue 7) maps them onto its own response schemas. Times are aware UTC datetimes.
+These are named tuples and plain frozen dataclasses, not pydantic models: ingest builds
+thousands per second and the REST API (issue 7) maps them onto its own response schemas. Times
+are aware UTC datetimes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class StoredReading(NamedTuple):
     """One reading as stored: its header and its values (CL-1).
 
     A named tuple, as :class:`StoredValue`: ingest builds one per message and a query one per
-    reading it returns, and a tuple is built in a third of a frozen dataclass's time.
+    reading it returns, and a tuple is built in a fraction of a frozen dataclass's time
+    (docs/benchmarks.md, "Storage layout").
     """
 
     reading_id: str

@@ -63,23 +63,26 @@ def _readings() -> list[StoredReading]:
     return out
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=[("sqlite", 5), ("postgres", 5), ("sqlite", 1), ("postgres", 1)])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    """A store of each backend at schema 5, the last before the packed layout."""
+    """A store of each backend at schema 5, the last before the packed layout, or at schema 1
+    (values also indexed by meter, property and time: migration 2 drops that index)."""
+    engine, version = request.param
     store: SqlStore
-    if request.param == "sqlite":
+    if engine == "sqlite":
         store = SqliteStore(tmp_path / "old.sqlite3")
-        store.schema.migrations = tuple(m for m in SQLITE_MIGRATIONS if m[0] < PACKED)
+        store.schema.migrations = tuple(m for m in SQLITE_MIGRATIONS if m[0] <= version)
     else:
         store = PostgresStore(request.getfixturevalue("postgres_url"))
-        store.schema.migrations = tuple(m for m in PG_MIGRATIONS if m[0] < PACKED)
-    assert store.migrate() == 5  # type: ignore[attr-defined]
+        store.schema.migrations = tuple(m for m in PG_MIGRATIONS if m[0] <= version)
+    assert store.migrate() == version  # type: ignore[attr-defined]
     yield store
     store.close()  # type: ignore[attr-defined]
 
 
 def _write_old(store: SqlStore, readings: list[StoredReading]) -> None:
-    """Store readings as schema 5 did: a row per reading, a row per value, hourly rollups."""
+    """Store readings as schemas 1 to 5 did: a row per reading, a row per value, hourly
+    rollups."""
     d = store.dialect
     postgres = isinstance(store, PostgresStore)
     with store._tx() as tx:
@@ -129,7 +132,7 @@ def _write_old(store: SqlStore, readings: list[StoredReading]) -> None:
                 if v.numerical_value is not None:
                     us = d.us(d.ts(r.reading_time))
                     numbers.append((us, rid, pos, r.meter_id, v.property_id, v.numerical_value))
-        if postgres:  # schema 5 drew every row id from the identity's sequence
+        if postgres:  # the earlier stores drew every row id from the sequence
             tx.run(
                 "SELECT setval(pg_get_serial_sequence('readings', 'rid'), max(rid)) FROM readings"
             )
@@ -163,8 +166,8 @@ _VALUES = (
 
 
 def test_cl1_migration_packs_every_reading_value_and_rollup(old_store: SqlStore) -> None:
-    """CL-1: a store of schema 5 with readings, values (numbers, texts, dates) and rollups
-    migrates to the packed layout; every reading comes back with the same values in the same
+    """CL-1: a store of schema 5 (or 1) with readings, values (numbers, texts, dates) and
+    rollups migrates to the packed layout; every reading comes back with the same values in the same
     order, the rollups are unchanged, and the values read row by row are the same."""
     readings = _readings()
     _write_old(old_store, readings)

@@ -56,16 +56,15 @@ CREATE TEMP TABLE IF NOT EXISTS stage_roll (
     internal DOUBLE PRECISION) ON COMMIT DELETE ROWS
 """
 
-# the partials' times are staged as integer microseconds and converted by the server:
-# converting them in Python cost 8 µs a reading (three datetimes a partial)
+# the partials' times are staged as integer microseconds and converted by the server, which
+# costs less than three datetimes a partial in Python (docs/benchmarks.md, "Storage")
 _STAGED_ROLLUPS = """(
     SELECT meter_id, property_id, width, TIMESTAMPTZ 'epoch' + bucket * INTERVAL '1 us' AS bucket,
         n, vmin, vmax, vsum, TIMESTAMPTZ 'epoch' + first_t * INTERVAL '1 us' AS first_t, first_v,
         TIMESTAMPTZ 'epoch' + last_t * INTERVAL '1 us' AS last_t, last_v, internal
     FROM stage_roll) AS staged"""
 
-# binary COPY with declared types: write_row took 16 µs a row with per-value type lookup in
-# text format, against about 3 µs so (2,000-reading batches of 13 values, same run)
+# binary COPY with declared types: no per-value type lookup (docs/benchmarks.md, "Storage")
 _READING_TYPES: Final = ("int8", "text", "text", "timestamptz", "int8", "text", "text", "text")
 _ROLLUP_TYPES: Final = (
     "text", "text", "int4", "int8", "int8", "float8", "float8", "float8",

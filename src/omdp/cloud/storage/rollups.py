@@ -274,7 +274,8 @@ def roll(
                 flush()
             start, end = key(b)
             n, lo, hi, total, use = 0, row.vmin, row.vmax, 0.0, 0.0
-        use += step(previous, row.first_v) + row.internal
+        if want_use:  # consumption only where asked for: one call a row saved otherwise
+            use += step(previous, row.first_v) + row.internal
         previous = last = row.last_v
         n += row.n
         if row.vmin < lo:  # noqa: PLR1730 - a comparison costs less than calling min()
