@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from omdp.cloud.model import ReadingFilter, StoredReading, StoredValue, ValueFilter
+from omdp.cloud.storage.composed import ComposedStore
 from omdp.cloud.storage.postgres import PostgresStore
 from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, partials
 from omdp.cloud.storage.schema_postgres import MIGRATIONS as PG_MIGRATIONS
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS as SQLITE_MIGRATIONS
-from omdp.cloud.storage.sqlbase import SqlStore
 from omdp.cloud.storage.sqlite import SqliteStore
 
 pytestmark = pytest.mark.integration
@@ -64,11 +64,11 @@ def _readings() -> list[StoredReading]:
 
 
 @pytest.fixture(params=[("sqlite", 5), ("postgres", 5), ("sqlite", 1), ("postgres", 1)])
-def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ComposedStore]:
     """A store of each backend at schema 5, the last before the packed layout, or at schema 1
     (values also indexed by meter, property and time: migration 2 drops that index)."""
     engine, version = request.param
-    store: SqlStore
+    store: ComposedStore
     if engine == "sqlite":
         store = SqliteStore(tmp_path / "old.sqlite3")
         store.schema.migrations = tuple(m for m in SQLITE_MIGRATIONS if m[0] <= version)
@@ -80,7 +80,7 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlSto
     store.close()  # type: ignore[attr-defined]
 
 
-def _write_old(store: SqlStore, readings: list[StoredReading]) -> None:
+def _write_old(store: ComposedStore, readings: list[StoredReading]) -> None:
     """Store readings as schemas 1 to 5 did: a row per reading, a row per value, hourly
     rollups."""
     d = store.dialect
@@ -153,7 +153,7 @@ def _write_old(store: SqlStore, readings: list[StoredReading]) -> None:
             )
 
 
-def _table(store: SqlStore, sql: str) -> list[tuple[Any, ...]]:
+def _table(store: ComposedStore, sql: str) -> list[tuple[Any, ...]]:
     with store._tx() as tx:
         return tx.run(sql)
 
@@ -165,7 +165,7 @@ _VALUES = (
 )
 
 
-def test_cl1_migration_packs_every_reading_value_and_rollup(old_store: SqlStore) -> None:
+def test_cl1_migration_packs_every_reading_value_and_rollup(old_store: ComposedStore) -> None:
     """CL-1: a store of schema 5 (or 1) with readings, values (numbers, texts, dates) and
     rollups migrates to the packed layout; every reading comes back with the same values in the same
     order, the rollups are unchanged, and the values read row by row are the same."""
@@ -189,7 +189,7 @@ def test_cl1_migration_packs_every_reading_value_and_rollup(old_store: SqlStore)
             for row in _table(old_store, _VALUES)] == values  # fmt: skip
 
 
-def test_cl1_migrated_store_filters_deletes_and_keeps_ingesting(old_store: SqlStore) -> None:
+def test_cl1_migrated_store_filters_deletes_and_keeps_ingesting(old_store: ComposedStore) -> None:
     """CL-1, CL-11, CL-13: after the migration, value filters and property selection find
     the migrated values, a deletion recomputes the rollups from them, new readings merge into
     the migrated rollups as a rebuild would make them, and erasure counts the values."""

@@ -32,12 +32,11 @@ from omdp.cloud.model import (
     WriteResult,
 )
 from omdp.cloud.storage.database import Database, unit_of_work
-from omdp.cloud.storage.energy import MeterEnergy, Part
+from omdp.cloud.storage.energy import MeterEnergy, Part, SqlEnergy
 from omdp.cloud.storage.lifecycle import SqlAggregates, SqlRetention, SqlSchema
 from omdp.cloud.storage.registry import SqlRegistry
-from omdp.cloud.storage.series import Series
-from omdp.cloud.storage.sqlbase import Tx
-from omdp.cloud.storage.sqlroles import SqlEnergy, SqlReadings
+from omdp.cloud.storage.series import Series, SqlSeries
+from omdp.cloud.storage.sqlbase import SqlReadings, Tx
 from omdp.cloud.storage.tariffs import SqlTariffs
 from omdp.cloud.tariffs import MeterRole, PricePoint, Tariff
 from omdp.domain.household import Household
@@ -71,6 +70,7 @@ class ComposedStore:
         self.readings = readings
         """Readings in and out, and the quarantine (one engine's SQL)."""
         self.energy = SqlEnergy(db)
+        self.charts = SqlSeries(db)
         self.registry = SqlRegistry(db)
         self.tariffs = SqlTariffs(db)
         self.rollups = SqlAggregates(db, replace_rollups=readings.replace_rollups)
@@ -168,7 +168,7 @@ class ComposedStore:
     ) -> tuple[str, Part, Series] | None:
         """The first of ``candidates`` (property, part) the meter has, decimated to ``points``
         pixels (:mod:`omdp.cloud.storage.series`); None when it has none."""
-        return self.energy.series(meter_id, candidates, start=start, end=end, points=points)
+        return self.charts.series(meter_id, candidates, start=start, end=end, points=points)
 
     # -- Lifecycle: schema ---------------------------------------------------------------------
 

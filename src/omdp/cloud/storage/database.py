@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from omdp.cloud.storage.sqlbase import Dialect, Tx
+from omdp.cloud.storage.dialect import Dialect, Tx
 
 R = TypeVar("R")
 

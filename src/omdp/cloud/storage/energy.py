@@ -24,7 +24,6 @@ the service (:mod:`omdp.cloud.energy`) rolls them up into local days and months.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import statistics
 from collections.abc import Sequence
@@ -34,10 +33,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from omdp.cloud.storage.accumulate import step
+from omdp.cloud.storage.database import SqlRole
 from omdp.cloud.storage.rollups import HOUR, partials, series_values
 
 if TYPE_CHECKING:
-    from omdp.cloud.storage.dialect import Dialect, Tx
+    from omdp.cloud.storage.dialect import Tx
 
 Part = Literal["all", "positive", "negative"]
 US: Final = 1_000_000
@@ -233,14 +233,8 @@ def has_values(tx: Tx, meter: str, prop: str, start: datetime, end: datetime) ->
     )
 
 
-class EnergyMixin:
-    """Needs ``_tx`` and ``dialect`` of the store."""
-
-    dialect: Dialect
-
-    if TYPE_CHECKING:
-
-        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
+class SqlEnergy(SqlRole):
+    """Energy per fine bucket of meters' quantities (the energy role), in the shared SQL."""
 
     def energy_cells(
         self,

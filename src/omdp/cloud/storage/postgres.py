@@ -37,8 +37,7 @@ from omdp.cloud.storage.rollups import (
     replace_sql,
 )
 from omdp.cloud.storage.schema_postgres import MIGRATIONS
-from omdp.cloud.storage.sqlbase import Dialect, Tx
-from omdp.cloud.storage.sqlroles import SqlReadings
+from omdp.cloud.storage.sqlbase import Dialect, SqlReadings, Tx
 from omdp.errors import StorageError
 
 POOL_TIMEOUT_S: Final = 10.0

@@ -12,7 +12,6 @@ between the points on either side, so that a chart draws it as a gap.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import statistics
@@ -20,11 +19,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from omdp.cloud.storage.database import SqlRole
 from omdp.cloud.storage.energy import Part, has_values
 from omdp.cloud.storage.rollups import HOUR, series_values
 
 if TYPE_CHECKING:
-    from omdp.cloud.storage.dialect import Dialect, Tx
+    from omdp.cloud.storage.dialect import Tx
 
 US = 1_000_000
 
@@ -98,14 +98,9 @@ def decimate(
     return _with_gaps(pixels, max(2.5 * usual, 1.5 * step), "minmax", step)
 
 
-class SeriesMixin:
-    """Needs ``_tx`` and ``dialect`` of the store."""
-
-    dialect: Dialect
-
-    if TYPE_CHECKING:
-
-        def _tx(self) -> contextlib.AbstractContextManager[Tx]: ...
+class SqlSeries(SqlRole):
+    """Decimated series of one meter's quantity for charts (the series role), in the shared
+    SQL."""
 
     def series(
         self,

@@ -2,34 +2,35 @@
 
 The SQL is written once with ``?`` placeholders; a :class:`Dialect` supplies what differs
 (placeholders, how times are stored, bucket arithmetic, LEAST/GREATEST). Each adapter provides
-:meth:`SqlStore._tx` (a transaction that commits on success and rolls back on error, with
-driver errors turned into :class:`StorageError`) and the bulk write of one batch.
+:class:`~omdp.cloud.storage.database.Database` (a transaction that commits on success and
+rolls back on error, with driver errors turned into :class:`StorageError`) and the bulk write of
+one batch (a subclass of :class:`SqlReadings` per engine).
 """
 
 from __future__ import annotations
 
 import abc
-import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
-from omdp.cloud.model import QuarantineEntry, ReadingFilter, StoredReading
+from omdp.cloud.model import QuarantineEntry, ReadingFilter, StoredReading, WriteResult
 from omdp.cloud.storage.accumulate import Partial
+from omdp.cloud.storage.database import SqlRole
 from omdp.cloud.storage.dialect import Dialect, Tx, in_list
 from omdp.cloud.storage.packing import unpack, unpacker
 from omdp.cloud.storage.rollups import WIDTHS, dirty_readings, readings_partials, replace_sql
 
-__all__ = ["PAGE", "Dialect", "ReadingRow", "SqlStore", "Tx", "in_list"]
+__all__ = ["PAGE", "Dialect", "ReadingRow", "SqlReadings", "Tx", "in_list"]
 
 #: How many readings one internal page of a streamed query holds.
 PAGE = 5000
 
 
 class ReadingRow(NamedTuple):
-    """A ``readings`` row as the queries read it (:attr:`SqlStore._HEAD`)."""
+    """A ``readings`` row as the queries read it (:attr:`SqlReadings._HEAD`)."""
 
     rid: int
     reading_id: str
@@ -41,14 +42,24 @@ class ReadingRow(NamedTuple):
     vals: str
 
 
-class SqlStore(abc.ABC):
-    """The shared part of both adapters; mixins add registry, rollups and lifecycle."""
-
-    dialect: Dialect
+class SqlReadings(SqlRole, abc.ABC):
+    """Readings (query, count, get, delete) and quarantine in the shared SQL, over the store's
+    :class:`~omdp.cloud.storage.database.Database`; each engine adds the bulk write of one
+    batch (``write_batch``)."""
 
     @abc.abstractmethod
-    def _tx(self) -> contextlib.AbstractContextManager[Tx]:
-        """A transaction: commits when the block ends, rolls back when it raises."""
+    def write_batch(
+        self, readings: Sequence[StoredReading], quarantine: Sequence[QuarantineEntry] = ()
+    ) -> WriteResult:
+        """Store new readings and quarantine entries in one commit; duplicates are skipped."""
+
+    def recompute_dirty(self, tx: Tx) -> None:
+        """Recompute the rollups marked dirty, in ``tx`` (after deletions elsewhere)."""
+        self._recompute_dirty(tx)
+
+    def replace_rollups(self, tx: Tx, parts: list[Partial]) -> None:
+        """Write recomputed buckets over the stored ones, in ``tx`` (a rebuild)."""
+        self._replace_rollups(tx, parts)
 
     # -- helpers ------------------------------------------------------------------------------
 

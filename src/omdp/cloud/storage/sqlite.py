@@ -33,8 +33,7 @@ from omdp.cloud.storage.composed import ComposedStore
 from omdp.cloud.storage.packing import pack
 from omdp.cloud.storage.rollups import batch_partials, merge_sql
 from omdp.cloud.storage.schema_sqlite import MIGRATIONS
-from omdp.cloud.storage.sqlbase import Dialect, Tx
-from omdp.cloud.storage.sqlroles import SqlReadings
+from omdp.cloud.storage.sqlbase import Dialect, SqlReadings, Tx
 from omdp.errors import StorageError
 from omdp.security.files import private_file
 
