@@ -131,8 +131,19 @@ class PostgresDatabase:
             self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
         except (PoolTimeout, psycopg.Error) as exc:
             self._pool.close()
-            msg = f"cannot connect to PostgreSQL at {self._location}: {exc}"
+            msg = f"cannot connect to PostgreSQL at {self._location}: {self._why(exc)}"
             raise StorageError(msg) from exc
+
+    def _why(self, exc: Exception) -> str:
+        """The server's own reason when the pool only says it timed out (a wrong or missing
+        password, an unknown database, a refused connection): one direct attempt tells it."""
+        if not isinstance(exc, PoolTimeout):
+            return str(exc)
+        try:
+            psycopg.connect(self.url, connect_timeout=5).close()
+        except psycopg.Error as direct:
+            return str(direct).strip()
+        return str(exc)
 
     @property
     def _location(self) -> str:
