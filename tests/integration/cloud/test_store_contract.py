@@ -99,6 +99,8 @@ def test_query_order_paging_time_range_and_meters(store: ReadingStore) -> None:
     keys = [(r.reading_time, r.meter_id, r.reading_id) for r in everything]
     assert keys == sorted(keys)
     assert len(everything) == 100
+    # exact types: named tuples, times in UTC (the tzinfo itself, as written)
+    assert all(type(r) is StoredReading and r.reading_time.tzinfo is UTC for r in everything)
     page = list(store.query_readings(ReadingFilter(), limit=7, offset=10))
     assert [r.reading_id for r in page] == [r.reading_id for r in everything[10:17]]
     flt = ReadingFilter(

@@ -124,7 +124,9 @@ class PostgresDatabase:
             timeout=POOL_TIMEOUT_S,
             kwargs={
                 "connect_timeout": 10,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off",
+                # times come back as UTC datetimes, as the store returns them
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off"
+                " -c timezone=UTC",
             },
         )
         try:

@@ -10,13 +10,19 @@ one batch (a subclass of :class:`SqlReadings` per engine).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
-from omdp.cloud.model import QuarantineEntry, ReadingFilter, StoredReading, WriteResult
+from omdp.cloud.model import (
+    QuarantineEntry,
+    ReadingFilter,
+    StoredReading,
+    StoredValue,
+    WriteResult,
+)
 from omdp.cloud.storage.accumulate import Partial
 from omdp.cloud.storage.database import SqlRole
 from omdp.cloud.storage.dialect import Dialect, Tx, in_list
@@ -125,7 +131,6 @@ class SqlReadings(SqlRole, abc.ABC):
         between pages and memory stays flat however many readings a query selects.
         """
         where, params = self._where(flt)
-        dt = self.dialect.dt
         values = unpacker(flt.properties)
         remaining = limit
         after: tuple[Any, ...] | None = None
@@ -139,10 +144,7 @@ class SqlReadings(SqlRole, abc.ABC):
             page_params += [size, skip]
             with self._tx() as tx:
                 rows = tx.run(sql, page_params)
-            yield from [  # a list built at once costs less than a yield per reading
-                StoredReading(reading_id, meter_id, dt(t), values(vals), seq, fault, concentrator)
-                for reading_id, meter_id, t, seq, fault, concentrator, vals in rows
-            ]
+            yield from self._page(rows, values)
             if len(rows) < size:
                 return
             last_id, last_meter, last_t, *_ = rows[-1]
@@ -150,6 +152,24 @@ class SqlReadings(SqlRole, abc.ABC):
             after = (last_t, last_meter, last_id)
             if remaining is not None:
                 remaining -= len(rows)
+
+    def _page(
+        self, rows: list[tuple[Any, ...]], values: Callable[[str], tuple[StoredValue, ...]]
+    ) -> list[StoredReading]:
+        """The readings of one page of :meth:`_page_sql` rows, built at once (a list costs
+        less than a yield per reading)."""
+        new = tuple.__new__  # the named tuple's own __new__ is one Python call more a reading
+        if rows and isinstance(t := rows[0][2], datetime) and t.tzinfo is UTC:
+            # the driver gives UTC datetimes already (the PostgreSQL sessions' time zone)
+            return [
+                new(StoredReading, (reading_id, meter_id, t, values(vals), seq, fault, conc))
+                for reading_id, meter_id, t, seq, fault, conc, vals in rows
+            ]
+        dt = self.dialect.dt
+        return [
+            new(StoredReading, (reading_id, meter_id, dt(t), values(vals), seq, fault, conc))
+            for reading_id, meter_id, t, seq, fault, conc, vals in rows
+        ]
 
     def count_readings(self, flt: ReadingFilter) -> int:
         """How many readings ``flt`` selects."""
