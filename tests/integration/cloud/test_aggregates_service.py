@@ -8,15 +8,13 @@ work is bounded: meters x buckets).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from omdp.cloud.model import AggregateFunction, Interval, StoredReading, StoredValue
 from omdp.cloud.services.aggregates import MAX_BUCKETS, AggregatesService, TooManyBuckets
-from omdp.cloud.storage import ReadingStore, open_store
+from omdp.cloud.storage import ReadingStore
 from omdp.domain.household import Household
 from omdp.domain.reading import MeterClass, MeterIndividual, PhysicalMeterElement
 
@@ -26,14 +24,10 @@ pytestmark = pytest.mark.integration
 TOKYO_DAY = datetime(2024, 2, 29, 15, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
+@pytest.fixture
+def store(store: ReadingStore) -> ReadingStore:
     """A store with one Tokyo household, one meter and a reading every hour for two days."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = open_store(url)
+    s = store
     s.put_household(Household(household_id="h-tokyo", timezone="Asia/Tokyo"))
     element = PhysicalMeterElement(
         physical_element_id="el-1", physical_meter_class=MeterClass.ELECTRICITY
@@ -54,8 +48,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingSto
             for i in range(48)
         ]
     )
-    yield s
-    s.close()
+    return s
 
 
 def test_cl8_days_are_the_households_and_counts_always_come(store: ReadingStore) -> None:

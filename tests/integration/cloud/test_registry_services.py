@@ -6,7 +6,6 @@ everything about a meter, its broker credentials included, and is refused as a w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from omdp.catalog import PropertyKind
 from omdp.cloud.api.credentials import FileCredentialStore
 from omdp.cloud.services.erasure import ErasureService
 from omdp.cloud.services.registry import NotRegistered, RegistryService, Taken
-from omdp.cloud.storage import ReadingStore, open_store
+from omdp.cloud.storage import ReadingStore
 from omdp.cloud.storage.port import MissingReference
 from omdp.domain.household import Household
 from omdp.domain.reading import (
@@ -39,17 +38,11 @@ class Refused(OmdpError):
     """The caller may not erase (raised by the test's permission check)."""
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
+@pytest.fixture
+def store(store: ReadingStore) -> ReadingStore:
     """A fresh, migrated store of each backend with one household."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = open_store(url)
-    s.put_household(Household(household_id="h-1", timezone="UTC"))
-    yield s
-    s.close()
+    store.put_household(Household(household_id="h-1", timezone="UTC"))
+    return store
 
 
 def _meter(meter_id: str, household_id: str | None = "h-1") -> MeterIndividual:

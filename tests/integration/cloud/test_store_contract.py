@@ -6,9 +6,7 @@ CL-13 (retention and erasure), DM-4..DM-6 (registry relations).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +21,7 @@ from omdp.cloud.model import (
     StoredValue,
     ValueFilter,
 )
-from omdp.cloud.storage import ReadingStore, RegistryError, open_store, sqlbase
+from omdp.cloud.storage import ReadingStore, RegistryError, sqlbase
 from omdp.domain.household import Household
 from omdp.domain.reading import (
     MeterClass,
@@ -38,18 +36,6 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 ENERGY = "OBIS_1.8.0"
 POWER = "OBIS_1.7.0"
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
-    """A fresh, migrated store of each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 def reading(

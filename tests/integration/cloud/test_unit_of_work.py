@@ -6,12 +6,11 @@ not at all), CL-13 (an erasure and what goes with it commit together).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from omdp.cloud.storage import ReadingStore, open_store
+from omdp.cloud.storage import ReadingStore
 from omdp.cloud.storage.port import UnitOfWork
 from omdp.domain.household import Household
 from omdp.domain.reading import (
@@ -32,18 +31,6 @@ ELEMENT = PhysicalMeterElement(
 
 class Boom(Exception):
     """Raised by a test inside a unit of work."""
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
-    """A fresh, migrated store of each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 def _then_raise(store: ReadingStore, calls: Callable[[UnitOfWork], object]) -> None:
