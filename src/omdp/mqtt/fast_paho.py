@@ -17,8 +17,15 @@ things through the methods paho itself uses for them:
 - ``_handle_on_message`` calls ``on_message`` straight away: paho first matched every topic
   against its per-topic callbacks (``message_callback_add``, which FastPaho refuses), a
   measurable share of the edge's time under the GIL.
+- ``_handle_publish`` takes an MQTT 5 PUBLISH of QoS 0, or of QoS 1 acknowledged by hand, that
+  carries no properties (a property length of zero: what publishers here send) without
+  building paho's ``Properties`` object for it, a large share of a message's time under the
+  GIL (docs/benchmarks.md, "MQTT client"); any other PUBLISH (QoS 2, automatic
+  acknowledgement, properties such as a topic alias, a packet too short to be one) goes to
+  paho as before. ``message.properties`` is then None.
 
-Both depend on paho internals (``_sock``, ``_sock_recv``, ``_packet_queue``), checked by
+They depend on paho internals (``_sock``, ``_sock_recv``, ``_packet_queue``,
+``_handle_publish`` and its ``_in_packet``), checked by
 :func:`internals_present` and by the unit tests, so that a paho upgrade that moves them fails
 loudly in CI instead of silently; pyproject pins paho below 2.3.
 """
@@ -47,6 +54,7 @@ def internals_present() -> bool:
             "loop_read",
             "_packet_read",
             "_handle_on_message",
+            "_handle_publish",
         )
     )
 
@@ -101,6 +109,28 @@ class FastPaho(paho.Client):
                 self._easy_log(paho.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
                 if not self.suppress_exceptions:
                     raise
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        command = self._in_packet["command"]
+        packet = self._in_packet["packet"]
+        qos = (command & 0x06) >> 1
+        if self._protocol != paho.MQTTv5 or qos > 1 or (qos and not self._manual_ack):
+            return super()._handle_publish()
+        at = 2 + ((packet[0] << 8) | packet[1]) if len(packet) >= 2 else len(packet)
+        mid = 0
+        if qos:
+            mid = (packet[at] << 8) | packet[at + 1] if len(packet) >= at + 2 else 0
+            at += 2
+        if len(packet) <= at or packet[at] != 0 or (qos and not mid):
+            return super()._handle_publish()  # properties, a bad mid or a short packet
+        message = paho.MQTTMessage(mid, bytes(packet[2 : at - 2 if qos else at]))
+        message.dup = bool(command & 0x08)
+        message.qos = qos
+        message.retain = bool(command & 0x01)
+        message.payload = packet[at + 1 :]
+        message.timestamp = paho.time_func()
+        self._handle_on_message(message)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def puback_many(self, mids: Iterable[int]) -> None:
         """Queue the PUBACKs of these QoS 1 messages as one write (manual acknowledgement).

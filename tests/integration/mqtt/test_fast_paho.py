@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from tests.support.mosquitto import Mosquitto
 
 from omdp.mqtt import Message, MqttClient
@@ -88,3 +91,41 @@ def test_bulk_acks_count_and_unacked_messages_come_back(mosquitto: Mosquitto) ->
 
     asyncio.run(first_session())
     assert asyncio.run(second_session()) == list(range(200, 300))
+
+
+def test_publishes_with_and_without_properties_arrive_whole(mosquitto: Mosquitto) -> None:
+    """CM-2: MQTT 5 PUBLISHes without properties (taken without paho's property parsing) and
+    with them (a user property: paho's own path), QoS 0 and 1, retained or not, all arrive with
+    their topic, payload, QoS and retain flag."""
+    settings = MqttSettings(port=mosquitto.port)
+    sent = [
+        ("t/ä/plain1", b"one", 1, False, False),
+        ("t/plain0", b"", 0, False, False),
+        ("t/props1", b"three", 1, False, True),
+        ("t/props0", b"four", 0, False, True),
+        ("t/retained", b"five", 1, True, False),
+    ]
+
+    async def main() -> list[Message]:
+        async with MqttClient(settings, client_id="props-sub", manual_ack=True) as sub:
+            await sub.subscribe("t/#")
+            await asyncio.sleep(0.2)
+            pub = paho.Client(paho.CallbackAPIVersion.VERSION2, "props-pub", protocol=paho.MQTTv5)
+            pub.connect("127.0.0.1", mosquitto.port)
+            pub.loop_start()
+            for topic, payload, qos, retain, with_props in sent:
+                props = None
+                if with_props:
+                    props = Properties(PacketTypes.PUBLISH)
+                    props.UserProperty = ("k", "v")
+                pub.publish(topic, payload, qos, retain, props).wait_for_publish(10)
+            got = await _take(sub, len(sent))
+            pub.loop_stop()
+            pub.disconnect()
+            sub.ack_many(m for m in got if m.qos)
+            return got
+
+    got = asyncio.run(main())
+    assert [(m.topic, m.payload, m.qos, m.retain) for m in got] == [
+        (t, p, q, False) for t, p, q, _, _ in sent
+    ]  # a retained message is delivered to a live subscription with retain unset

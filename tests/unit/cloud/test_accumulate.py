@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
 
-from omdp.cloud.model import StoredValue
+from omdp.cloud.model import StoredReading, StoredValue
 from omdp.cloud.storage.accumulate import Partial, fold_readings, step, step_sql
 from omdp.cloud.storage.energy import Cell, register_cells
 from omdp.cloud.storage.packing import pack, unpack, unpacker
-from omdp.cloud.storage.rollups import merge_sql, replace_sql
+from omdp.cloud.storage.rollups import batch_partials, merge_sql, replace_sql
 from omdp.cloud.storage.sqlite import SqliteDialect
 
 US = 1_000_000
@@ -146,3 +146,46 @@ def test_cl1_packed_values_come_back_whole_or_selected() -> None:
     assert unpacker(("A",))(twice) == (StoredValue("A", 1.0), StoredValue("A", 2.0))
     assert unpack(pack(())) == ()
     assert unpack(text)[2].date == when.astimezone(UTC)
+
+
+def test_cl1_packed_dates_of_several_values_each_in_utc() -> None:
+    """CL-1: values sharing one date, another date, another offset and none: each comes back
+    as the same instant in UTC (the packer converts a run of equal dates once)."""
+    plus1 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    same = datetime(2024, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=2)))  # == plus1
+    later = datetime(2024, 3, 1, 12, 15, tzinfo=timezone(timedelta(hours=1)))
+    values = (
+        StoredValue("A", 1.0, date=plus1),
+        StoredValue("B", 2.0, date=plus1),
+        StoredValue("C", 3.0, date=same),
+        StoredValue("D", 4.0),
+        StoredValue("E", 5.0, date=later),
+        StoredValue("F", 6.0, date=plus1),
+    )
+    back = unpack(pack(values))
+    assert back == values
+    assert [v.date.utcoffset() for v in back if v.date] == [timedelta(0)] * 5
+    assert [v.date for v in back] == [v.date.astimezone(UTC) if v.date else None for v in values]
+
+
+def test_cl1_batch_partials_come_in_the_rollups_key_order() -> None:
+    """CL-1: a batch's hourly partials come sorted by the rollups' key (meter, property,
+    width, bucket), whatever order the readings arrive in, and are those of the fold."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    readings = [
+        StoredReading(
+            reading_id=f"r{i}",
+            meter_id=meter,
+            reading_time=start + timedelta(minutes=20 * i),
+            values=(StoredValue("z", float(i)), StoredValue("a", float(-i))),
+        )
+        for i in range(9)
+        for meter in ("m2", "m1")
+    ]
+    times = [int(r.reading_time.timestamp()) * 1_000_000 for r in readings]
+    parts = batch_partials(readings, range(len(readings)), times)
+    assert parts == sorted(parts)
+    assert [(p.meter_id, p.property_id) for p in parts[:3]] == [("m1", "a")] * 3
+    pairs = zip(readings, times, strict=True)
+    folded = fold_readings(((r.meter_id, t, r.values) for r, t in pairs), 3600)
+    assert sorted(folded) == parts

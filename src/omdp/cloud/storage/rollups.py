@@ -62,10 +62,17 @@ def batch_partials(
     readings: Sequence[StoredReading], order: Iterable[int], times: Sequence[int]
 ) -> list[Partial]:
     """Hourly partials of the numerical values of ``readings[i]`` for ``i`` in ``order``
-    (time order, batch order within a time: the row ids' order); times in microseconds."""
-    return fold_readings(
+    (time order, batch order within a time: the row ids' order); times in microseconds.
+
+    They come sorted by the rollups' key (meter, property, width, bucket), so that the upsert
+    meets the key's index in order, a leaf after the next, instead of hopping between every
+    meter's and property's leaves (docs/benchmarks.md, "Storage").
+    """
+    parts = fold_readings(
         ((readings[i].meter_id, times[i], readings[i].values) for i in order), HOUR
     )
+    parts.sort()
+    return parts
 
 
 def _partial_rows(source: str | None) -> str:
