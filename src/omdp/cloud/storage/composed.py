@@ -313,7 +313,7 @@ class ComposedStore:
 
     # -- Erasure: retention --------------------------------------------------
     def apply_retention(self, policy: RetentionPolicy, *, now: datetime) -> RetentionReport:
-        """Delete readings older than the policy allows (whole partitions where possible)."""
+        """Delete readings older than the policy allows (in bulk, per rule)."""
         return self.retention.apply_retention(policy, now=now)
 
     def erase_household(self, household_id: str, *, actor: str) -> ErasureRecord:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from omdp.cloud.storage.dialect import Dialect, Tx
@@ -38,11 +37,6 @@ class Database(Protocol):
     def lock_schema(self, tx: Tx) -> None:
         """Serialise concurrent migrators (PostgreSQL: an advisory lock; SQLite: nothing,
         its write transaction is exclusive already)."""
-        ...
-
-    def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """Drop value partitions that end at or before ``before`` (none where the engine
-        has none); their names."""
         ...
 
 
@@ -95,10 +89,6 @@ class TxScope:
     def lock_schema(self, tx: Tx) -> None:
         """As the outer database."""
         self.outer.lock_schema(tx)
-
-    def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """As the outer database."""
-        return self.outer.drop_partitions(tx, before)
 
 
 @contextlib.contextmanager

@@ -209,10 +209,6 @@ class SqlRetention(SqlRole):
         self._recompute_dirty = recompute_dirty
         """Recomputes the rollups marked dirty (the readings role's, in the same transaction)."""
 
-    def _drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """Drop value partitions that end at or before ``before`` (none on SQLite)."""
-        return self.db.drop_partitions(tx, before)
-
     # -- retention ----------------------------------------------------------------------------
 
     def _retention_groups(
@@ -261,19 +257,14 @@ class SqlRetention(SqlRole):
         """Delete readings older than the policy allows (CL-13).
 
         The most specific rule wins: household, then meter class, then the default (which also
-        covers meters the registry does not know). Whole partitions older than every rule are
-        dropped where the backend has them; the rest is deleted in bulk.
+        covers meters the registry does not know). Readings are deleted in bulk per rule (no
+        engine partitions them since the packed layout, so no partition is dropped).
         """
         deleted = 0
-        dropped: list[str] = []
         with self._tx() as tx:
-            groups = self._retention_groups(tx, policy)
-            if policy.default_days is not None and groups:
-                longest = max(days for days, _, _ in groups)
-                dropped = self._drop_partitions(tx, now - timedelta(days=longest))
-            for days, where, params in groups:
+            for days, where, params in self._retention_groups(tx, policy):
                 deleted += self._delete_before(tx, where, params, now - timedelta(days=days))
-        return RetentionReport(readings_deleted=deleted, partitions_dropped=tuple(dropped))
+        return RetentionReport(readings_deleted=deleted)
 
     # -- erasure ------------------------------------------------------------------------------
 

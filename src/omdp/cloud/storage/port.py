@@ -331,7 +331,7 @@ class Erasure(Protocol):
     """Deleting data by retention or on request, audited (CL-13)."""
 
     def apply_retention(self, policy: RetentionPolicy, *, now: datetime) -> RetentionReport:
-        """Delete readings older than the policy allows (whole partitions where possible)."""
+        """Delete readings older than the policy allows (in bulk, per rule)."""
         ...
 
     def erase_household(self, household_id: str, *, actor: str) -> ErasureRecord:

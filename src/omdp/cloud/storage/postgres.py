@@ -109,8 +109,7 @@ class PostgresDialect(Dialect):
 
 
 class PostgresDatabase:
-    """A PostgreSQL connection pool: the connection the store's roles share, and the monthly
-    partitions of the values."""
+    """A PostgreSQL connection pool: the connection the store's roles share."""
 
     dialect = PostgresDialect("postgres", least="LEAST", greatest="GREATEST")
 
@@ -173,9 +172,6 @@ class PostgresDatabase:
         """Serialise concurrent migrators: a transaction-scoped advisory lock."""
         tx.run("SELECT pg_advisory_xact_lock(7423011)")
 
-    def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """None: the readings table is not partitioned (retention deletes by time)."""
-        return []
 
 
 class PostgresReadings(SqlReadings):

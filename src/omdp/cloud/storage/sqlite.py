@@ -132,9 +132,6 @@ class SqliteDatabase:
     def lock_schema(self, tx: Tx) -> None:
         """Nothing: ``BEGIN IMMEDIATE`` excludes other writers already."""
 
-    def drop_partitions(self, tx: Tx, before: datetime) -> list[str]:
-        """None: SQLite has no partitions."""
-        return []
 
 
 class SqliteReadings(SqlReadings):
