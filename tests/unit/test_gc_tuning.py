@@ -1,4 +1,4 @@
-"""The collector settings of the services that move readings (ingest, edge)."""
+"""The collector settings of the services that move readings (ingest, edge, the API)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from omdp.ops.gc_tuning import THRESHOLDS, tune_for_throughput
+from omdp.ops.gc_tuning import THRESHOLDS, tune_for_throughput, tuned
 
 
 @pytest.fixture
@@ -26,3 +26,14 @@ def test_tuning_freezes_start_up_and_collects_young_objects_less_often() -> None
     assert gc.get_threshold() == THRESHOLDS
     assert THRESHOLDS[0] >= 10_000
     assert gc.get_freeze_count() > 0
+
+
+def test_tuned_block_restores_the_collector_as_it_found_it() -> None:
+    """A benchmark measures under the services' settings and leaves the process as it was."""
+    gc.unfreeze()
+    before = gc.get_threshold()
+    with tuned():
+        assert gc.get_threshold() == THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

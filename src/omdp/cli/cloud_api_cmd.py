@@ -78,10 +78,14 @@ async def _serve_all(servers: list[uvicorn.Server], stop: asyncio.Event | None =
 @_PORT
 def api(config_file: Path | None, host: str | None, port: int | None) -> None:
     """Serve the REST API (CL-3..CL-13) until SIGTERM or SIGINT."""
+    from omdp.ops.gc_tuning import tune_for_throughput
+
     settings = cloud_settings(config_file)
     with opened_store(settings) as store:
         try:
-            asyncio.run(_serve_all(_servers(settings, store, host, port)))
+            servers = _servers(settings, store, host, port)
+            tune_for_throughput()  # answers hold thousands of readings alive while built
+            asyncio.run(_serve_all(servers))
         except OmdpError as exc:
             raise click.ClickException(str(exc)) from None
 

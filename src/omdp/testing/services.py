@@ -136,7 +136,9 @@ def _pg_bin() -> Path:
 class PostgresCluster:
     """One PostgreSQL server process with a data directory of its own, trust auth on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, settings: dict[str, str] | None = None) -> None:
+        self.settings = settings or {}
+        """Server settings beyond the defaults (``{"shared_buffers": "1GB"}``)."""
         self.bin = _pg_bin()
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="omdp-pg-"))
@@ -162,7 +164,7 @@ class PostgresCluster:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=on -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(
             str(self.bin / "pg_ctl"),
             *("-D", str(self.data), "-o", options, "-w", "-t", "60"),

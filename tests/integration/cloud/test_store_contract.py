@@ -124,6 +124,35 @@ def test_streamed_pages_join_values_the_same_bounded_or_not(
     assert [r.values for r in store.query_readings(unbounded)] == [power[0], (), *power[1:]]
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(None, None), (T0 + timedelta(hours=1), None), (None, T0 + timedelta(hours=2)),
+     (T0 + timedelta(hours=1), T0 + timedelta(hours=2))],
+)  # fmt: skip
+def test_one_meter_span_read_by_its_own_key_matches_the_time_order(
+    store: ReadingStore,
+    monkeypatch: pytest.MonkeyPatch,
+    start: datetime | None,
+    end: datetime | None,
+) -> None:
+    """CL-3: a query of one meter (read through the index that leads with the meter) gives
+    what the same span gives among other meters, whose ids sort right next to it: every
+    reading of the meter once, in order, across pages, open-ended or not."""
+    monkeypatch.setattr(sqlbase, "PAGE", 3)
+    neighbours = ("m", "m1", "m1 ", "m10", "m0")
+    written = [r for m in neighbours for r in series(m, T0, 12)]
+    written.append(StoredReading("m1-same-time", "m1", T0 + timedelta(hours=1)))
+    store.write_batch(written)
+    among = ReadingFilter(start=start, end=end, meter_ids=neighbours)
+    expected = [r for r in store.query_readings(among) if r.meter_id == "m1"]
+    assert expected, "the span holds readings of the meter"
+    for ids in (("m1",), ("m1", "m1")):
+        flt = ReadingFilter(start=start, end=end, meter_ids=ids)
+        assert list(store.query_readings(flt)) == expected
+        assert store.count_readings(flt) == len(expected)
+        assert list(store.query_readings(flt, limit=4, offset=2)) == expected[2:6]
+
+
 def test_property_filters_and_returned_properties(store: ReadingStore) -> None:
     """CL-3 semantics: every filter must hold; all conditions of one filter on one value."""
     store.write_batch(series("m1", T0, 40))

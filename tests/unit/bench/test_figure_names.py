@@ -114,17 +114,20 @@ def test_cl15_query_figures_of_a_tiny_sqlite_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
     store = open_store(url)
     try:
-        query_bench.load(url, store, meters=2, days=2)
-        figures = named("sqlite", **query_bench.queries(store, days=2))
+        query_bench.load(url, store, meters=2, days=70)
+        with query_bench.raw_month(url) as floor:
+            figures = named("sqlite", **query_bench.queries(store, 70, floor))
     finally:
         store.close()
     expected = {
         f"sqlite.{query}{suffix}"
-        for query in ("month_query", "hourly_aggregate", "daily_consumption")
+        for query in ("month_raw", "month_query", "hourly_aggregate", "daily_consumption")
         for suffix in ("_ms", "_first_ms", "_rows")
     }
     assert set(figures) == expected
-    assert figures["sqlite.hourly_aggregate_rows"] == 48  # two days of hours
+    assert figures["sqlite.hourly_aggregate_rows"] == 70 * 24
+    # the floor fetches the rows the store's month query returns: February, 29 days
+    assert figures["sqlite.month_raw_rows"] == figures["sqlite.month_query_rows"] == 29 * 96
 
 
 def test_cl15_ingest_figures_by_store_and_processes() -> None:

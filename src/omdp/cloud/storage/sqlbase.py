@@ -48,6 +48,13 @@ class ReadingRow(NamedTuple):
     vals: str
 
 
+def _one_meter(flt: ReadingFilter) -> str | None:
+    """The meter, when ``flt`` selects the readings of exactly one."""
+    if flt.meter_ids is None or len(set(flt.meter_ids)) != 1:
+        return None
+    return flt.meter_ids[0]
+
+
 class SqlReadings(SqlRole, abc.ABC):
     """Readings (query, count, get, delete) and quarantine in the shared SQL, over the store's
     :class:`~omdp.cloud.storage.database.Database`; each engine adds the bulk write of one
@@ -73,15 +80,34 @@ class SqlReadings(SqlRole, abc.ABC):
         d = self.dialect
         clauses: list[str] = []
         params: list[Any] = []
-        if flt.start is not None:
-            clauses.append("r.t >= ?")
-            params.append(d.ts(flt.start))
-        if flt.end is not None:
-            clauses.append("r.t < ?")
-            params.append(d.ts(flt.end))
-        if flt.meter_ids is not None:
-            clauses.append(f"r.meter_id IN {in_list(flt.meter_ids)}")
-            params.extend(flt.meter_ids)
+        meter = _one_meter(flt)
+        if meter is not None:
+            # one meter's span as bounds on (meter_id, t): only the index that leads with the
+            # meter can serve them, and it gives the readings in order, so the planner never
+            # walks the time index past every other meter's readings of the span (PostgreSQL
+            # did that for an equality on the meter, a row at a time)
+            if flt.start is not None:
+                clauses.append("(r.meter_id, r.t) >= (?, ?)")
+                params += [meter, d.ts(flt.start)]
+            else:
+                clauses.append("r.meter_id >= ?")
+                params.append(meter)
+            if flt.end is not None:
+                clauses.append("(r.meter_id, r.t) < (?, ?)")
+                params += [meter, d.ts(flt.end)]
+            else:
+                clauses.append("r.meter_id <= ?")
+                params.append(meter)
+        else:
+            if flt.start is not None:
+                clauses.append("r.t >= ?")
+                params.append(d.ts(flt.start))
+            if flt.end is not None:
+                clauses.append("r.t < ?")
+                params.append(d.ts(flt.end))
+            if flt.meter_ids is not None:
+                clauses.append(f"r.meter_id IN {in_list(flt.meter_ids)}")
+                params.extend(flt.meter_ids)
         for f in flt.filters:
             conds = [f"{d.item(0)} = ?"]
             params.append(f.property_id)
@@ -113,13 +139,16 @@ class SqlReadings(SqlRole, abc.ABC):
     _HEAD = "SELECT r.rid, r.reading_id, r.meter_id, r.t, r.seq, r.fault, r.concentrator, r.vals"
     _PAGE = "SELECT r.reading_id, r.meter_id, r.t, r.seq, r.fault, r.concentrator, r.vals"
 
-    def _page_sql(self, where: str, keyset: bool) -> str:
+    def _page_sql(self, where: str, keyset: bool, *, by_meter: bool) -> str:
         """One page: the readings (their values packed in each row), in (reading_time,
-        meter_id, reading_id) order, from the key after the last one seen."""
+        meter_id, reading_id) order, from the key after the last one seen. ``by_meter``:
+        the query is of one meter, written in the key of the index that leads with it
+        (the same order)."""
+        key = "r.meter_id, r.t, r.reading_id" if by_meter else "r.t, r.meter_id, r.reading_id"
         sql = f"{self._PAGE} FROM readings r WHERE {where}"
         if keyset:
-            sql += " AND (r.t, r.meter_id, r.reading_id) > (?, ?, ?)"
-        return sql + " ORDER BY r.t, r.meter_id, r.reading_id LIMIT ? OFFSET ?"
+            sql += f" AND ({key}) > (?, ?, ?)"
+        return sql + f" ORDER BY {key} LIMIT ? OFFSET ?"
 
     def query_readings(
         self, flt: ReadingFilter, *, limit: int | None = None, offset: int = 0
@@ -131,13 +160,14 @@ class SqlReadings(SqlRole, abc.ABC):
         between pages and memory stays flat however many readings a query selects.
         """
         where, params = self._where(flt)
+        by_meter = _one_meter(flt) is not None
         values = unpacker(flt.properties)
         remaining = limit
         after: tuple[Any, ...] | None = None
         skip = offset
         while remaining is None or remaining > 0:
             size = PAGE if remaining is None else min(PAGE, remaining)
-            sql = self._page_sql(where, after is not None)
+            sql = self._page_sql(where, after is not None, by_meter=by_meter)
             page_params = list(params)
             if after is not None:
                 page_params.extend(after)
@@ -149,7 +179,7 @@ class SqlReadings(SqlRole, abc.ABC):
                 return
             last_id, last_meter, last_t, *_ = rows[-1]
             skip = 0
-            after = (last_t, last_meter, last_id)
+            after = (last_meter, last_t, last_id) if by_meter else (last_t, last_meter, last_id)
             if remaining is not None:
                 remaining -= len(rows)
 
