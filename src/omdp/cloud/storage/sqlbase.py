@@ -85,19 +85,14 @@ class SqlReadings(SqlRole, abc.ABC):
             # one meter's span as bounds on (meter_id, t): only the index that leads with the
             # meter can serve them, and it gives the readings in order, so the planner never
             # walks the time index past every other meter's readings of the span (PostgreSQL
-            # did that for an equality on the meter, a row at a time)
-            if flt.start is not None:
-                clauses.append("(r.meter_id, r.t) >= (?, ?)")
-                params += [meter, d.ts(flt.start)]
-            else:
-                clauses.append("r.meter_id >= ?")
-                params.append(meter)
-            if flt.end is not None:
-                clauses.append("(r.meter_id, r.t) < (?, ?)")
-                params += [meter, d.ts(flt.end)]
-            else:
-                clauses.append("r.meter_id <= ?")
-                params.append(meter)
+            # did for an equality on the meter: docs/benchmarks.md, "One meter's span")
+            for bound, op, open_op in ((flt.start, ">=", ">="), (flt.end, "<", "<=")):
+                if bound is None:  # open: the meter's first (last) reading
+                    clauses.append(f"r.meter_id {open_op} ?")
+                    params.append(meter)
+                else:
+                    clauses.append(f"(r.meter_id, r.t) {op} (?, ?)")
+                    params += [meter, d.ts(bound)]
         else:
             if flt.start is not None:
                 clauses.append("r.t >= ?")
