@@ -72,7 +72,10 @@ _ROLLUP_TYPES: Final = (
 
 _ROLLUP_LOCK: Final = 7423012
 
-_RIDS = "SELECT nextval(pg_get_serial_sequence('readings', 'rid')) FROM generate_series(1, %s)"
+# the identity's sequence named by a parameter: looked up per row (``pg_get_serial_sequence``
+# inside ``nextval``), drawing 1,500 ids took six times longer (docs/benchmarks.md, "Storage")
+_RIDS = "SELECT nextval(?::regclass) FROM generate_series(1, ?)"
+_RID_SEQUENCE = "SELECT pg_get_serial_sequence('readings', 'rid')"
 
 # a batch's readings go into the heap by meter and time, so that the readings of one meter
 # that a batch carries share pages (a meter's span then reads fewer pages)
@@ -179,6 +182,8 @@ class PostgresReadings(SqlReadings):
     (COPY into a stage, then one insert)."""
 
     dialect = PostgresDatabase.dialect
+    _sequence: str | None = None
+    """The name of the row ids' sequence, looked up at the first write."""
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -197,7 +202,9 @@ class PostgresReadings(SqlReadings):
                     {r.reading_id: i for i, r in reversed(list(enumerate(readings)))}.values()
                 )
                 index.sort()
-                rids = [r for (r,) in tx.run(_RIDS, [len(index)])]
+                if self._sequence is None:
+                    self._sequence = tx.scalar(_RID_SEQUENCE)
+                rids = [r for (r,) in tx.run(_RIDS, [self._sequence, len(index)])]
                 with cur.copy(
                     "COPY stage_packed (rid, reading_id, meter_id, t, seq, fault, concentrator,"
                     " vals)"
