@@ -116,7 +116,9 @@ def fast_values(payload: bytes, meter_id: str) -> FastReading | None:
 
     None means: ask :func:`~omdp.domain.validation.parse_reading`.
     """
-    if _FINE_TIME.search(payload) is not None or b"\\u0000" in payload:
+    if _FINE_TIME.search(payload) is not None or (
+        b"\\" in payload and b"\\u0000" in payload  # a byte is found faster than six
+    ):
         return None
     try:
         reading = _decoder.decode(payload)
