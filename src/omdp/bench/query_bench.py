@@ -35,6 +35,7 @@ from omdp.cloud.model import Interval, ReadingFilter, StoredValue
 from omdp.cloud.storage import ReadingStore, open_store
 from omdp.cloud.storage.packing import pack
 from omdp.cloud.storage.rollups import ROLLUP_COLUMNS, partials
+from omdp.cloud.storage.sqlbase import PAGE
 from omdp.domain.household import Household
 from omdp.domain.reading import MeterClass, MeterIndividual, PhysicalMeterElement
 from omdp.ops.gc_tuning import tuned
@@ -194,9 +195,9 @@ MONTH = ReadingFilter(
 
 # the statement of the store's first page (its plan depends on the LIMIT)
 _RAW_MONTH = (
-    "SELECT reading_id, meter_id, t, seq, fault, concentrator, vals FROM readings"
+    "SELECT reading_id, meter_id, t, seq, fault, concentrator, vals FROM readings"  # noqa: S608
     " WHERE (meter_id, t) >= (?, ?) AND (meter_id, t) < (?, ?)"
-    " ORDER BY meter_id, t, reading_id LIMIT 5000 OFFSET 0"
+    f" ORDER BY meter_id, t, reading_id LIMIT {PAGE} OFFSET 0"
 )
 
 
@@ -204,11 +205,11 @@ _RAW_MONTH = (
 def raw_month(url: str) -> Iterator[Callable[[], list[Any]]]:
     """The rows of :data:`MONTH` fetched by the bare driver and nothing decoded: the floor
     under the store's query, measured in the same run (the machine is shared and noisy)."""
-    meter, start, end = MONTH_METER, MONTH_START, MONTH_END
+    meter = MONTH_METER
     if url.startswith("sqlite"):
         lite = sqlite3.connect(url.removeprefix("sqlite:///"))
         us = timedelta(microseconds=1)
-        bounds = (meter, (start - EPOCH) // us, meter, (end - EPOCH) // us)
+        bounds = (meter, (MONTH_START - EPOCH) // us, meter, (MONTH_END - EPOCH) // us)
         try:
             yield lambda: lite.execute(_RAW_MONTH, bounds).fetchall()
         finally:
@@ -217,7 +218,7 @@ def raw_month(url: str) -> Iterator[Callable[[], list[Any]]]:
     options = "-c timezone=UTC -c jit=off"  # as the store's sessions
     with psycopg.connect(url, autocommit=True, options=options) as pg:
         sql = _RAW_MONTH.replace("?", "%s")
-        yield lambda: pg.execute(sql, (meter, start, meter, end)).fetchall()
+        yield lambda: pg.execute(sql, (meter, MONTH_START, meter, MONTH_END)).fetchall()
 
 
 def queries(store: ReadingStore, days: int, floor: Callable[[], list[Any]]) -> Figures:

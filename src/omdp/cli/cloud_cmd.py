@@ -143,10 +143,7 @@ def retention_run(config_file: Path | None) -> None:
         return
     with opened_store(settings) as store:
         report = store.apply_retention(policy, now=datetime.now(UTC))
-        click.echo(
-            f"deleted {report.readings_deleted} reading(s), "
-            f"dropped {len(report.partitions_dropped)} partition(s)"
-        )
+        click.echo(f"deleted {report.readings_deleted} reading(s)")
 
 
 @cloud.command()

@@ -394,11 +394,7 @@ async def enforce_retention(
     while not stop.is_set():
         try:
             report = await asyncio.to_thread(store.apply_retention, policy, now=datetime.now(UTC))
-            log.info(
-                "retention deleted %d readings, dropped %d partitions",
-                report.readings_deleted,
-                len(report.partitions_dropped),
-            )
+            log.info("retention deleted %d readings", report.readings_deleted)
         except StorageError:
             log.exception("retention run failed; trying again later")
         with contextlib.suppress(TimeoutError):

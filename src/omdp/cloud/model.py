@@ -8,7 +8,7 @@ are aware UTC datetimes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -288,7 +288,6 @@ class RetentionReport:
     """What a retention run removed."""
 
     readings_deleted: int = 0
-    partitions_dropped: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,7 +176,6 @@ class PostgresDatabase:
         tx.run("SELECT pg_advisory_xact_lock(7423011)")
 
 
-
 class PostgresReadings(SqlReadings):
     """Readings and quarantine in PostgreSQL: the shared SQL, and the bulk write of one batch
     (COPY into a stage, then one insert)."""

@@ -133,7 +133,6 @@ class SqliteDatabase:
         """Nothing: ``BEGIN IMMEDIATE`` excludes other writers already."""
 
 
-
 class SqliteReadings(SqlReadings):
     """Readings and quarantine in SQLite: the shared SQL, and the bulk write of one batch."""
 
